@@ -1,0 +1,76 @@
+/* op.h — how an op is implemented (STYLE rule 11): one table entry {name, params, plan, run}.
+ *
+ * The planner (plan.c) binds each MIL op to its exec_op_def by name, binds every named argument to
+ * the param of the same name (params[] order; an absent optional param is NULL), sets each output
+ * tensor's dtype and shape from the type declared in model.mil, and calls plan(). plan() checks
+ * dtypes, ranks and shapes of the inputs and the values of const params, computes the output shape
+ * and compares it with the declared one (a '?' dim in the declaration is filled in), and may store
+ * precomputed data in n->priv (allocated from n->arena). All errors are reported from plan() with
+ * exec_node_err(), which names the op, its output and the model.mil line. run() computes; it only
+ * fails for conditions that depend on run-time values (an index out of range, a run-time shape that
+ * disagrees with the declared one). Ops compute in fp32; the executor rounds fp16 outputs.
+ */
+#ifndef EXEC_OP_H
+#define EXEC_OP_H
+
+#include "exec/tensor.h"
+#include "util/arena.h"
+#include "util/error.h"
+
+#define EXEC_MAX_PARAMS 16
+
+typedef struct exec_op_def exec_op_def;
+
+typedef struct exec_node {
+  const exec_op_def *def;
+  const mil_op *op;                     /* source op: type, outputs' names, line:col */
+  const char *filename;                 /* model.mil path, for messages */
+  exec_tensor **in[EXEC_MAX_PARAMS];    /* per param: bound tensors, or NULL when absent */
+  int n_items[EXEC_MAX_PARAMS];         /* number of tensors bound (tuple params: >= 1) */
+  exec_tensor **out;                    /* outputs in declaration order */
+  int n_out;
+  void *priv;                           /* op plan data */
+  util_arena *arena;                    /* plan arena for priv */
+  float *scratch;                       /* scratch_floats floats, valid during run (shared) */
+} exec_node;
+
+struct exec_op_def {
+  const char *name;
+  const char *params[EXEC_MAX_PARAMS]; /* param names, NULL-terminated */
+  unsigned packed_ok;                  /* bit i: params[i] may be an EXEC_PACKED weight */
+  int min_outputs, max_outputs;        /* number of outputs the op may declare */
+  int (*plan)(exec_node *n, mr_error *err);
+  int (*run)(exec_node *n, mr_error *err);
+  /* Floats of shared scratch the op needs during run (set by plan into n->priv-derived size).
+   * Optional: return 0 when none is needed. */
+  size_t (*scratch_floats)(const exec_node *n);
+};
+
+/* The op table (ops/registry.c): NULL if the op is unknown. */
+const exec_op_def *exec_op_find(const char *name);
+/* Every op name in the table, NULL-terminated (for tests and `milrun inspect`). */
+const char *const *exec_op_names(void);
+
+/* Helpers for plan()/run() (ops/param.c). `i` is the param index. */
+static inline const exec_tensor *exec_in(const exec_node *n, int i) { return n->in[i] ? n->in[i][0] : NULL; }
+/* Error naming the op: "model.mil:12:5: op 'matmul' (var_42): <message>". Returns code. */
+int exec_node_err(const exec_node *n, mr_error *err, int code, const char *fmt, ...) MR_PRINTF(4, 5);
+/* Const scalar/vector params; absent params give the default. Error if the param is not const or
+ * has the wrong kind. */
+int exec_param_int(const exec_node *n, int i, int64_t dflt, int64_t *out, mr_error *err);
+int exec_param_float(const exec_node *n, int i, double dflt, double *out, mr_error *err);
+int exec_param_bool(const exec_node *n, int i, int dflt, int *out, mr_error *err);
+int exec_param_str(const exec_node *n, int i, const char *dflt, const char **out, mr_error *err);
+/* Int vector (any rank, flattened); *count receives the length; max is the capacity. When absent,
+ * *count = -1. */
+int exec_param_ints(const exec_node *n, int i, int64_t *out, int max, int *count, mr_error *err);
+/* Normalise a possibly negative axis against rank; error if out of range. */
+int exec_axis(const exec_node *n, int64_t axis, int rank, int *out, mr_error *err);
+/* NumPy broadcast of two shapes into out (rank = max); error if incompatible. */
+int exec_broadcast(const exec_node *n, int ra, const int64_t *a, int rb, const int64_t *b,
+                   int *rout, int64_t *out, mr_error *err);
+/* Check/fill the declared output shape: a declared '?' (-1) dim takes the computed one; any other
+ * difference is an error. */
+int exec_set_out_shape(const exec_node *n, int i, int rank, const int64_t *shape, mr_error *err);
+
+#endif

@@ -1,0 +1,19 @@
+/* alloc.h — allocation helpers over the mr_alloc hook (see alloc.c). */
+#ifndef UTIL_ALLOC_H
+#define UTIL_ALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "milrun.h"
+
+/* Zeroed array of n elements of `size` bytes; NULL on overflow or out of memory. */
+void *util_calloc(size_t n, size_t size);
+char *util_strdup(const char *s);
+char *util_strndup(const char *s, size_t n);
+
+/* Tests only: let n more allocations succeed, then fail every one; n < 0 turns it off. */
+MR_API void util_alloc_fail_after(long n);
+
+#endif

@@ -1,0 +1,44 @@
+/* harness.c — see harness.h. */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+int th_failures;
+
+int th_run(const th_case *cases, int argc, char **argv) {
+  int passed = 0, failed = 0;
+  for (const th_case *c = cases; c->name; c++) {
+    if (argc > 1 && !strstr(c->name, argv[1])) continue;
+    th_failures = 0;
+    c->fn();
+    if (th_failures) {
+      failed++;
+      fprintf(stderr, "FAIL %s\n", c->name);
+    } else {
+      passed++;
+      fprintf(stderr, "ok   %s\n", c->name);
+    }
+  }
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}
+
+const char *th_fixture(const char *rel) {
+  static char buf[4096];
+  const char *root = getenv("MR_FIXTURES");
+  snprintf(buf, sizeof buf, "%s/%s", root ? root : "tests/fixtures", rel);
+  return buf;
+}
+
+const char *th_tmpdir(void) {
+  static char dir[256];
+  if (!dir[0]) {
+    snprintf(dir, sizeof dir, "/tmp/milrun-test-XXXXXX");
+    if (!mkdtemp(dir)) {
+      perror("mkdtemp");
+      exit(1);
+    }
+  }
+  return dir;
+}

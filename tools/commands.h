@@ -1,0 +1,15 @@
+/* commands.h — the subcommands of the milrun tool. Each gets argv starting at its own name and
+ * returns the process exit code: 0 success, 1 runtime error, 2 usage error. */
+#ifndef TOOLS_COMMANDS_H
+#define TOOLS_COMMANDS_H
+
+typedef struct tool_command {
+  const char *name;
+  int (*fn)(int argc, char **argv);
+  const char *help;
+} tool_command;
+
+int tool_inspect(int argc, char **argv);
+int tool_run(int argc, char **argv);
+
+#endif
