@@ -125,7 +125,7 @@ MR_API int mr_bundle_states(const mr_bundle *b, const char *function, const mr_i
  * bundle that declares a state of this name and type can use it. Free with mr_state_free. */
 MR_API int mr_state_new(mr_bundle *b, const char *name, mr_state **out);
 MR_API void mr_state_free(mr_state *s);
-/* Borrow the state's contents (dtype and shape as declared; fp16 states are fp16). The view
+/* Borrow the state's contents: shape as declared, data as fp32 (an fp16 state holds fp16 values). The view
  * stays valid until the state is freed; writes through view->data change the state. */
 MR_API void mr_state_view(mr_state *s, mr_tensor *view);
 MR_API void mr_state_reset(mr_state *s); /* back to zeros */
@@ -144,6 +144,112 @@ MR_API int mr_bundle_predict(mr_bundle *b, const char *function,
 /* Bytes of weight memory held after loading: mapped file bytes that are referenced plus any
  * decoded copies. Used by `milrun inspect` and the memory benchmark. */
 MR_API size_t mr_bundle_weight_bytes(const mr_bundle *b);
+
+/* ---- Hugging Face hub -------------------------------------------------------------------- */
+/* Models are kept in the standard Hugging Face cache (models--ORG--NAME/{blobs,snapshots,refs}),
+ * shared with huggingface_hub and llama.cpp: a file already there is never downloaded again. */
+#define MR_DEFAULT_MODEL "anemll/anemll-Qwen-Qwen3-0.6B-LUT888-ctx512_0.3.4"
+
+/* Options of a download; zero-initialise, every field has a default. */
+typedef struct mr_hub_options {
+  const char *cache_dir;       /* NULL: $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub */
+  const char *endpoint;        /* NULL: $HF_ENDPOINT, else https://huggingface.co */
+  const char *token;           /* NULL: $HF_TOKEN, else the file $HF_HOME/token, else none */
+  const char *revision;        /* NULL: the @REV of the spec, else "main" */
+  const char *const *include;  /* NULL-terminated globs of repository paths to get; NULL: all */
+  int jobs;                    /* parallel connections; 0: 4 */
+  int quiet;                   /* 1: no progress bars (drawn only when stdout is a terminal) */
+  int offline;                 /* 1: use only the cache, as HF_HUB_OFFLINE=1 does */
+} mr_hub_options;
+
+/* Download "ORG/NAME[@REVISION]" into the cache: list its files with the tree API, fetch the
+ * missing ones (resuming partial ones), check LFS files' sha256, link them into the snapshot and
+ * unzip *.mlmodelc.zip files there. When the hub cannot be reached and the cache holds the
+ * revision, that snapshot is used. On success *snapshot_dir is a new string (free with mr_free):
+ * the snapshot folder. Errors: MR_ENET (unreachable, 401, gated, corrupted download), MR_ENOTFOUND
+ * (no such repository, revision or file), MR_EINVAL (bad spec), MR_EIO; the message says what to
+ * do. Thread-safe; two processes may share a cache (a file being downloaded is locked). */
+MR_API int mr_hub_pull(const char *repo_spec, const mr_hub_options *opts, char **snapshot_dir,
+                       mr_error *err);
+
+/* What `--model X` calls: an existing local folder X is returned as is; otherwise X is a
+ * repository spec handled as mr_hub_pull does (offline: the cache only). *path as above. */
+MR_API int mr_hub_resolve(const char *model, const mr_hub_options *opts, char **path, mr_error *err);
+
+/* ---- tokenizer (src/tok/) ---------------------------------------------------------------- */
+/* A byte-level BPE tokenizer read from a Hugging Face tokenizer.json (Qwen2/2.5/3, Llama-3, GPT-2
+ * style), giving the same ids as HF `tokenizers` with add_special_tokens=False, plus the chat
+ * template of tokenizer_config.json. A handle is not thread-safe (encode uses scratch buffers and a
+ * word cache inside it); use one per thread. */
+typedef struct mr_tokenizer mr_tokenizer;
+
+/* Open `path`: a tokenizer.json file, or a directory holding one. tokenizer_config.json (and
+ * chat_template.jinja) next to it are read when present. On failure *out is NULL and err names the
+ * file and the problem; a tokenizer kind milrun cannot reproduce exactly fails with MR_ENOTSUP. */
+MR_API int mr_tokenizer_open(const char *path, mr_tokenizer **out, mr_error *err);
+MR_API void mr_tokenizer_close(mr_tokenizer *t);
+
+/* Encode flags. */
+#define MR_TOK_PARSE_SPECIAL 1 /* special added tokens in the text become their ids (HF's default);
+                                  without it they are encoded as ordinary text */
+/* Encode `len` bytes of `text` (any bytes: invalid UTF-8 bytes become their byte tokens). On success
+ * *ids is a new array of *n_ids ids (free with mr_free; NULL when *n_ids is 0). */
+MR_API int mr_tokenizer_encode(mr_tokenizer *t, const char *text, size_t len, int flags, int32_t **ids,
+                               size_t *n_ids, mr_error *err);
+
+/* Decode flags. */
+#define MR_TOK_SKIP_SPECIAL 2 /* leave out special tokens */
+/* Decode ids to UTF-8 text (*text is new, NUL-terminated, free with mr_free; *len may be NULL).
+ * Byte sequences that are not valid UTF-8 become U+FFFD, as HF's decode does. Ids in the padding
+ * between the tokenizer's tokens and the model's vocabulary size decode to nothing; ids outside
+ * [0, vocab size) fail with MR_EINVAL. */
+MR_API int mr_tokenizer_decode(const mr_tokenizer *t, const int32_t *ids, size_t n, int flags, char **text,
+                               size_t *len, mr_error *err);
+
+/* Number of ids: 1 + the largest id of tokenizer.json, or the model's vocabulary size once set.
+ * mr_tokenizer_set_vocab_size pads to the model's embedding rows (151,936 for Qwen3); it fails with
+ * MR_EINVAL if n is smaller than the tokenizer's own count. */
+MR_API int32_t mr_tokenizer_vocab_size(const mr_tokenizer *t);
+MR_API int mr_tokenizer_set_vocab_size(mr_tokenizer *t, int32_t n, mr_error *err);
+/* The id of a token string as HF spells it ("<|im_end|>", "Ġworld"), or -1. */
+MR_API int32_t mr_tokenizer_token_id(const mr_tokenizer *t, const char *token);
+/* The token string of an id (owned by the tokenizer), or NULL for an id without a token. */
+MR_API const char *mr_tokenizer_token(const mr_tokenizer *t, int32_t id);
+/* 1 if id is a special added token (<|im_end|>, ...), else 0. */
+MR_API int mr_tokenizer_is_special(const mr_tokenizer *t, int32_t id);
+/* The ids of tokenizer_config.json's bos_token / eos_token, or -1 when not set. */
+MR_API int32_t mr_tokenizer_bos_id(const mr_tokenizer *t);
+MR_API int32_t mr_tokenizer_eos_id(const mr_tokenizer *t);
+
+/* Streaming decoder: push ids one at a time and get back only complete UTF-8 text, so that a
+ * character split over several tokens (an emoji) is returned once, whole. */
+typedef struct mr_detok mr_detok;
+MR_API int mr_detok_new(const mr_tokenizer *t, int flags /* MR_TOK_SKIP_SPECIAL */, mr_detok **out,
+                        mr_error *err);
+/* Add one id. text and len receive the text that became complete (possibly empty); the pointer stays
+ * valid until the next call on d. Invalid byte sequences come out as U+FFFD. */
+MR_API int mr_detok_push(mr_detok *d, int32_t id, const char **text, size_t *len, mr_error *err);
+/* End of stream: returns what is left (an unfinished sequence becomes U+FFFD) and resets d. */
+MR_API void mr_detok_flush(mr_detok *d, const char **text, size_t *len);
+MR_API void mr_detok_free(mr_detok *d);
+
+/* Chat templates. milrun renders the template families it knows natively and recognises the
+ * family from the template text: Qwen3 (with thinking), Qwen2.5 and Llama-3. Any other template,
+ * or a conversation the template would render with features milrun does not implement (tools,
+ * other roles), fails with MR_ENOTSUP rather than render something different from transformers. */
+typedef struct mr_chat_message {
+  const char *role; /* "system", "user" or "assistant" */
+  const char *content;
+} mr_chat_message;
+typedef struct mr_chat_options { /* zero = transformers' defaults */
+  int no_generation_prompt;      /* add_generation_prompt=False */
+  int no_think;                  /* enable_thinking=False (Qwen3) */
+} mr_chat_options;
+/* Render messages; *text is new (free with mr_free). opts may be NULL. */
+MR_API int mr_tokenizer_chat(const mr_tokenizer *t, const mr_chat_message *msgs, size_t n,
+                             const mr_chat_options *opts, char **text, mr_error *err);
+/* The recognised family ("qwen3", "qwen2.5", "llama3"), or NULL (no template or not recognised). */
+MR_API const char *mr_tokenizer_chat_family(const mr_tokenizer *t);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,253 @@
-/* run.c — `milrun run` (being written). */
+/* run.c — `milrun run`: one prediction of one function of a bundle, tensors in and out as .npy. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
 #include "commands.h"
-int tool_run(int argc, char **argv) { (void)argc; (void)argv; fprintf(stderr, "milrun run: not built yet\n"); return 1; }
+#include "milrun.h"
+#include "util/alloc.h"
+#include "util/file.h"
+#include "util/fp16.h"
+#include "util/npy.h"
+
+#define MAX_ARGS 64
+
+static int usage(FILE *f) {
+  fprintf(f,
+          "usage: milrun run BUNDLE.mlmodelc [options]\n\n"
+          "Run one function once. Inputs and (optionally) initial states come from .npy files;\n"
+          "outputs and final states are written as DIR/<name>.npy.\n\n"
+          "options:\n"
+          "  --function F         function to run (default: the bundle's default function)\n"
+          "  --input NAME=FILE    an input as .npy (float32, float16, int32 or bool); repeatable\n"
+          "  --random SEED        fill inputs not given with reproducible random values\n"
+          "                       (floats uniform in [-1, 1), integers in [0, 16), bools 0/1)\n"
+          "  --state NAME=FILE    initial contents of a state (default: zeros); repeatable\n"
+          "  --output-dir DIR     where to write outputs and final states (required)\n"
+          "  --help               this help\n");
+  return f == stdout ? 0 : 2;
+}
+
+/* xorshift64*: reproducible across platforms for a given seed. */
+static uint64_t next_random(uint64_t *s) {
+  *s ^= *s >> 12;
+  *s ^= *s << 25;
+  *s ^= *s >> 27;
+  return *s * 2685821657736338717ull;
+}
+
+static int fill_random(mr_tensor *t, const mr_io_info *info, uint64_t *seed) {
+  t->dtype = info->dtype == MR_FLOAT16 ? MR_FLOAT32 : info->dtype;
+  t->rank = info->rank;
+  memcpy(t->shape, info->shape, sizeof t->shape);
+  int64_t n = mr_tensor_count(t);
+  t->data = mr_alloc((size_t)n * mr_dtype_size(t->dtype) + 1);
+  if (!t->data) return -1;
+  for (int64_t i = 0; i < n; i++) {
+    uint64_t r = next_random(seed);
+    if (t->dtype == MR_FLOAT32) ((float *)t->data)[i] = (float)((double)(r >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+    else if (t->dtype == MR_INT32) ((int32_t *)t->data)[i] = (int32_t)(r >> 60);
+    else ((uint8_t *)t->data)[i] = (uint8_t)(r >> 63);
+  }
+  return 0;
+}
+
+static int split_arg(const char *opt, const char *arg, char *name, size_t nsz, const char **file) {
+  const char *eq = strchr(arg, '=');
+  if (!eq || eq == arg || !eq[1] || (size_t)(eq - arg) >= nsz) {
+    fprintf(stderr, "milrun run: %s expects NAME=FILE.npy, got '%s'\n", opt, arg);
+    return -1;
+  }
+  memcpy(name, arg, (size_t)(eq - arg));
+  name[eq - arg] = 0;
+  *file = eq + 1;
+  return 0;
+}
+
+typedef struct run_args {
+  const char *bundle, *function, *out_dir;
+  char in_names[MAX_ARGS][256], st_names[MAX_ARGS][256];
+  const char *in_files[MAX_ARGS], *st_files[MAX_ARGS];
+  int n_in, n_st, have_seed;
+  uint64_t seed;
+} run_args;
+
+static int parse_args(int argc, char **argv, run_args *a) {
+  for (int i = 1; i < argc; i++) {
+    const char *o = argv[i];
+    int has_val = i + 1 < argc;
+    if (!strcmp(o, "--help") || !strcmp(o, "-h")) return usage(stdout) - 1;
+    if (!strcmp(o, "--function") && has_val) a->function = argv[++i];
+    else if (!strcmp(o, "--output-dir") && has_val) a->out_dir = argv[++i];
+    else if (!strcmp(o, "--random") && has_val) {
+      char *end;
+      a->seed = strtoull(argv[++i], &end, 10);
+      if (*end) {
+        fprintf(stderr, "milrun run: --random expects an integer seed\n");
+        return 2;
+      }
+      a->seed = a->seed * 2654435761u + 88172645463325252ull;
+      a->have_seed = 1;
+    } else if ((!strcmp(o, "--input") || !strcmp(o, "--state")) && has_val) {
+      int is_in = o[2] == 'i';
+      int *n = is_in ? &a->n_in : &a->n_st;
+      if (*n == MAX_ARGS) {
+        fprintf(stderr, "milrun run: too many %s options\n", o);
+        return 2;
+      }
+      if (split_arg(o, argv[++i], is_in ? a->in_names[*n] : a->st_names[*n], 256,
+                    is_in ? &a->in_files[*n] : &a->st_files[*n]))
+        return 2;
+      (*n)++;
+    } else if (o[0] != '-' && !a->bundle) a->bundle = o;
+    else {
+      fprintf(stderr, "milrun run: unexpected argument '%s'\n", o);
+      return usage(stderr);
+    }
+  }
+  if (!a->bundle || !a->out_dir) {
+    fprintf(stderr, "milrun run: %s is required\n", a->bundle ? "--output-dir" : "BUNDLE");
+    return usage(stderr);
+  }
+  return 0;
+}
+
+static int write_npy(const char *dir, const char *name, const mr_tensor *t) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s.npy", dir, name);
+  mr_error err = {0};
+  if (util_npy_write(path, t, &err)) {
+    fprintf(stderr, "milrun run: %s\n", err.msg);
+    return 1;
+  }
+  return 0;
+}
+
+static void summarize(const char *name, const mr_tensor *t) {
+  int64_t n = mr_tensor_count(t);
+  double lo = 0, hi = 0, sum = 0;
+  for (int64_t i = 0; i < n; i++) {
+    double v = t->dtype == MR_FLOAT32 ? ((float *)t->data)[i]
+               : t->dtype == MR_FLOAT16 ? util_f16_to_f32(((uint16_t *)t->data)[i])
+               : t->dtype == MR_INT32 ? ((int32_t *)t->data)[i] : ((uint8_t *)t->data)[i];
+    if (!i || v < lo) lo = v;
+    if (!i || v > hi) hi = v;
+    sum += v;
+  }
+  printf("  %-28s %-5s [", name, mr_dtype_name(t->dtype));
+  for (int d = 0; d < t->rank; d++) printf("%s%lld", d ? ", " : "", (long long)t->shape[d]);
+  printf("]  min %.6g  max %.6g  mean %.6g\n", lo, hi, n ? sum / (double)n : 0.0);
+}
+
+static int run(run_args *a, mr_bundle *b) {
+  const char *fn = a->function ? a->function : mr_bundle_default_function(b);
+  const mr_io_info *in_info, *out_info, *st_info;
+  int ni = mr_bundle_inputs(b, fn, &in_info);
+  if (ni < 0) {
+    fprintf(stderr, "milrun run: %s has no function '%s'\n", a->bundle, fn);
+    return 1;
+  }
+  int no = mr_bundle_outputs(b, fn, &out_info), ns = mr_bundle_states(b, fn, &st_info);
+  static mr_tensor inputs[MAX_ARGS], outputs[MAX_ARGS];
+  static const char *names[MAX_ARGS], *snames[MAX_ARGS];
+  static mr_state *states[MAX_ARGS];
+  int n = 0, rc = 1;
+  mr_error err = {0};
+  for (int i = 0; i < ni && i < MAX_ARGS; i++) {
+    int k = 0;
+    while (k < a->n_in && strcmp(a->in_names[k], in_info[i].name)) k++;
+    names[n] = in_info[i].name;
+    if (k < a->n_in) {
+      if (util_npy_read(a->in_files[k], &inputs[n], &err)) {
+        fprintf(stderr, "milrun run: %s\n", err.msg);
+        goto done;
+      }
+    } else if (!a->have_seed) {
+      fprintf(stderr, "milrun run: input '%s' is missing (give --input %s=FILE.npy or --random SEED)\n", in_info[i].name, in_info[i].name);
+      goto done;
+    } else if (fill_random(&inputs[n], &in_info[i], &a->seed)) {
+      fprintf(stderr, "milrun run: out of memory\n");
+      goto done;
+    }
+    n++;
+  }
+  for (int k = 0; k < a->n_in; k++) {
+    int known = 0;
+    for (int i = 0; i < ni; i++) known |= !strcmp(a->in_names[k], in_info[i].name);
+    if (!known) {
+      fprintf(stderr, "milrun run: function '%s' has no input '%s'\n", fn, a->in_names[k]);
+      goto done;
+    }
+  }
+  for (int i = 0; i < ns && i < MAX_ARGS; i++) {
+    snames[i] = st_info[i].name;
+    if (mr_state_new(b, st_info[i].name, &states[i])) {
+      fprintf(stderr, "milrun run: %s\n", mr_bundle_errmsg(b));
+      goto done;
+    }
+    for (int k = 0; k < a->n_st; k++) {
+      if (strcmp(a->st_names[k], st_info[i].name)) continue;
+      mr_tensor init, view;
+      if (util_npy_read(a->st_files[k], &init, &err)) {
+        fprintf(stderr, "milrun run: %s\n", err.msg);
+        goto done;
+      }
+      mr_state_view(states[i], &view);
+      int ok = init.rank == view.rank && (init.dtype == MR_FLOAT32 || init.dtype == MR_FLOAT16);
+      for (int d = 0; ok && d < view.rank; d++) ok = init.shape[d] == view.shape[d];
+      if (ok)
+        for (int64_t e = 0; e < mr_tensor_count(&view); e++)
+          ((float *)view.data)[e] = init.dtype == MR_FLOAT32 ? ((float *)init.data)[e] : util_f16_to_f32(((uint16_t *)init.data)[e]);
+      mr_free(init.data);
+      if (!ok) {
+        fprintf(stderr, "milrun run: %s: shape or dtype does not match state '%s'\n", a->st_files[k], st_info[i].name);
+        goto done;
+      }
+    }
+  }
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  if (mr_bundle_predict(b, fn, n, names, inputs, ns, snames, states, no, outputs)) {
+    fprintf(stderr, "milrun run: %s\n", mr_bundle_errmsg(b));
+    goto done;
+  }
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  mr_error derr = {0};
+  if (util_mkdirs(a->out_dir, &derr)) {
+    fprintf(stderr, "milrun run: %s\n", derr.msg);
+    goto done;
+  }
+  printf("%s: function %s ran in %.3f ms\n", a->bundle, fn, (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+  rc = 0;
+  for (int i = 0; i < no && !rc; i++) {
+    summarize(out_info[i].name, &outputs[i]);
+    rc = write_npy(a->out_dir, out_info[i].name, &outputs[i]);
+  }
+  for (int i = 0; i < ns && !rc; i++) {
+    mr_tensor view;
+    mr_state_view(states[i], &view);
+    summarize(st_info[i].name, &view);
+    rc = write_npy(a->out_dir, st_info[i].name, &view);
+  }
+done:
+  for (int i = 0; i < n; i++) mr_free(inputs[i].data);
+  for (int i = 0; i < ns && i < MAX_ARGS; i++) mr_state_free(states[i]);
+  return rc;
+}
+
+int tool_run(int argc, char **argv) {
+  run_args a;
+  memset(&a, 0, sizeof a);
+  int rc = parse_args(argc, argv, &a);
+  if (rc) return rc < 0 ? 0 : rc;
+  mr_bundle *b;
+  mr_error err = {0};
+  if (mr_bundle_open(a.bundle, &b, &err)) {
+    fprintf(stderr, "milrun run: %s\n", err.msg);
+    return 1;
+  }
+  rc = run(&a, b);
+  mr_bundle_close(b);
+  return rc;
+}

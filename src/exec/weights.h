@@ -10,33 +10,39 @@
 typedef enum exec_packed_kind {
   EXEC_PACK_F16,    /* fp16 values (usually in the mapped weight file) */
   EXEC_PACK_BF16,   /* bf16 values */
-  EXEC_PACK_I8,     /* int8 or uint8 values, scaled: (q - zero[g]) * scale[g] */
+  EXEC_PACK_INT,    /* n-bit integers (1..8 bits, LSB-first), optionally (q - zero[g]) * scale[g] */
   EXEC_PACK_LUT     /* n-bit indices into per-group palettes of fp32 entries */
 } exec_packed_kind;
 
 struct exec_packed {
   exec_packed_kind kind;
-  const void *data;     /* values or packed indices (LSB-first bit stream, mil-format.md §3.5) */
-  int bits;             /* LUT: index width (1..8); I8: 8 */
-  int is_signed;        /* I8: int8 (1) or uint8 (0) */
-  /* Grouping, shared by LUT palettes and I8 scales: the element at row-major coordinates p has
-   * group g = sum_j (p_j / block[j]) * gstride[j]. With block[j] = shape[j] a dim is not grouped. */
-  int rank;
+  const uint8_t *data;  /* values or packed fields (LSB-first bit stream, mil-format.md §3.5) */
+  int bits;             /* INT, LUT: field width, 1..8 */
+  int is_signed;        /* INT: two's complement fields */
+  /* Grouping of LUT palettes and INT scales: the element at coordinates p (of the indices/data
+   * tensor) belongs to group g = sum_j (p_j / block[j]) * gstride[j]. n_groups == 1: no grouping.
+   * rows_only: only dim 0 is grouped, so a whole row shares one group. */
   int64_t block[MR_MAX_RANK];
   int64_t gstride[MR_MAX_RANK];
   int64_t n_groups;
-  /* LUT: palettes[g * palette * vec + index * vec + v]; vec > 1 for vector palettization along
-   * vector_axis (the indices tensor then has shape[vector_axis] / vec entries on that axis). */
+  int rows_only;
+  /* LUT: palettes[(g * palette + index) * vec + v]. vec > 1: vector palettization along
+   * vector_axis; the indices tensor then has shape[vector_axis] / vec entries on that axis. */
   const float *palettes;
-  int palette;          /* 2^bits */
+  int palette;
   int vec;
   int vector_axis;
-  /* I8: per-group scale and zero point */
+  /* INT: per-group scale and zero point (NULL: raw integer values) */
   const float *scale;
   const float *zero;
 };
 
 /* Decode elements [start, start + n) of t (row-major) into dst. */
 void exec_packed_read(const exec_tensor *t, int64_t start, int64_t n, float *dst);
+/* Integer field i of a packed INT tensor (raw, before scale). */
+int32_t exec_packed_int(const exec_packed *p, int64_t i);
+/* Fill block/gstride/n_groups/rows_only for a tensor of `shape` grouped into `groups` (per dim,
+ * each dividing shape). Returns -1 if a group count does not divide its dim. */
+int exec_packed_set_groups(exec_packed *p, int rank, const int64_t *shape, const int64_t *groups);
 
 #endif

@@ -36,7 +36,7 @@ int util_map_open(util_map *m, const char *path, mr_error *err) {
 }
 
 void util_map_close(util_map *m) {
-  if (m->mapped && m->data) munmap((void *)m->data, m->size);
+  if (m->mapped == 1 && m->data) munmap((void *)m->data, m->size);
   memset(m, 0, sizeof *m);
 }
 

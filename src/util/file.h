@@ -10,7 +10,7 @@
 typedef struct util_map {
   const unsigned char *data;
   size_t size;
-  int mapped; /* 1: munmap on close; 0: mr_free */
+  int mapped; /* 1: munmap on close; 0: nothing mapped (empty file); -1: borrowed memory */
 } util_map;
 
 int util_map_open(util_map *m, const char *path, mr_error *err);

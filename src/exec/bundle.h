@@ -1,0 +1,14 @@
+/* bundle.h — internal access to a bundle's parts, for tools that describe it (`milrun inspect`). */
+#ifndef EXEC_BUNDLE_H
+#define EXEC_BUNDLE_H
+
+#include "mil/ir.h"
+#include "mil/metadata.h"
+#include "milrun.h"
+
+const mil_program *exec_bundle_program(const mr_bundle *b);
+/* NULL when the bundle has no metadata.json. */
+const mil_metadata *exec_bundle_metadata(const mr_bundle *b);
+const char *exec_bundle_path(const mr_bundle *b);
+
+#endif

@@ -1,0 +1,182 @@
+/* test_exec_stateful.c — a stateful two-function model (tests/fixtures/stateful/model.mil, written
+ * like Anemll's prefill/infer pair, with a 4-bit grouped LUT weight) whose weight.bin the test
+ * writes. What `prefill` writes into the state is read by `infer` on a later call; both are checked
+ * against a float64 reference computed here. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "harness.h"
+#include "mil/blob_writer.h"
+#include "util/alloc.h"
+#include "util/file.h"
+#include "util/fp16.h"
+
+static uint8_t idx[64][64];
+static double lut[4][16];
+static char dir[512];
+
+/* The bundle: the fixture's model.mil plus a weight.bin holding uint4 [64, 64] at offset 64 and
+ * fp16 [4, 1, 16, 1] (one 16-entry palette per 16 rows) at offset 2176, as its BLOBFILEs say. */
+static void make_bundle(void) {
+  snprintf(dir, sizeof dir, "%s/stateful.mlmodelc", th_tmpdir());
+  char path[600], *text;
+  mr_error err = {0};
+  snprintf(path, sizeof path, "%s/weights", dir);
+  CHECK(util_mkdirs(path, &err) == MR_OK);
+  size_t size;
+  CHECK(util_read_file(th_fixture("stateful/model.mil"), &text, &size, &err) == MR_OK);
+  snprintf(path, sizeof path, "%s/model.mil", dir);
+  CHECK(util_write_file_atomic(path, text, size, &err) == MR_OK);
+  mr_free(text);
+  uint8_t flat[4096], packed[2048];
+  uint16_t pal[64];
+  for (int r = 0; r < 64; r++)
+    for (int c = 0; c < 64; c++) flat[r * 64 + c] = idx[r][c] = (uint8_t)((r * 7 + c * 3 + (r * c) % 5) & 15);
+  for (int g = 0; g < 4; g++)
+    for (int k = 0; k < 16; k++) {
+      pal[g * 16 + k] = util_f32_to_f16((float)((k - 7.5) / 40.0 * (1 + 0.25 * g)));
+      lut[g][k] = util_f16_to_f32(pal[g * 16 + k]);
+    }
+  mil_bits_pack(flat, 4096, 4, packed);
+  mil_blob_writer w;
+  uint64_t o1, o2;
+  snprintf(path, sizeof path, "%s/weights/weight.bin", dir);
+  CHECK(mil_blob_writer_open(&w, path, &err) == MR_OK);
+  CHECK(mil_blob_writer_add(&w, MIL_UINT4, packed, 4096, &o1, &err) == MR_OK);
+  CHECK(mil_blob_writer_add(&w, MIL_FP16, pal, 64, &o2, &err) == MR_OK);
+  CHECK(mil_blob_writer_close(&w, &err) == MR_OK);
+  CHECK_EQ_INT(o1, 64);
+  CHECK_EQ_INT(o2, 2176);
+}
+
+/* q[t][o] = sum_i x[t][i] * W[o][i], W[o][i] = lut[o / 16][idx[o][i]] (float64). */
+static void ref_linear(const float *x, int T, double *q) {
+  for (int t = 0; t < T; t++)
+    for (int o = 0; o < 64; o++) {
+      double s = 0;
+      for (int i = 0; i < 64; i++) s += (double)x[t * 64 + i] * lut[o / 16][idx[o][i]];
+      q[t * 64 + o] = s;
+    }
+}
+
+static void test_prefill_then_infer(void) {
+  make_bundle();
+  mr_bundle *b;
+  mr_error err = {0};
+  if (mr_bundle_open(dir, &b, &err)) {
+    CHECK_MSG(0, "%s", err.msg);
+    return;
+  }
+  CHECK_EQ_INT(mr_bundle_function_count(b), 2);
+  mr_state *kv;
+  CHECK(mr_state_new(b, "kv_cache_0", &kv) == MR_OK);
+  mr_tensor view;
+  mr_state_view(kv, &view);
+  CHECK_EQ_INT(view.rank, 4);
+  CHECK_EQ_INT(view.shape[2], 16);
+
+  float xp[4 * 64], xi[64];
+  for (int i = 0; i < 4 * 64; i++) xp[i] = (float)sin(i * 0.37) * 0.8f;
+  for (int i = 0; i < 64; i++) xi[i] = (float)cos(i * 0.21) * 0.9f;
+  int32_t pos0 = 0, pos4 = 4;
+  const char *names[2] = {"current_pos", "hidden_states"};
+  const char *snames[1] = {"kv_cache_0"};
+  mr_tensor in_p[2] = {{MR_INT32, 1, {1}, &pos0}, {MR_FLOAT32, 3, {1, 4, 64}, xp}};
+  mr_tensor out;
+  CHECK_MSG(mr_bundle_predict(b, "prefill", 2, names, in_p, 1, snames, &kv, 1, &out) == MR_OK, "%s", mr_bundle_errmsg(b));
+
+  double qp[4 * 64], qi[64];
+  ref_linear(xp, 4, qp);
+  ref_linear(xi, 1, qi);
+  /* prefill wrote q transposed to [1, 2 heads, 4 positions, 32] into kv[0, :, 0:4, :] */
+  const float *s = view.data;
+  double maxerr = 0;
+  for (int h = 0; h < 2; h++)
+    for (int t = 0; t < 16; t++)
+      for (int d = 0; d < 32; d++) {
+        double want = t < 4 ? qp[t * 64 + h * 32 + d] : 0.0;
+        maxerr = fmax(maxerr, fabs(s[((0 * 2 + h) * 16 + t) * 32 + d] - want));
+      }
+  CHECK_MSG(maxerr < 2e-2, "state after prefill differs by %g", maxerr);
+  for (int i = 2 * 16 * 32; i < view.shape[0] * 2 * 16 * 32; i++) CHECK(s[i] == 0.0f); /* kv[1] untouched */
+
+  /* infer at position 4 reads the keys prefill wrote */
+  mr_tensor in_i[2] = {{MR_INT32, 1, {1}, &pos4}, {MR_FLOAT16, 3, {1, 1, 64}, NULL}};
+  uint16_t xi16[64];
+  for (int i = 0; i < 64; i++) xi16[i] = util_f32_to_f16(xi[i]);
+  in_i[1].data = xi16;
+  CHECK_MSG(mr_bundle_predict(b, "infer", 2, names, in_i, 1, snames, &kv, 1, &out) == MR_OK, "%s", mr_bundle_errmsg(b));
+  CHECK_EQ_INT(out.dtype, MR_FLOAT16);
+  CHECK_EQ_INT(out.rank, 4);
+  CHECK_EQ_INT(out.shape[3], 16);
+  for (int h = 0; h < 2; h++) {
+    double sc[16], mx = -1e300, sum = 0;
+    for (int t = 0; t < 16; t++) {
+      sc[t] = 0;
+      for (int d = 0; d < 32; d++) {
+        double k = t < 4 ? qp[t * 64 + h * 32 + d] : t == 4 ? qi[h * 32 + d] : 0.0;
+        sc[t] += qi[h * 32 + d] * k;
+      }
+      mx = fmax(mx, sc[t]);
+    }
+    for (int t = 0; t < 16; t++) sum += exp(sc[t] - mx);
+    for (int t = 0; t < 16; t++) {
+      double want = exp(sc[t] - mx) / sum;
+      float got = util_f16_to_f32(((uint16_t *)out.data)[h * 16 + t]);
+      CHECK_MSG(fabs(got - want) < 5e-3, "head %d pos %d: %g vs %g", h, t, got, want);
+    }
+  }
+  /* a reset state makes infer see only its own key */
+  mr_state_reset(kv);
+  CHECK(mr_bundle_predict(b, "infer", 2, names, in_i, 1, snames, &kv, 1, &out) == MR_OK);
+  float p4 = util_f16_to_f32(((uint16_t *)out.data)[4]), p0 = util_f16_to_f32(((uint16_t *)out.data)[0]);
+  double self = 0;
+  for (int d = 0; d < 32; d++) self += qi[d] * qi[d];
+  CHECK_NEAR(p4 / p0, exp(self), exp(self) * 0.02);
+  mr_state_free(kv);
+  mr_bundle_close(b);
+}
+
+static void test_state_misuse(void) {
+  make_bundle();
+  mr_bundle *b;
+  mr_error err = {0};
+  if (mr_bundle_open(dir, &b, &err)) {
+    CHECK_MSG(0, "%s", err.msg);
+    return;
+  }
+  mr_state *kv = NULL;
+  CHECK_EQ_INT(mr_state_new(b, "nope", &kv), MR_ENOTFOUND);
+  char expect[1024];
+  snprintf(expect, sizeof expect, "%s: no function declares a state named 'nope'", dir);
+  CHECK_EQ_STR(mr_bundle_errmsg(b), expect);
+  int32_t pos = 0;
+  float x[64] = {0};
+  const char *names[2] = {"current_pos", "hidden_states"};
+  mr_tensor in[2] = {{MR_INT32, 1, {1}, &pos}, {MR_FLOAT32, 3, {1, 1, 64}, x}};
+  mr_tensor out;
+  CHECK_EQ_INT(mr_bundle_predict(b, "infer", 2, names, in, 0, NULL, NULL, 1, &out), MR_EINVAL);
+  snprintf(expect, sizeof expect, "%s: function 'infer': state 'kv_cache_0' is missing (create it with mr_state_new)", dir);
+  CHECK_EQ_STR(mr_bundle_errmsg(b), expect);
+  mr_tensor bad[2] = {{MR_INT32, 1, {1}, &pos}, {MR_FLOAT32, 3, {1, 2, 32}, x}};
+  CHECK(mr_state_new(b, "kv_cache_0", &kv) == MR_OK);
+  const char *snames[1] = {"kv_cache_0"};
+  CHECK_EQ_INT(mr_bundle_predict(b, "infer", 2, names, bad, 1, snames, &kv, 1, &out), MR_ESHAPE);
+  snprintf(expect, sizeof expect, "%s: function 'infer': input 'hidden_states' must be fp16 [1, 1, 64], got fp32 [1, 2, 32]", dir);
+  CHECK_EQ_STR(mr_bundle_errmsg(b), expect);
+  CHECK_EQ_INT(mr_bundle_predict(b, "infer", 1, names, in, 1, snames, &kv, 1, &out), MR_EINVAL);
+  snprintf(expect, sizeof expect, "%s: function 'infer': input 'hidden_states' is missing", dir);
+  CHECK_EQ_STR(mr_bundle_errmsg(b), expect);
+  CHECK_EQ_INT(mr_bundle_predict(b, "decode", 2, names, in, 1, snames, &kv, 1, &out), MR_ENOTFOUND);
+  mr_state_free(kv);
+  mr_bundle_close(b);
+}
+
+int main(int argc, char **argv) {
+  static const th_case cases[] = {
+    {"prefill_then_infer", test_prefill_then_infer},
+    {"state_misuse", test_state_misuse},
+    {NULL, NULL}};
+  return th_run(cases, argc, argv);
+}

@@ -1,0 +1,114 @@
+/* test_tool_bundle.c — `milrun inspect` and `milrun run` as a user runs them: output, files written,
+ * exit codes of usage and runtime errors. */
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include "harness.h"
+#include "util/alloc.h"
+#include "util/npy.h"
+#include "util/strbuf.h"
+
+/* Run a shell command; returns its exit status and its stdout+stderr in *out (mr_free). */
+static int sh(const char *cmd, char **out) {
+  util_sb sb = {0};
+  char full[4096];
+  snprintf(full, sizeof full, "%s 2>&1", cmd);
+  FILE *p = popen(full, "r");
+  if (!p) return -1;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) util_sb_append(&sb, buf, n);
+  int st = pclose(p);
+  *out = util_sb_take(&sb);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static const char *milrun(void) {
+  const char *m = getenv("MR_MILRUN");
+  return m ? m : "./build/milrun";
+}
+
+static void test_inspect_text_and_json(void) {
+  char cmd[2048], *out;
+  snprintf(cmd, sizeof cmd, "%s inspect %s", milrun(), th_fixture("silero-vad/unified_palette_8bit.mlmodelc"));
+  CHECK_EQ_INT(sh(cmd, &out), 0);
+  CHECK(strstr(out, "function main<ios16>  (default)"));
+  CHECK(strstr(out, "audio_input                  fp32  [1, 576]"));
+  CHECK(strstr(out, "vad_output                   fp32  [1, 1, 1]"));
+  CHECK(strstr(out, "LUT 8-bit"));
+  CHECK(strstr(out, "lstm 1"));
+  CHECK(strstr(out, "com.github.apple.coremltools.version = "));
+  mr_free(out);
+  snprintf(cmd, sizeof cmd, "%s inspect --json %s", milrun(), th_fixture("silero-vad/unified_int8.mlmodelc"));
+  CHECK_EQ_INT(sh(cmd, &out), 0);
+  CHECK(strstr(out, "\"default_function\":\t\"main\""));
+  CHECK(strstr(out, "\"int8 affine_dequantize\""));
+  mr_free(out);
+}
+
+static void test_run_writes_npy(void) {
+  char cmd[2048], *out, dir[600], path[700];
+  snprintf(dir, sizeof dir, "%s/run1", th_tmpdir());
+  snprintf(cmd, sizeof cmd, "%s run %s --random 7 --output-dir %s", milrun(),
+           th_fixture("silero-vad/unified_palette_8bit.mlmodelc"), dir);
+  CHECK_EQ_INT(sh(cmd, &out), 0);
+  CHECK(strstr(out, "vad_output"));
+  mr_free(out);
+  mr_tensor t;
+  mr_error err = {0};
+  snprintf(path, sizeof path, "%s/vad_output.npy", dir);
+  CHECK(util_npy_read(path, &t, &err) == MR_OK);
+  CHECK_EQ_INT(t.rank, 3);
+  CHECK_EQ_INT(t.dtype, MR_FLOAT32);
+  float p = t.data ? ((float *)t.data)[0] : -1;
+  CHECK(p >= 0 && p <= 1);
+  mr_free(t.data);
+  /* feed an output back as an input: new_hidden_state -> hidden_state */
+  char dir2[600];
+  snprintf(dir2, sizeof dir2, "%s/run2", th_tmpdir());
+  snprintf(cmd, sizeof cmd, "%s run %s --random 7 --input hidden_state=%s/new_hidden_state.npy --output-dir %s",
+           milrun(), th_fixture("silero-vad/unified_palette_8bit.mlmodelc"), dir, dir2);
+  CHECK_EQ_INT(sh(cmd, &out), 0);
+  mr_free(out);
+}
+
+static void test_errors_and_exit_codes(void) {
+  char cmd[2048], *out;
+  snprintf(cmd, sizeof cmd, "%s run", milrun());
+  CHECK_EQ_INT(sh(cmd, &out), 2);
+  mr_free(out);
+  snprintf(cmd, sizeof cmd, "%s inspect /nonexistent.mlmodelc", milrun());
+  CHECK_EQ_INT(sh(cmd, &out), 1);
+  CHECK(strstr(out, "milrun inspect: /nonexistent.mlmodelc: not a .mlmodelc directory"));
+  mr_free(out);
+  snprintf(cmd, sizeof cmd, "%s run %s --output-dir %s/x", milrun(), th_fixture("silero-vad/unified_palette_8bit.mlmodelc"), th_tmpdir());
+  CHECK_EQ_INT(sh(cmd, &out), 1);
+  CHECK(strstr(out, "input 'audio_input' is missing (give --input audio_input=FILE.npy or --random SEED)"));
+  mr_free(out);
+  snprintf(cmd, sizeof cmd, "%s run %s --input bogus=x.npy --random 1 --output-dir %s/x", milrun(),
+           th_fixture("silero-vad/unified_palette_8bit.mlmodelc"), th_tmpdir());
+  CHECK_EQ_INT(sh(cmd, &out), 1);
+  CHECK(strstr(out, "function 'main' has no input 'bogus'"));
+  mr_free(out);
+  snprintf(cmd, sizeof cmd, "%s run %s --input audio_input=/nonexistent.npy --output-dir %s/x", milrun(),
+           th_fixture("silero-vad/unified_palette_8bit.mlmodelc"), th_tmpdir());
+  CHECK_EQ_INT(sh(cmd, &out), 1);
+  CHECK(strstr(out, "/nonexistent.npy: No such file or directory"));
+  mr_free(out);
+  snprintf(cmd, sizeof cmd, "%s run --help", milrun());
+  CHECK_EQ_INT(sh(cmd, &out), 0);
+  CHECK(strstr(out, "--output-dir DIR"));
+  mr_free(out);
+  snprintf(cmd, sizeof cmd, "%s frobnicate", milrun());
+  CHECK_EQ_INT(sh(cmd, &out), 2);
+  mr_free(out);
+}
+
+int main(int argc, char **argv) {
+  static const th_case cases[] = {
+    {"inspect_text_and_json", test_inspect_text_and_json},
+    {"run_writes_npy", test_run_writes_npy},
+    {"errors_and_exit_codes", test_errors_and_exit_codes},
+    {NULL, NULL}};
+  return th_run(cases, argc, argv);
+}
