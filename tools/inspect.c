@@ -2,6 +2,7 @@
  * outputs and states, an op histogram, weight bytes by storage kind, and the metadata. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 

@@ -168,12 +168,23 @@ int mil_parse(const char *text, size_t len, const char *filename, mil_program **
 int mil_parse_file(const char *path, mil_program **out, mr_error *err);
 void mil_program_free(mil_program *p);
 
+/* The function called `name` (NULL: the first one), or NULL. */
 const mil_function *mil_program_function(const mil_program *p, const char *name);
 /* The argument or attribute `name` of op, or NULL. */
 const mil_arg *mil_op_arg(const mil_op *op, const char *name);
 /* The op's `name` attribute as a string, or NULL. */
 const char *mil_op_name(const mil_op *op);
-/* Write a type as text ("tensor<fp16, [1, 64]>") into buf; returns buf. */
+/* Write a type as text ("tensor<fp16, [1, 64]>"; rank 0 as the bare dtype, "fp16") into buf,
+ * truncated to size; returns buf. */
 char *mil_type_str(const mil_type *t, char *buf, size_t size);
+
+/* Constructors (ir.c), used by the parser. mil_program_new returns an empty program whose arena
+ * holds a copy of filename (NULL if out of memory); the others allocate zeroed nodes in `a` and
+ * return NULL if out of memory. mil_type_new sets list_len = -1; mil_type_new_tensor copies `dims`
+ * (rank entries). */
+mil_program *mil_program_new(const char *filename);
+mil_type *mil_type_new(util_arena *a, mil_type_kind kind);
+mil_type *mil_type_new_tensor(util_arena *a, mil_dtype dtype, int rank, const int64_t *dims);
+mil_value *mil_value_new(util_arena *a, mil_value_kind kind, mil_type *type);
 
 #endif
