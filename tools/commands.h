@@ -11,5 +11,10 @@ typedef struct tool_command {
 
 int tool_inspect(int argc, char **argv);
 int tool_run(int argc, char **argv);
+int tool_pull(int argc, char **argv);
+int tool_tokenize(int argc, char **argv);
+int tool_template(int argc, char **argv);
+int tool_convert(int argc, char **argv);
+int tool_logits(int argc, char **argv);
 
 #endif

@@ -8,6 +8,11 @@
 static const tool_command commands[] = {
   {"inspect", tool_inspect, "describe a .mlmodelc bundle: functions, I/O, ops, weights"},
   {"run", tool_run, "run one function of a .mlmodelc bundle on .npy inputs"},
+  {"pull", tool_pull, "download a model from Hugging Face into the standard cache"},
+  {"tokenize", tool_tokenize, "encode text (argument or stdin) to token ids"},
+  {"template", tool_template, "render a conversation with the chat template"},
+  {"convert", tool_convert, "convert a Hugging Face checkpoint into an Anemll-layout bundle"},
+  {"logits", tool_logits, "run a converted LLM bundle on token ids and print or save the logits"},
   {NULL, NULL, NULL}
 };
 
