@@ -1,0 +1,211 @@
+/* linalg.c — linear, matmul and conv (mil-format.md §4.7). The weight operand may stay packed
+ * (fp16 / LUT / int8): it is decoded one row at a time into scratch and reused against every row
+ * of the activation, so decode reads each weight once per call (the decode step of an LLM has one
+ * activation row). The inner products are the kernels of kernels/matmul.c. */
+#include <string.h>
+
+#include "exec/kernels/matmul.h"
+#include "exec/ops/ops.h"
+
+static int is_float_or_packed(const exec_tensor *t) { return t->storage == EXEC_F32 || t->storage == EXEC_PACKED; }
+
+/* Row r (of shape[0] rows) of a weight: a pointer into F32 data, or decoded into buf. */
+static const float *weight_row(const exec_tensor *w, int64_t r, int64_t cols, float *buf) {
+  if (w->storage == EXEC_F32) return exec_f32(w) + r * cols;
+  exec_kernel_read(w, r * cols, cols, buf);
+  return buf;
+}
+
+/* ---- linear: x [*D, Din] · weight [Dout, Din]^T + bias [Dout] ------------------------------- */
+
+int exec_linear_plan(exec_node *n, mr_error *err) {
+  int rc = exec_need(n, 0, err);
+  if (rc || (rc = exec_need(n, 1, err))) return rc;
+  const exec_tensor *x = exec_in(n, 0), *w = exec_in(n, 1), *b = exec_in(n, 2);
+  char sx[128], sw[128], sb[128];
+  if (x->storage != EXEC_F32) return exec_err_storage(n, err, "x", x);
+  if (!is_float_or_packed(w)) return exec_err_storage(n, err, "weight", w);
+  if (x->rank < 1 || w->rank != 2 || x->shape[x->rank - 1] != w->shape[1])
+    return exec_node_err(n, err, MR_ESHAPE, "x %s does not match weight %s (want x [..., D_in], weight [D_out, D_in])",
+                         exec_shape_str(x->rank, x->shape, sx, sizeof sx), exec_shape_str(w->rank, w->shape, sw, sizeof sw));
+  if (b && (b->storage != EXEC_F32 || b->count != w->shape[0]))
+    return exec_node_err(n, err, MR_ESHAPE, "bias %s does not match weight %s",
+                         exec_shape_str(b->rank, b->shape, sb, sizeof sb), exec_shape_str(w->rank, w->shape, sw, sizeof sw));
+  int64_t shape[MR_MAX_RANK];
+  memcpy(shape, x->shape, sizeof shape);
+  shape[x->rank - 1] = w->shape[0];
+  return exec_set_out_shape(n, 0, x->rank, shape, err);
+}
+
+/* Rows of x at or above which linear runs as a blocked matrix product (prefill) rather than one
+ * dot product per weight row and activation row (decode). */
+#define LINEAR_GEMM_ROWS 8
+
+size_t exec_linear_scratch(const exec_node *n) {
+  const exec_tensor *w = exec_in(n, 1);
+  int64_t din = w->shape[1], dout = w->shape[0], m = dout ? n->out[0]->count / dout : 0;
+  if (m >= LINEAR_GEMM_ROWS) return (size_t)(din * m + 4 * din + 4 * m); /* x^T, 4 weight rows, 4 out rows */
+  return w->storage == EXEC_PACKED ? (size_t)din : 0;
+}
+
+/* Prefill: x^T (Din, M) once in scratch, then blocks of 4 weight rows: Y^T[4, M] = W[4, Din] . x^T,
+ * so each decoded weight row is used for all M rows and each x^T row for 4 weight rows. */
+static void linear_gemm(const exec_node *n, int64_t m, int64_t din, int64_t dout) {
+  const exec_tensor *x = exec_in(n, 0), *w = exec_in(n, 1), *b = exec_in(n, 2);
+  float *xt = n->scratch, *wbuf = xt + din * m, *tmp = wbuf + 4 * din, *y = exec_f32(n->out[0]);
+  for (int64_t r = 0; r < m; r++)
+    for (int64_t k = 0; k < din; k++) xt[k * m + r] = exec_f32(x)[r * din + k];
+  for (int64_t o = 0; o < dout; o += 4) {
+    int64_t blk = dout - o < 4 ? dout - o : 4;
+    const float *wr = wbuf;
+    if (w->storage == EXEC_F32) wr = exec_f32(w) + o * din;
+    else exec_kernel_read(w, o * din, blk * din, wbuf);
+    memset(tmp, 0, (size_t)(blk * m) * sizeof *tmp);
+    exec_kernel_gemm_nn(blk, m, din, wr, din, xt, m, tmp, m);
+    for (int64_t j = 0; j < blk; j++) {
+      float bias = b ? exec_f32(b)[o + j] : 0;
+      for (int64_t r = 0; r < m; r++) y[r * dout + o + j] = tmp[j * m + r] + bias;
+    }
+  }
+}
+
+int exec_linear_run(exec_node *n, mr_error *err) {
+  const exec_tensor *x = exec_in(n, 0), *w = exec_in(n, 1), *b = exec_in(n, 2);
+  int64_t dout = w->shape[0], din = w->shape[1], m = dout ? n->out[0]->count / dout : 0;
+  float *y = exec_f32(n->out[0]);
+  if (m >= LINEAR_GEMM_ROWS) {
+    linear_gemm(n, m, din, dout);
+    return MR_OK;
+  }
+  for (int64_t o = 0; o < dout; o++) {
+    const float *row = weight_row(w, o, din, n->scratch);
+    exec_kernel_dot_rows(row, exec_f32(x), m, din, din, y + o, dout);
+  }
+  if (b)
+    for (int64_t r = 0; r < m; r++)
+      for (int64_t o = 0; o < dout; o++) y[r * dout + o] += exec_f32(b)[o];
+  return MR_OK;
+}
+
+/* ---- matmul: NumPy matmul with transposes and batch broadcasting ------------------------------ */
+
+typedef struct mm_plan {
+  int tx, ty, brank;
+  int64_t m, n, k, batch;
+  int64_t bshape[MR_MAX_RANK], xstr[MR_MAX_RANK], ystr[MR_MAX_RANK]; /* batch strides in matrices */
+} mm_plan;
+
+/* Batch strides (in whole matrices) of an operand of rank r >= 2 broadcast to the batch shape. */
+static void batch_strides(const exec_tensor *t, int brank, const int64_t *bshape, int64_t *st) {
+  int tb = t->rank >= 2 ? t->rank - 2 : 0;
+  int64_t s = 1;
+  for (int i = brank - 1; i >= 0; i--) {
+    int j = i - (brank - tb);
+    int64_t d = j >= 0 ? t->shape[j] : 1;
+    st[i] = (d == 1 && bshape[i] != 1) ? 0 : s;
+    s *= d;
+  }
+}
+
+static int mm_shapes(exec_node *n, mm_plan *p, mr_error *err) {
+  const exec_tensor *x = exec_in(n, 0), *y = exec_in(n, 1);
+  int rx = x->rank, ry = y->rank, rc;
+  char sx[128], sy[128];
+  if (rx < 1 || ry < 1) return exec_node_err(n, err, MR_ESHAPE, "x and y must have rank >= 1");
+  if (rx == 1) p->tx = 0; /* a vector has nothing to transpose */
+  if (ry == 1) p->ty = 0;
+  int64_t xr = rx == 1 ? 1 : x->shape[rx - 2], xc = x->shape[rx - 1];
+  int64_t yr = ry == 1 ? y->shape[0] : y->shape[ry - 2], yc = ry == 1 ? 1 : y->shape[ry - 1];
+  p->m = p->tx ? xc : xr, p->k = p->tx ? xr : xc;
+  int64_t yk = p->ty ? yc : yr;
+  p->n = p->ty ? yr : yc;
+  if (p->k != yk)
+    return exec_node_err(n, err, MR_ESHAPE, "x %s and y %s do not match: inner dims %lld and %lld",
+                         exec_shape_str(rx, x->shape, sx, sizeof sx), exec_shape_str(ry, y->shape, sy, sizeof sy),
+                         (long long)p->k, (long long)yk);
+  int bx = rx > 2 ? rx - 2 : 0, by = ry > 2 ? ry - 2 : 0;
+  if ((rc = exec_broadcast(n, bx, x->shape, by, y->shape, &p->brank, p->bshape, err))) return rc;
+  batch_strides(x, p->brank, p->bshape, p->xstr);
+  batch_strides(y, p->brank, p->bshape, p->ystr);
+  int64_t shape[MR_MAX_RANK];
+  int r = p->brank;
+  memcpy(shape, p->bshape, sizeof shape);
+  p->batch = 1;
+  for (int i = 0; i < r; i++) p->batch *= shape[i];
+  if (rx > 1) shape[r++] = p->m;
+  if (ry > 1) shape[r++] = p->n;
+  return exec_set_out_shape(n, 0, r, shape, err);
+}
+
+int exec_matmul_plan(exec_node *n, mr_error *err) {
+  int rc = exec_need(n, 0, err);
+  if (rc || (rc = exec_need(n, 1, err))) return rc;
+  const exec_tensor *x = exec_in(n, 0), *y = exec_in(n, 1);
+  if (!is_float_or_packed(x)) return exec_err_storage(n, err, "x", x);
+  if (!is_float_or_packed(y)) return exec_err_storage(n, err, "y", y);
+  if (n->out[0]->storage != EXEC_F32)
+    return exec_node_err(n, err, MR_ESHAPE, "output must be float, declared %s", exec_dtype_name(n->out[0]->dtype));
+  mm_plan *p = exec_priv(n, sizeof *p, err);
+  if (!p) return err->code;
+  if ((rc = exec_param_bool(n, 2, 0, &p->tx, err)) || (rc = exec_param_bool(n, 3, 0, &p->ty, err))) return rc;
+  return mm_shapes(n, p, err);
+}
+
+/* Scratch: A as a contiguous [M, K] (when x is packed or transposed) plus room to decode it, and
+ * one decoded row of y. */
+size_t exec_matmul_scratch(const exec_node *n) {
+  const mm_plan *p = n->priv;
+  return (size_t)(2 * p->m * p->k + (p->n > p->k ? p->n : p->k));
+}
+
+/* x's matrix at offset off as a contiguous (M, K) array. */
+static const float *mm_lhs(const exec_tensor *x, const mm_plan *p, int64_t off, float *buf) {
+  if (x->storage == EXEC_F32 && !p->tx) return exec_f32(x) + off;
+  int64_t mk = p->m * p->k;
+  const float *src = buf + mk;
+  if (x->storage == EXEC_F32) src = exec_f32(x) + off;
+  else exec_kernel_read(x, off, mk, buf + mk);
+  if (!p->tx) return src;
+  for (int64_t i = 0; i < p->m; i++) /* stored (K, M) */
+    for (int64_t j = 0; j < p->k; j++) buf[i * p->k + j] = src[j * p->m + i];
+  return buf;
+}
+
+static void mm_one(const exec_tensor *y, const mm_plan *p, const float *a, int64_t yoff, float *c, float *row) {
+  int64_t m = p->m, nn = p->n, k = p->k;
+  if (p->ty) { /* y stored (N, K): one dot per output column */
+    for (int64_t j = 0; j < nn; j++) {
+      const float *b = y->storage == EXEC_F32 ? exec_f32(y) + yoff + j * k : row;
+      if (y->storage != EXEC_F32) exec_kernel_read(y, yoff + j * k, k, row);
+      exec_kernel_dot_rows(b, a, m, k, k, c + j, nn);
+    }
+    return;
+  }
+  memset(c, 0, (size_t)(m * nn) * sizeof *c);
+  if (y->storage == EXEC_F32) {
+    exec_kernel_gemm_nn(m, nn, k, a, k, exec_f32(y) + yoff, nn, c, nn);
+    return;
+  }
+  for (int64_t q = 0; q < k; q++) { /* y stored (K, N): decode row q once, use it for all of A */
+    exec_kernel_read(y, yoff + q * nn, nn, row);
+    for (int64_t i = 0; i < m; i++) exec_kernel_axpy(a[i * k + q], row, c + i * nn, nn);
+  }
+}
+
+int exec_matmul_run(exec_node *n, mr_error *err) {
+  const mm_plan *p = n->priv;
+  const exec_tensor *x = exec_in(n, 0), *y = exec_in(n, 1);
+  float *abuf = n->scratch, *row = n->scratch + 2 * p->m * p->k;
+  int64_t c[MR_MAX_RANK] = {0}, xb = 0, yb = 0;
+  for (int64_t b = 0; b < p->batch; b++) {
+    const float *a = mm_lhs(x, p, xb * p->m * p->k, abuf);
+    mm_one(y, p, a, yb * p->k * p->n, exec_f32(n->out[0]) + b * p->m * p->n, row);
+    for (int j = p->brank - 1; j >= 0; j--) {
+      xb += p->xstr[j], yb += p->ystr[j];
+      if (++c[j] < p->bshape[j]) break;
+      xb -= p->xstr[j] * p->bshape[j], yb -= p->ystr[j] * p->bshape[j];
+      c[j] = 0;
+    }
+  }
+  return MR_OK;
+}

@@ -1,0 +1,121 @@
+/* ops.h — what the op families (ops/<family>.c) export to the one op table (registry.c), and the
+ * small shape helpers several families share. Nothing outside src/exec/ops/ includes this. */
+#ifndef EXEC_OPS_OPS_H
+#define EXEC_OPS_OPS_H
+
+#include "exec/op.h"
+
+/* One plan/run pair per family or op; the family looks at n->def->name to tell its ops apart. */
+#define EXEC_OP_FNS(fam)                                      \
+  int exec_##fam##_plan(exec_node *n, mr_error *err);         \
+  int exec_##fam##_run(exec_node *n, mr_error *err)
+
+EXEC_OP_FNS(binary);
+EXEC_OP_FNS(unary);
+EXEC_OP_FNS(reduce);
+EXEC_OP_FNS(argreduce);
+EXEC_OP_FNS(softmax);
+EXEC_OP_FNS(linear);
+EXEC_OP_FNS(matmul);
+EXEC_OP_FNS(conv);
+EXEC_OP_FNS(conv_transpose);
+EXEC_OP_FNS(layer_norm);
+EXEC_OP_FNS(batch_norm);
+EXEC_OP_FNS(instance_norm);
+EXEC_OP_FNS(l2_norm);
+EXEC_OP_FNS(reshape);     /* reshape, expand_dims, squeeze, flatten2d, identity */
+EXEC_OP_FNS(transpose);
+EXEC_OP_FNS(shape);
+EXEC_OP_FNS(concat);
+EXEC_OP_FNS(split);
+EXEC_OP_FNS(stack);
+EXEC_OP_FNS(tile);
+EXEC_OP_FNS(pad);
+EXEC_OP_FNS(slice_by_index);
+EXEC_OP_FNS(slice_by_size);
+EXEC_OP_FNS(slice_update);
+EXEC_OP_FNS(gather);
+EXEC_OP_FNS(gather_along_axis);
+EXEC_OP_FNS(scatter);
+EXEC_OP_FNS(scatter_along_axis);
+EXEC_OP_FNS(one_hot);
+EXEC_OP_FNS(select);
+EXEC_OP_FNS(band_part);
+EXEC_OP_FNS(range_1d);
+EXEC_OP_FNS(fill);
+EXEC_OP_FNS(fill_like);
+EXEC_OP_FNS(cast);
+EXEC_OP_FNS(topk);
+EXEC_OP_FNS(argsort);
+EXEC_OP_FNS(cumsum);
+EXEC_OP_FNS(lstm);
+EXEC_OP_FNS(sdpa);
+
+size_t exec_linear_scratch(const exec_node *n);
+size_t exec_matmul_scratch(const exec_node *n);
+size_t exec_conv_scratch(const exec_node *n);
+size_t exec_conv_transpose_scratch(const exec_node *n);
+size_t exec_sort_scratch(const exec_node *n);
+size_t exec_lstm_scratch(const exec_node *n);
+size_t exec_sdpa_scratch(const exec_node *n);
+
+/* Params by name (families share code across ops whose param lists differ): the index in
+ * n->def->params or -1; the bound tensor or NULL. */
+int exec_pidx(const exec_node *n, const char *name);
+const exec_tensor *exec_inp(const exec_node *n, const char *name);
+/* exec_param_* by name; a param the op does not have takes the default. */
+int exec_pfloat(const exec_node *n, const char *name, double dflt, double *out, mr_error *err);
+int exec_pstr(const exec_node *n, const char *name, const char *dflt, const char **out, mr_error *err);
+/* Plan data: zeroed n->arena memory, or NULL after an out-of-memory error. */
+void *exec_priv(exec_node *n, size_t size, mr_error *err);
+
+/* Reduction geometry (reduce.c): x's dims split into kept dims and reduced dims (in the order
+ * given, which layer_norm's gamma layout follows). */
+typedef struct exec_red_geom {
+  int nk, nr;
+  int64_t kshape[MR_MAX_RANK], kstride[MR_MAX_RANK]; /* kept dims and their strides in x */
+  int64_t rshape[MR_MAX_RANK], rstride[MR_MAX_RANK]; /* reduced dims and their strides in x */
+  int64_t kcount, rcount;
+  uint8_t reduced[MR_MAX_RANK];                      /* per dim of x */
+} exec_red_geom;
+/* axes: count values (negative allowed), or count < 0 for all dims. Errors on a bad or repeated
+ * axis, naming the param `pname`. */
+int exec_red_geom_init(const exec_node *n, const exec_tensor *x, const int64_t *axes, int count,
+                       exec_red_geom *g, mr_error *err);
+/* Offset in x of kept element k, and of reduced element r relative to it. */
+int64_t exec_red_kept(const exec_red_geom *g, int64_t k);
+int64_t exec_red_item(const exec_red_geom *g, int64_t r);
+
+/* Row-major strides (in elements) of a shape. */
+void exec_strides(int rank, const int64_t *shape, int64_t *strides);
+
+/* Copy a strided n-d block (rank <= 2 * MR_MAX_RANK): the element at coordinates c (of shape) moves
+ * from src[sum c_i * sstr_i] to dst[sum c_i * dstr_i]; esize is 1 or 4 bytes. */
+void exec_copy_strided(size_t esize, int rank, const int64_t *shape, const void *src,
+                       const int64_t *sstr, void *dst, const int64_t *dstr);
+
+/* Element i of a numeric tensor as double (F32, I32, U8 storage). */
+double exec_get(const exec_tensor *t, int64_t i);
+/* Store v into element i of a numeric tensor (I32: truncated toward zero and wrapped modulo 2^32;
+ * NaN and +-inf give 0; U8: v != 0). */
+void exec_put(exec_tensor *t, int64_t i, double v);
+
+/* Integers of a (const or run-time) int tensor, any rank, flattened: at most max; returns the
+ * count or -1 when there are more than max or the storage is not integer. */
+int exec_read_ints(const exec_tensor *t, int64_t *out, int max);
+
+/* model.mil spelling of a dtype ("fp16"). */
+const char *exec_dtype_name(mil_dtype t);
+
+/* Errors shared by several ops. */
+int exec_err_storage(const exec_node *n, mr_error *err, const char *what, const exec_tensor *t);
+int exec_need(const exec_node *n, int i, mr_error *err); /* required param i is present */
+/* Output i must have the same storage as tensor t (data-movement ops). */
+int exec_same_storage(const exec_node *n, int i, const exec_tensor *t, mr_error *err);
+/* plan() of an op whose output shape depends on run-time params: keep the declared shape (and set
+ * its count when every dim is known). */
+int exec_keep_declared(const exec_node *n, int i, mr_error *err);
+/* At run time: the shape computed from run-time params must equal output i's allocated shape. */
+int exec_check_run_shape(const exec_node *n, int i, int rank, const int64_t *shape, mr_error *err);
+
+#endif
