@@ -185,7 +185,7 @@ static void check_conv(const conv_case *c, int kind, int bias) {
   CHECK_MSG(rc == 0, "%s", t.err.msg);
   int64_t cin_g = c->cin / c->groups, cout_g = c->cout / c->groups;
   for (int64_t i = 0; rc == 0 && i < o->count; i++) {
-    int64_t oc[5], p[3] = {0, 0, 0}, q[3] = {0, 0, 0};
+    int64_t oc[5] = {0}, p[3] = {0, 0, 0}, q[3] = {0, 0, 0};
     tu_unravel(i, rank, os, oc);
     int64_t bn = oc[0], co = oc[1], g = co / cout_g, kvol = 1;
     for (int d = 0; d < ns; d++) p[d] = oc[2 + d], kvol *= c->k[d];

@@ -134,7 +134,7 @@ static int blob_tensor(exec_consts *c, const mil_value *v, const char *where, ex
   if (ty->kind != MIL_TYPE_TENSOR || count < 0 || ty->rank > MR_MAX_RANK)
     return util_err(err, MR_EFORMAT, "%s: a BLOBFILE value needs a tensor type of known shape and rank <= %d",
                     where, MR_MAX_RANK);
-  mil_blob_file *f;
+  mil_blob_file *f = NULL;
   int rc = open_blob_file(c, v->blob_path, where, &f, err);
   if (rc) return rc;
   char sig[1200];

@@ -47,7 +47,7 @@ static void read_lut_vec(const exec_tensor *t, const exec_packed *p, int64_t sta
   memcpy(ishape, t->shape, sizeof ishape);
   ishape[a] /= p->vec;
   for (int64_t k = 0; k < n; k++) {
-    int64_t i = start + k, rem = i, q[MR_MAX_RANK];
+    int64_t i = start + k, rem = i, q[MR_MAX_RANK] = {0};
     for (int j = rank - 1; j >= 0; j--) {
       q[j] = rem % t->shape[j];
       rem /= t->shape[j];

@@ -83,7 +83,7 @@
   X("cumsum", cumsum, 0, 1, 1, NULL, "x", "axis", "exclusive", "reverse")                           \
   /* 15 params at most (EXEC_MAX_PARAMS with its NULL): peephole and peephole_back are left out \
    * (PyTorch LSTMs have none), so an lstm with peepholes is refused as an unknown argument. */    \
-  X("lstm", lstm, 0, 3, 3, exec_lstm_scratch, "x", "initial_h", "initial_c", "weight_ih",           \
+  X("lstm", lstm, (1u << 3) | (1u << 4) | (1u << 6) | (1u << 7), 3, 3, exec_lstm_scratch, "x", "initial_h", "initial_c", "weight_ih",           \
     "weight_hh", "bias", "weight_ih_back", "weight_hh_back", "bias_back", "direction",  \
     "output_sequence", "recurrent_activation", "cell_activation", "activation", "clip")            \
   X("scaled_dot_product_attention", sdpa, 0, 1, 1, exec_sdpa_scratch, "query", "key", "value",      \

@@ -6,7 +6,8 @@
  *   i = ra(.), f = ra(.), o = ra(.), z = ca(.),  c' = f*c + i*z,  h' = o * act(c')
  * `clip` clips the cell state c' to [-clip, clip] (the NN-spec cellClipThreshold the MIL op lowers
  * to; the MIL docstring says "cell gate" — an inference, flagged in the report). Peepholes are not
- * supported (the op table has no room for their params; PyTorch LSTMs have none). */
+ * supported (the op table has no room for their params; PyTorch LSTMs have none). The weights may
+ * stay packed (a palettized model's LUT weights): each gate row is decoded when it is used. */
 #include <math.h>
 #include <string.h>
 
@@ -36,7 +37,9 @@ static int check_weights(exec_node *n, lstm_plan *p, int wih, int whh, int b, mr
   const exec_tensor *wi = exec_in(n, wih), *wh = exec_in(n, whh), *bi = exec_in(n, b);
   char s1[128], s2[128];
   if (!wi || !wh) return exec_node_err(n, err, MR_EINVAL, "missing required parameter '%s'", n->def->params[wi ? whh : wih]);
-  if (wi->storage != EXEC_F32 || wh->storage != EXEC_F32 || wi->rank != 2 || wh->rank != 2 ||
+  int wi_ok = wi->storage == EXEC_F32 || wi->storage == EXEC_PACKED;
+  int wh_ok = wh->storage == EXEC_F32 || wh->storage == EXEC_PACKED;
+  if (!wi_ok || !wh_ok || wi->rank != 2 || wh->rank != 2 ||
       wi->shape[0] != 4 * p->hid || wi->shape[1] != p->in || wh->shape[1] != p->hid || wh->shape[0] != 4 * p->hid)
     return exec_node_err(n, err, MR_ESHAPE, "%s %s and %s %s must be float [4H, I] and [4H, H] with I = %lld",
                          n->def->params[wih], exec_shape_str(wi->rank, wi->shape, s1, sizeof s1), n->def->params[whh],
@@ -87,9 +90,17 @@ int exec_lstm_plan(exec_node *n, mr_error *err) {
   return exec_set_out_shape(n, 2, 2, hs, err);
 }
 
+/* Gates, then one decoded row of weight_ih and one of weight_hh (packed weights stay packed). */
 size_t exec_lstm_scratch(const exec_node *n) {
   const lstm_plan *p = n->priv;
-  return (size_t)(4 * p->hid);
+  return (size_t)(4 * p->hid + p->in + p->hid);
+}
+
+/* Row r of a [rows, cols] weight: in place for fp32, decoded into buf when packed. */
+static const float *weight_row(const exec_tensor *w, int64_t r, int64_t cols, float *buf) {
+  if (w->storage == EXEC_F32) return exec_f32(w) + r * cols;
+  exec_tensor_read_row_f32(w, r, buf);
+  return buf;
 }
 
 static float act(int kind, float v) {
@@ -103,16 +114,18 @@ static float act(int kind, float v) {
 
 /* One direction over the whole sequence; h/c (B, H) are updated in place, y gets every step
  * (out_seq) or the final step at column offset `col`. */
-static void lstm_dir(const lstm_plan *p, const float *x, const float *wi, const float *wh, const float *b, int rev,
-                     float *h, float *c, float *y, int64_t col, float *g) {
+static void lstm_dir(const lstm_plan *p, const float *x, const exec_tensor *wi, const exec_tensor *wh, const float *b,
+                     int rev, float *h, float *c, float *y, int64_t col, float *g) {
   int64_t H = p->hid, dh = p->dirs * H;
+  float *wi_row = g + 4 * H, *wh_row = wi_row + p->in;
   for (int64_t s = 0; s < p->seq; s++) {
     int64_t t = rev ? p->seq - 1 - s : s;
     for (int64_t bi = 0; bi < p->batch; bi++) {
       const float *xt = x + (t * p->batch + bi) * p->in;
       float *hb = h + bi * dh + col, *cb = c + bi * dh + col;
       for (int64_t r = 0; r < 4 * H; r++)
-        g[r] = (b ? b[r] : 0) + exec_kernel_dot(wi + r * p->in, xt, p->in) + exec_kernel_dot(wh + r * H, hb, H);
+        g[r] = (b ? b[r] : 0) + exec_kernel_dot(weight_row(wi, r, p->in, wi_row), xt, p->in) +
+               exec_kernel_dot(weight_row(wh, r, H, wh_row), hb, H);
       for (int64_t j = 0; j < H; j++) { /* gates i, f, o, z */
         float ig = act(p->act[0], g[j]), fg = act(p->act[0], g[H + j]), og = act(p->act[0], g[2 * H + j]);
         float z = act(p->act[1], g[3 * H + j]), cv = fg * cb[j] + ig * z;
@@ -136,7 +149,7 @@ int exec_lstm_run(exec_node *n, mr_error *err) {
   for (int d = 0; d < p->dirs; d++) {
     int wi = d ? L_WIH_B : L_WIH, wh = d ? L_WHH_B : L_WHH, bb = d ? L_B_B : L_B;
     const exec_tensor *bt = exec_in(n, bb);
-    lstm_dir(p, x, exec_f32(exec_in(n, wi)), exec_f32(exec_in(n, wh)), bt ? exec_f32(bt) : NULL, d ? 1 : p->reverse, h, c,
+    lstm_dir(p, x, exec_in(n, wi), exec_in(n, wh), bt ? exec_f32(bt) : NULL, d ? 1 : p->reverse, h, c,
              y, d * p->hid, n->scratch);
   }
   return MR_OK;

@@ -1,0 +1,49 @@
+/* test_exec_flexible.c — functions with flexible ('?') input shapes, from a real compiler output
+ * (tests/fixtures/mil/multifunction_relu_ios18.mil): planned on each call for the shapes given. */
+#include "harness.h"
+#include "util/alloc.h"
+#include "util/file.h"
+
+static void test_relu_any_length(void) {
+  char dir[600], path[700], *text;
+  size_t size;
+  mr_error err = {0};
+  snprintf(dir, sizeof dir, "%s/flex.mlmodelc", th_tmpdir());
+  CHECK(util_mkdirs(dir, &err) == MR_OK);
+  CHECK(util_read_file(th_fixture("mil/multifunction_relu_ios18.mil"), &text, &size, &err) == MR_OK);
+  snprintf(path, sizeof path, "%s/model.mil", dir);
+  CHECK(util_write_file_atomic(path, text, size, &err) == MR_OK);
+  mr_free(text);
+  mr_bundle *b;
+  if (mr_bundle_open(dir, &b, &err)) {
+    CHECK_MSG(0, "%s", err.msg);
+    return;
+  }
+  const mr_io_info *in;
+  CHECK_EQ_INT(mr_bundle_inputs(b, "first", &in), 1);
+  CHECK_EQ_INT(in[0].shape[0], -1);
+  const mr_io_info *out;
+  CHECK_EQ_INT(mr_bundle_outputs(b, "second", &out), 1);
+  CHECK_EQ_STR(out[0].name, "output");
+  const char *names[1] = {"input"};
+  float x[5] = {-1, 2, -3, 4, 0.5f};
+  for (int len = 5; len >= 0; len -= 2) {
+    for (int f = 0; f < 2; f++) {
+      mr_tensor t = {MR_FLOAT32, 1, {len}, x}, y;
+      CHECK_MSG(mr_bundle_predict(b, f ? "second" : "first", 1, names, &t, 0, NULL, NULL, 1, &y) == MR_OK, "%s", mr_bundle_errmsg(b));
+      CHECK_EQ_INT(y.shape[0], len);
+      for (int i = 0; i < len; i++) CHECK(((float *)y.data)[i] == (x[i] > 0 ? x[i] : 0));
+    }
+  }
+  mr_tensor bad = {MR_FLOAT32, 2, {1, 2}, x}, y;
+  CHECK_EQ_INT(mr_bundle_predict(b, "first", 1, names, &bad, 0, NULL, NULL, 1, &y), MR_ESHAPE);
+  char expect[1024];
+  snprintf(expect, sizeof expect, "%s: function 'first': input 'input' must be fp32 [?], got fp32 [1, 2]", dir);
+  CHECK_EQ_STR(mr_bundle_errmsg(b), expect);
+  mr_bundle_close(b);
+}
+
+int main(int argc, char **argv) {
+  static const th_case cases[] = {{"relu_any_length", test_relu_any_length}, {NULL, NULL}};
+  return th_run(cases, argc, argv);
+}
