@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "exec/bundle.h"
+#include "exec/plan.h"
 #include "harness.h"
 #include "mil/blob_writer.h"
 #include "util/alloc.h"
@@ -69,6 +71,13 @@ static void test_prefill_then_infer(void) {
     return;
   }
   CHECK_EQ_INT(mr_bundle_function_count(b), 2);
+  /* the cache update is planned in place: infer's read, slice_update, write and read copy nothing */
+  const exec_function *fi = exec_bundle_function(b, "infer");
+  int in_place = 0, aliased_update = 0;
+  for (int s = 0; fi && s < fi->n_steps; s++) in_place += fi->steps[s].in_place;
+  for (int a = 0; fi && a < fi->n_aliases; a++) aliased_update += fi->aliases[a].t->rank == 4;
+  CHECK_EQ_INT(in_place, 3);
+  CHECK_EQ_INT(aliased_update, 3);
   mr_state *kv;
   CHECK(mr_state_new(b, "kv_cache_0", &kv) == MR_OK);
   mr_tensor view;

@@ -340,3 +340,6 @@ int mr_bundle_predict(mr_bundle *b, const char *function,
 const mil_program *exec_bundle_program(const mr_bundle *b) { return b->prog; }
 const mil_metadata *exec_bundle_metadata(const mr_bundle *b) { return b->has_md ? &b->md : NULL; }
 const char *exec_bundle_path(const mr_bundle *b) { return b->path; }
+const struct exec_function *exec_bundle_function(const mr_bundle *b, const char *name) {
+  return find_function(b, name);
+}

@@ -10,5 +10,7 @@ const mil_program *exec_bundle_program(const mr_bundle *b);
 /* NULL when the bundle has no metadata.json. */
 const mil_metadata *exec_bundle_metadata(const mr_bundle *b);
 const char *exec_bundle_path(const mr_bundle *b);
+/* The plan of function `name` (NULL = default), or NULL. */
+const struct exec_function *exec_bundle_function(const mr_bundle *b, const char *name);
 
 #endif

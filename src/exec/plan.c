@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "exec/consts.h"
+#include "exec/weights.h"
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/fp16.h"
@@ -21,6 +22,7 @@ typedef struct value_info {
   int last_use;   /* last step reading it, -1 if none */
   int keep;       /* function output or param: never recycled */
   int buf;        /* assigned buffer, -1 if none */
+  int alias;      /* state slot whose buffer this value is, -1 if none */
 } value_info;
 
 typedef struct planner {
@@ -50,7 +52,7 @@ static int add_value(planner *p, const char *name, exec_tensor *t, int producer,
     p->vals = nv;
     p->cap_vals = cap;
   }
-  p->vals[p->n_vals] = (value_info){t, producer, -1, 0, -1};
+  p->vals[p->n_vals] = (value_info){t, producer, -1, 0, -1, -1};
   if (util_strmap_put(&p->names, name, strlen(name), p->n_vals)) return util_err_nomem(p->err, "plan");
   p->n_vals++;
   return MR_OK;
@@ -449,6 +451,93 @@ static int describe_outputs(planner *p) {
   return MR_OK;
 }
 
+/* ---- KV-cache writes in place ---------------------------------------------------------------
+ * A stateful LLM updates its cache as read_state -> slice_update -> write_state -> read_state, each
+ * a copy of the whole cache (tens of MB per layer group) in a literal reading. When nothing can
+ * observe the difference, the values are made the state's own buffer instead: a read_state whose
+ * value is not used after the next write of that state reads nothing; a slice_update of such a
+ * value, whose result is the next thing written to the state, updates the state in place; and the
+ * write of the state's own buffer copies nothing. */
+
+static int value_of(const planner *p, const exec_tensor *t) {
+  for (int i = p->n_vals - 1; i >= 0; i--)
+    if (p->vals[i].t == t) return i;
+  return -1;
+}
+
+/* The next step after `from` that reads or writes state `s`, or n_steps. */
+static int next_state_step(const exec_function *f, int from, int s) {
+  for (int k = from + 1; k < f->n_steps; k++)
+    if (f->steps[k].kind != EXEC_STEP_OP && f->steps[k].state == s) return k;
+  return f->n_steps;
+}
+
+static int alias_live_after(const planner *p, int s, int step, int except) {
+  for (int i = 0; i < p->n_vals; i++)
+    if (i != except && p->vals[i].alias == s && p->vals[i].last_use > step) return 1;
+  return 0;
+}
+
+static void alias_states(planner *p) {
+  exec_function *f = p->f;
+  for (int k = 0; k < f->n_steps; k++) {
+    exec_step *st = &f->steps[k];
+    if (st->kind == EXEC_STEP_READ_STATE) {
+      int v = value_of(p, st->value), nx = next_state_step(f, k, st->state);
+      /* alive only until the next access of the state, and that access is not a write while the
+       * value is still needed */
+      if (v < 0 || p->vals[v].keep) continue;
+      if (nx < f->n_steps && f->steps[nx].kind == EXEC_STEP_WRITE_STATE && p->vals[v].last_use > nx) continue;
+      if (nx < f->n_steps && f->steps[nx].kind == EXEC_STEP_READ_STATE) { /* fine: reads share */ }
+      int later_write = 0;
+      for (int j = k + 1; j < f->n_steps && j <= p->vals[v].last_use; j++)
+        later_write |= f->steps[j].kind == EXEC_STEP_WRITE_STATE && f->steps[j].state == st->state;
+      if (later_write) continue;
+      p->vals[v].alias = st->state;
+      st->in_place = 1;
+    } else if (st->kind == EXEC_STEP_OP && !strcmp(st->node.op->type, "slice_update") && st->node.n_out == 1) {
+      exec_node *n = &st->node;
+      const exec_tensor *x = exec_in(n, 0);
+      int xv = x ? value_of(p, x) : -1, yv = value_of(p, n->out[0]);
+      if (xv < 0 || yv < 0 || p->vals[xv].alias < 0 || p->vals[xv].last_use != k || p->vals[yv].keep) continue;
+      int s = p->vals[xv].alias, nx = next_state_step(f, k, s);
+      if (alias_live_after(p, s, k, xv) || nx >= f->n_steps || f->steps[nx].kind != EXEC_STEP_WRITE_STATE ||
+          f->steps[nx].value != n->out[0] || n->out[0]->dtype != x->dtype)
+        continue;
+      int nx2 = next_state_step(f, nx, s); /* y must not outlive the state's next change */
+      if (nx2 < f->n_steps && f->steps[nx2].kind == EXEC_STEP_WRITE_STATE && p->vals[yv].last_use > nx2) continue;
+      p->vals[yv].alias = s;
+      f->steps[nx].in_place = 1;
+    }
+  }
+  int n = 0;
+  for (int i = 0; i < p->n_vals; i++) n += p->vals[i].alias >= 0;
+  f->aliases = util_arena_alloc(&f->arena, sizeof *f->aliases * (size_t)(n + 1));
+  if (!f->aliases) return; /* no aliasing: everything is copied, which is still correct */
+  for (int i = 0; i < p->n_vals; i++)
+    if (p->vals[i].alias >= 0) f->aliases[f->n_aliases++] = (exec_state_alias){p->vals[i].t, p->vals[i].alias};
+}
+
+/* Ops that only move values around: fp16 inputs give fp16-exact outputs, no rounding needed. */
+static void mark_no_round(exec_function *f) {
+  static const char *const movers[] = {"slice_update", "slice_by_index", "slice_by_size", "reshape", "transpose",
+                                       "concat", "split", "stack", "expand_dims", "squeeze", "identity", "gather",
+                                       "tile", "select", "flatten2d", "gather_along_axis", NULL};
+  for (int k = 0; k < f->n_steps; k++) {
+    exec_step *st = &f->steps[k];
+    if (st->kind != EXEC_STEP_OP) continue;
+    int mover = 0;
+    for (int m = 0; movers[m]; m++) mover |= !strcmp(st->node.op->type, movers[m]);
+    for (int i = 0; mover && i < EXEC_MAX_PARAMS; i++)
+      for (int j = 0; st->node.in[i] && j < st->node.n_items[i]; j++) {
+        const exec_tensor *t = st->node.in[i][j];
+        if (t->storage == EXEC_F32 && t->dtype != MIL_FP16) mover = 0;
+        if (t->storage == EXEC_PACKED && t->packed->kind != EXEC_PACK_F16) mover = 0;
+      }
+    st->no_round = mover;
+  }
+}
+
 typedef struct pool_buf {
   size_t cap;
   int busy;
@@ -486,7 +575,7 @@ static int assign_buffers(planner *p) {
   for (int s = 0; s < f->n_steps; s++) {
     for (; v < p->n_vals && p->vals[v].producer <= s; v++) {
       value_info *vi = &p->vals[v];
-      if (vi->producer != s) continue;
+      if (vi->producer != s || vi->alias >= 0) continue;
       size_t need = (size_t)vi->t->count * exec_storage_size(vi->t->storage);
       vi->buf = take_buffer(&pool, &n_pool, need ? need : 1);
       if (vi->buf < 0) {
@@ -562,7 +651,11 @@ int exec_function_plan(exec_function *f, const mil_program *prog, const mil_func
   }
   if (!rc) rc = plan_body(&p);
   if (!rc) rc = plan_outputs(&p);
-  if (!rc) rc = assign_buffers(&p);
+  if (!rc) {
+    alias_states(&p);
+    mark_no_round(f);
+    rc = assign_buffers(&p);
+  }
   if (!rc) f->planned = 1;
   util_strmap_free(&p.names);
   mr_free(p.vals);
@@ -583,6 +676,7 @@ static void round_f16(exec_tensor *t) {
 }
 
 int exec_function_run(exec_function *f, mr_error *err) {
+  for (int a = 0; a < f->n_aliases; a++) f->aliases[a].t->data = f->states[f->aliases[a].state].data;
   for (int s = 0; s < f->n_steps; s++) {
     exec_step *st = &f->steps[s];
     exec_state_slot *slot = &f->states[st->state];
@@ -591,14 +685,15 @@ int exec_function_run(exec_function *f, mr_error *err) {
       exec_node *n = &st->node;
       int rc = n->def->run(n, err);
       if (rc) return rc;
-      for (int i = 0; i < n->n_out; i++)
+      for (int i = 0; i < n->n_out && !st->no_round; i++)
         if (n->out[i]->dtype == MIL_FP16 && n->out[i]->storage == EXEC_F32) round_f16(n->out[i]);
       break;
     }
     case EXEC_STEP_READ_STATE:
-      memcpy(st->value->data, slot->data, (size_t)slot->count * sizeof(float));
+      if (!st->in_place) memcpy(st->value->data, slot->data, (size_t)slot->count * sizeof(float));
       break;
     case EXEC_STEP_WRITE_STATE:
+      if (st->in_place) break;
       memcpy(slot->data, st->value->data, (size_t)slot->count * sizeof(float));
       if (slot->dtype == MIL_FP16)
         for (int64_t i = 0; i < slot->count; i++) slot->data[i] = util_round_f16(slot->data[i]);

@@ -17,7 +17,16 @@ typedef struct exec_step {
   exec_node node;      /* EXEC_STEP_OP */
   int state;           /* state slot (READ/WRITE) */
   exec_tensor *value;  /* READ: the output; WRITE: the data written */
+  int in_place;        /* READ/WRITE: the value is the state's own buffer, nothing to copy */
+  int no_round;        /* OP: only moves fp16 values, so its fp16 outputs need no rounding */
 } exec_step;
+
+/* A value that is a state's buffer itself (see alias_states in plan.c): its data pointer is set
+ * when the state is bound. */
+typedef struct exec_state_alias {
+  exec_tensor *t;
+  int state;
+} exec_state_alias;
 
 typedef struct exec_state_slot {
   const char *name;
@@ -44,6 +53,8 @@ typedef struct exec_function {
   int n_outputs;
   exec_step *steps;
   int n_steps;
+  exec_state_alias *aliases;
+  int n_aliases;
   void **buffers;             /* activation buffers, reused across values by liveness */
   int n_buffers;
   float *scratch;             /* shared by the ops during run: the largest scratch_floats() */
