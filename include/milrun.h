@@ -64,6 +64,12 @@ MR_API void *mr_alloc(size_t size);
 MR_API void *mr_realloc(void *ptr, size_t size);
 MR_API void mr_free(void *ptr);
 
+/* ---- threads ----------------------------------------------------------------------------- */
+/* Threads used by the CPU executor's large ops (matrix products, convolutions): n >= 1, or 0 for
+ * automatic ($MILRUN_THREADS, else the number of online CPUs). Results do not depend on it. Call it
+ * when no prediction is running. */
+MR_API void mr_set_threads(int n);
+
 /* ---- tensors ----------------------------------------------------------------------------- */
 typedef enum mr_dtype {
   MR_FLOAT32 = 0,

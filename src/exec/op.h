@@ -31,7 +31,9 @@ typedef struct exec_node {
   int n_out;
   void *priv;                           /* op plan data */
   util_arena *arena;                    /* plan arena for priv */
-  float *scratch;                       /* scratch_floats floats, valid during run (shared) */
+  float *scratch;                       /* per thread: scratch_floats() floats at exec_scratch() */
+  size_t scratch_stride;                /* floats between two threads' scratch */
+  int nth;                              /* threads the scratch was planned for (>= 1) */
 } exec_node;
 
 struct exec_op_def {
@@ -45,6 +47,27 @@ struct exec_op_def {
    * Optional: return 0 when none is needed. */
   size_t (*scratch_floats)(const exec_node *n);
 };
+
+/* ---- parallel runs (parallel.c) ----
+ * exec_parallel runs fn(n, ctx, ith, nth) on up to n->nth threads of the executor's pool and
+ * returns when all are done. fn splits its work by (ith, nth) so that every output element is
+ * computed by one thread in the same order whatever nth is: results do not depend on the thread
+ * count. Each thread has its own scratch, exec_scratch(n, ith). */
+typedef void (*exec_task_fn)(const exec_node *n, void *ctx, int ith, int nth);
+/* `work` estimates the multiply-adds: small jobs run on the calling thread, where waking the pool
+ * would cost more than it saves. */
+void exec_parallel(const exec_node *n, int64_t work, exec_task_fn fn, void *ctx);
+/* Tests: the smallest `work` that goes to the pool (default 1M). */
+void exec_parallel_min_work(int64_t work);
+static inline float *exec_scratch(const exec_node *n, int ith) { return n->scratch + (size_t)ith * n->scratch_stride; }
+/* Part ith of nth of [0, count), in whole multiples of `unit` (the last part takes the rest). */
+static inline void exec_split(int64_t count, int64_t unit, int ith, int nth, int64_t *lo, int64_t *hi) {
+  int64_t units = (count + unit - 1) / unit;
+  *lo = units * ith / nth * unit;
+  *hi = units * (ith + 1) / nth * unit;
+  if (*lo > count) *lo = count;
+  if (*hi > count) *hi = count;
+}
 
 /* The op table (ops/registry.c): NULL if the op is unknown. */
 const exec_op_def *exec_op_find(const char *name);

@@ -15,6 +15,7 @@
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/fp16.h"
+#include "util/pool.h"
 
 typedef struct value_info {
   exec_tensor *t;
@@ -373,6 +374,8 @@ static int plan_op(planner *p, const mil_op *op) {
   if (all_const) { /* constant folding: run once now, keep the result */
     n->scratch = util_arena_alloc(&f->arena, scratch * sizeof(float) + 1);
     if (!n->scratch) return util_err_nomem(p->err, "plan");
+    n->scratch_stride = scratch;
+    n->nth = 1;
     for (int i = 0; i < n->n_out; i++) {
       exec_tensor *t = n->out[i];
       t->data = util_arena_alloc(&f->arena, (size_t)t->count * exec_storage_size(t->storage) + 1);
@@ -602,10 +605,15 @@ static int assign_buffers(planner *p) {
   }
   mr_free(pool);
   if (rc) return rc;
-  f->scratch = mr_alloc(f->scratch_floats * sizeof(float) + 1);
+  int nth = util_pool_size(util_pool_default());
+  f->scratch = mr_alloc(f->scratch_floats * sizeof(float) * (size_t)nth + 1);
   if (!f->scratch) return util_err_nomem(p->err, "scratch");
-  f->activation_bytes += f->scratch_floats * sizeof(float);
-  for (int s = 0; s < f->n_steps; s++) f->steps[s].node.scratch = f->scratch;
+  f->activation_bytes += f->scratch_floats * sizeof(float) * (size_t)nth;
+  for (int s = 0; s < f->n_steps; s++) {
+    f->steps[s].node.scratch = f->scratch;
+    f->steps[s].node.scratch_stride = f->scratch_floats;
+    f->steps[s].node.nth = nth;
+  }
   for (int k = 0; k < p->n_vals; k++)
     if (p->vals[k].buf >= 0) p->vals[k].t->data = f->buffers[p->vals[k].buf];
   return MR_OK;

@@ -156,15 +156,21 @@ static void conv_pointwise1(const conv_plan *p, const float *x, const float *w, 
 
 /* 1x1 over S positions, a block of up to 4 output channels of one group at a time:
  * Y[co.., S] = bias + W[co.., Cin_g] . X[Cin_g, S], so each row of X is read once per block. */
-static void conv_pointwise(const exec_node *n, const conv_plan *p) {
+static void conv_pointwise(const exec_node *n, void *ctx, int ith, int nth) {
+  const conv_plan *p = n->priv;
   const exec_tensor *xt = exec_in(n, C_X), *wt = exec_in(n, C_W), *bt = exec_in(n, C_BIAS);
-  int64_t s = p->in_vol, cg = p->cin_g;
-  for (int64_t co = 0; co < p->cout; co += 4) {
+  int64_t s = p->in_vol, cg = p->cin_g, lo, hi;
+  float *scratch = exec_scratch(n, ith);
+  (void)ctx;
+  /* whole blocks of 4 channels per thread, so blocks start where they do with one thread */
+  exec_split(p->cout, 4, ith, nth, &lo, &hi);
+  for (int64_t co = lo; co < hi; co += 4) {
     int64_t g = co / p->cout_g, blk = (g + 1) * p->cout_g - co;
     if (blk > 4) blk = 4;
-    const float *w = n->scratch;
+    if (blk > hi - co) blk = hi - co;
+    const float *w = scratch;
     if (wt->storage == EXEC_F32) w = exec_f32(wt) + co * cg;
-    else exec_kernel_read(wt, co * cg, blk * cg, n->scratch);
+    else exec_kernel_read(wt, co * cg, blk * cg, scratch);
     for (int64_t b = 0; b < p->batch; b++) {
       float *y = exec_f32(n->out[0]) + (b * p->cout + co) * s;
       for (int64_t r = 0; r < blk; r++)
@@ -175,18 +181,18 @@ static void conv_pointwise(const exec_node *n, const conv_plan *p) {
   }
 }
 
-int exec_conv_run(exec_node *n, mr_error *err) {
+/* Any conv: output channels split between threads, one decoded weight row at a time. */
+static void conv_channels(const exec_node *n, void *ctx, int ith, int nth) {
   const conv_plan *p = n->priv;
-  if (p->pointwise && p->in_vol > 1) {
-    conv_pointwise(n, p);
-    return MR_OK;
-  }
   const exec_tensor *xt = exec_in(n, C_X), *wt = exec_in(n, C_W), *bt = exec_in(n, C_BIAS);
-  int64_t wcols = p->cin_g * p->kvol;
-  for (int64_t co = 0; co < p->cout; co++) {
-    const float *w = n->scratch;
+  int64_t wcols = p->cin_g * p->kvol, lo, hi;
+  float *scratch = exec_scratch(n, ith);
+  (void)ctx;
+  exec_split(p->cout, 1, ith, nth, &lo, &hi);
+  for (int64_t co = lo; co < hi; co++) {
+    const float *w = scratch;
     if (wt->storage == EXEC_F32) w = exec_f32(wt) + co * wcols;
-    else exec_kernel_read(wt, co * wcols, wcols, n->scratch);
+    else exec_kernel_read(wt, co * wcols, wcols, scratch);
     float bias = bt ? exec_f32(bt)[co] : 0;
     int64_t g = co / p->cout_g;
     for (int64_t b = 0; b < p->batch; b++) {
@@ -196,6 +202,12 @@ int exec_conv_run(exec_node *n, mr_error *err) {
       else conv_direct(p, x, w, bias, y);
     }
   }
+}
+
+int exec_conv_run(exec_node *n, mr_error *err) {
+  const conv_plan *p = n->priv;
+  int64_t work = p->batch * p->cout * p->cin_g * p->kvol * p->out_vol;
+  exec_parallel(n, work, p->pointwise && p->in_vol > 1 ? conv_pointwise : conv_channels, NULL);
   return MR_OK;
 }
 

@@ -48,42 +48,61 @@ size_t exec_linear_scratch(const exec_node *n) {
   return w->storage == EXEC_PACKED ? (size_t)din : 0;
 }
 
-/* Prefill: x^T (Din, M) once in scratch, then blocks of 4 weight rows: Y^T[4, M] = W[4, Din] . x^T,
- * so each decoded weight row is used for all M rows and each x^T row for 4 weight rows. */
-static void linear_gemm(const exec_node *n, int64_t m, int64_t din, int64_t dout) {
-  const exec_tensor *x = exec_in(n, 0), *w = exec_in(n, 1), *b = exec_in(n, 2);
-  float *xt = n->scratch, *wbuf = xt + din * m, *tmp = wbuf + 4 * din, *y = exec_f32(n->out[0]);
-  for (int64_t r = 0; r < m; r++)
-    for (int64_t k = 0; k < din; k++) xt[k * m + r] = exec_f32(x)[r * din + k];
-  for (int64_t o = 0; o < dout; o += 4) {
-    int64_t blk = dout - o < 4 ? dout - o : 4;
+/* Prefill: x^T (Din, M) once (thread 0's scratch, shared), then blocks of 4 weight rows split
+ * between threads: Y^T[4, M] = W[4, Din] . x^T, so each decoded weight row is used for all M rows
+ * and each x^T row for 4 weight rows. */
+typedef struct linear_job {
+  int64_t m, din, dout;
+} linear_job;
+
+static void linear_gemm_part(const exec_node *n, void *ctx, int ith, int nth) {
+  const linear_job *j = ctx;
+  const exec_tensor *w = exec_in(n, 1), *b = exec_in(n, 2);
+  int64_t m = j->m, din = j->din, dout = j->dout, lo, hi;
+  const float *xt = exec_scratch(n, 0);
+  float *wbuf = exec_scratch(n, ith) + din * m, *tmp = wbuf + 4 * din, *y = exec_f32(n->out[0]);
+  exec_split(dout, 4, ith, nth, &lo, &hi);
+  for (int64_t o = lo; o < hi; o += 4) {
+    int64_t blk = hi - o < 4 ? hi - o : 4;
     const float *wr = wbuf;
     if (w->storage == EXEC_F32) wr = exec_f32(w) + o * din;
     else exec_kernel_read(w, o * din, blk * din, wbuf);
     memset(tmp, 0, (size_t)(blk * m) * sizeof *tmp);
     exec_kernel_gemm_nn(blk, m, din, wr, din, xt, m, tmp, m);
-    for (int64_t j = 0; j < blk; j++) {
-      float bias = b ? exec_f32(b)[o + j] : 0;
-      for (int64_t r = 0; r < m; r++) y[r * dout + o + j] = tmp[j * m + r] + bias;
+    for (int64_t k = 0; k < blk; k++) {
+      float bias = b ? exec_f32(b)[o + k] : 0;
+      for (int64_t r = 0; r < m; r++) y[r * dout + o + k] = tmp[k * m + r] + bias;
     }
   }
 }
 
-int exec_linear_run(exec_node *n, mr_error *err) {
+/* Decode: one dot product per weight row and activation row; rows split between threads. */
+static void linear_rows_part(const exec_node *n, void *ctx, int ith, int nth) {
+  const linear_job *j = ctx;
   const exec_tensor *x = exec_in(n, 0), *w = exec_in(n, 1), *b = exec_in(n, 2);
-  int64_t dout = w->shape[0], din = w->shape[1], m = dout ? n->out[0]->count / dout : 0;
+  int64_t m = j->m, din = j->din, dout = j->dout, lo, hi;
   float *y = exec_f32(n->out[0]);
-  if (m >= LINEAR_GEMM_ROWS) {
-    linear_gemm(n, m, din, dout);
-    return MR_OK;
-  }
-  for (int64_t o = 0; o < dout; o++) {
-    const float *row = weight_row(w, o, din, n->scratch);
+  exec_split(dout, 1, ith, nth, &lo, &hi);
+  for (int64_t o = lo; o < hi; o++) {
+    const float *row = weight_row(w, o, din, exec_scratch(n, ith));
     exec_kernel_dot_rows(row, exec_f32(x), m, din, din, y + o, dout);
+    if (b)
+      for (int64_t r = 0; r < m; r++) y[r * dout + o] += exec_f32(b)[o];
   }
-  if (b)
-    for (int64_t r = 0; r < m; r++)
-      for (int64_t o = 0; o < dout; o++) y[r * dout + o] += exec_f32(b)[o];
+}
+
+int exec_linear_run(exec_node *n, mr_error *err) {
+  const exec_tensor *x = exec_in(n, 0), *w = exec_in(n, 1);
+  linear_job j = {0, w->shape[1], w->shape[0]};
+  j.m = j.dout ? n->out[0]->count / j.dout : 0;
+  if (j.m >= LINEAR_GEMM_ROWS) {
+    float *xt = exec_scratch(n, 0);
+    for (int64_t r = 0; r < j.m; r++)
+      for (int64_t k = 0; k < j.din; k++) xt[k * j.m + r] = exec_f32(x)[r * j.din + k];
+    exec_parallel(n, j.m * j.din * j.dout, linear_gemm_part, &j);
+  } else {
+    exec_parallel(n, j.m * j.din * j.dout, linear_rows_part, &j);
+  }
   return MR_OK;
 }
 
@@ -192,20 +211,29 @@ static void mm_one(const exec_tensor *y, const mm_plan *p, const float *a, int64
   }
 }
 
-int exec_matmul_run(exec_node *n, mr_error *err) {
+/* Batches split between threads; each batch's matrix offsets come from its broadcast coordinates. */
+static void matmul_part(const exec_node *n, void *ctx, int ith, int nth) {
   const mm_plan *p = n->priv;
   const exec_tensor *x = exec_in(n, 0), *y = exec_in(n, 1);
-  float *abuf = n->scratch, *row = n->scratch + 2 * p->m * p->k;
-  int64_t c[MR_MAX_RANK] = {0}, xb = 0, yb = 0;
-  for (int64_t b = 0; b < p->batch; b++) {
+  float *abuf = exec_scratch(n, ith), *row = abuf + 2 * p->m * p->k;
+  int64_t lo, hi;
+  (void)ctx;
+  exec_split(p->batch, 1, ith, nth, &lo, &hi);
+  for (int64_t b = lo; b < hi; b++) {
+    int64_t rem = b, xb = 0, yb = 0;
+    for (int j = p->brank - 1; j >= 0; j--) {
+      int64_t cj = rem % p->bshape[j];
+      rem /= p->bshape[j];
+      xb += cj * p->xstr[j];
+      yb += cj * p->ystr[j];
+    }
     const float *a = mm_lhs(x, p, xb * p->m * p->k, abuf);
     mm_one(y, p, a, yb * p->k * p->n, exec_f32(n->out[0]) + b * p->m * p->n, row);
-    for (int j = p->brank - 1; j >= 0; j--) {
-      xb += p->xstr[j], yb += p->ystr[j];
-      if (++c[j] < p->bshape[j]) break;
-      xb -= p->xstr[j] * p->bshape[j], yb -= p->ystr[j] * p->bshape[j];
-      c[j] = 0;
-    }
   }
+}
+
+int exec_matmul_run(exec_node *n, mr_error *err) {
+  const mm_plan *p = n->priv;
+  exec_parallel(n, p->batch * p->m * p->n * p->k, matmul_part, NULL);
   return MR_OK;
 }

@@ -1,0 +1,34 @@
+/* parallel.c — running an op's work on the executor's thread pool (util/pool.h). */
+#include "exec/op.h"
+#include "util/pool.h"
+
+typedef struct task {
+  const exec_node *n;
+  exec_task_fn fn;
+  void *ctx;
+  int nth;
+} task;
+
+static void trampoline(void *arg, int ith, int nth_pool) {
+  const task *t = arg;
+  (void)nth_pool;
+  if (ith < t->nth) t->fn(t->n, t->ctx, ith, t->nth);
+}
+
+/* Below this many multiply-adds a job runs on one thread: waking the pool costs tens of
+ * microseconds, about what one core does with 1M multiply-adds. */
+static int64_t g_min_work = 1 << 20;
+
+void exec_parallel_min_work(int64_t work) { g_min_work = work; }
+
+void exec_parallel(const exec_node *n, int64_t work, exec_task_fn fn, void *ctx) {
+  util_pool *pool = n->nth > 1 && work >= g_min_work ? util_pool_default() : NULL;
+  int nth = pool ? util_pool_size(pool) : 1;
+  if (nth > n->nth) nth = n->nth;
+  if (nth <= 1) {
+    fn(n, ctx, 0, 1);
+    return;
+  }
+  task t = {n, fn, ctx, nth};
+  util_pool_run(pool, trampoline, &t);
+}
