@@ -88,10 +88,10 @@ static int read_user(const cJSON *user, const char *path, mil_metadata *md, mr_e
   if (!md->user_keys || !md->user_values) return util_err_nomem(err, path);
   const cJSON *it;
   cJSON_ArrayForEach(it, user) {
-    md->user_keys[md->n_user] = util_strdup(it->string ? it->string : "");
-    md->user_values[md->n_user] = util_strdup(cJSON_IsString(it) ? it->valuestring : "");
-    if (!md->user_keys[md->n_user] || !md->user_values[md->n_user]) return util_err_nomem(err, path);
-    md->n_user++;
+    int i = md->n_user++; /* counted first, so that a failure below frees what was made */
+    md->user_keys[i] = util_strdup(it->string ? it->string : "");
+    md->user_values[i] = util_strdup(cJSON_IsString(it) ? it->valuestring : "");
+    if (!md->user_keys[i] || !md->user_values[i]) return util_err_nomem(err, path);
   }
   return MR_OK;
 }
@@ -128,7 +128,9 @@ static int parse_root(const cJSON *root, const char *path, mil_metadata *md, mr_
 
 int mil_metadata_parse(const char *text, const char *path, mil_metadata *md, mr_error *err) {
   memset(md, 0, sizeof *md);
+  unsigned long failures = util_alloc_failures();
   cJSON *root = cJSON_Parse(text);
+  if (!root && util_alloc_failures() != failures) return util_err_nomem(err, path);
   if (!root) {
     const char *at = cJSON_GetErrorPtr();
     size_t off = at && at >= text ? (size_t)(at - text) : 0;

@@ -3,6 +3,7 @@
  * Nth allocation fail (util_alloc_fail_after). */
 #include "util/alloc.h"
 
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 
 static void *default_realloc(void *ud, void *ptr, size_t size) {
@@ -18,10 +19,18 @@ static mr_realloc_fn g_realloc = default_realloc;
 static void *g_ud = NULL;
 /* Fault injection for tests: number of allocations left before one fails; < 0 = never fail. */
 static long g_fail_after = -1;
+/* Allocations that returned NULL so far: lets callers of libraries that do not report running out
+ * of memory (cJSON says "invalid JSON") tell the two apart. */
+static unsigned long g_failures;
+
+unsigned long util_alloc_failures(void) { return g_failures; }
 
 void mr_set_allocator(mr_realloc_fn realloc_fn, void *ud) {
   g_realloc = realloc_fn ? realloc_fn : default_realloc;
   g_ud = realloc_fn ? ud : NULL;
+  /* cJSON (metadata.json, tokenizer files, hub replies) allocates through its own hooks. */
+  cJSON_Hooks hooks = {mr_alloc, mr_free};
+  cJSON_InitHooks(realloc_fn ? &hooks : NULL);
 }
 
 void util_alloc_fail_after(long n) { g_fail_after = n; }
@@ -34,13 +43,15 @@ static int should_fail(void) {
 }
 
 void *mr_alloc(size_t size) {
-  if (should_fail()) return NULL;
-  return g_realloc(g_ud, NULL, size ? size : 1);
+  void *p = should_fail() ? NULL : g_realloc(g_ud, NULL, size ? size : 1);
+  if (!p) g_failures++;
+  return p;
 }
 
 void *mr_realloc(void *ptr, size_t size) {
-  if (should_fail()) return NULL;
-  return g_realloc(g_ud, ptr, size ? size : 1);
+  void *p = should_fail() ? NULL : g_realloc(g_ud, ptr, size ? size : 1);
+  if (!p) g_failures++;
+  return p;
 }
 
 void mr_free(void *ptr) {

@@ -13,6 +13,9 @@ void *util_calloc(size_t n, size_t size);
 char *util_strdup(const char *s);
 char *util_strndup(const char *s, size_t n);
 
+/* Number of allocations that have failed in this process (see alloc.c). */
+unsigned long util_alloc_failures(void);
+
 /* Tests only: let n more allocations succeed, then fail every one; n < 0 turns it off. */
 MR_API void util_alloc_fail_after(long n);
 

@@ -1,0 +1,84 @@
+/* test_exec_alloc.c — memory discipline of the runtime (STYLE rules 8 and 10): every allocation
+ * goes through the replaceable allocator and is returned; running a loaded bundle allocates
+ * nothing; and a failure of any allocation while loading is a clean MR_ENOMEM (ASan reports any
+ * leak or bad access on those paths). */
+#include <stdlib.h>
+
+#include "harness.h"
+#include "util/alloc.h"
+
+static long live, calls;
+
+static void *counting_realloc(void *ud, void *ptr, size_t size) {
+  (void)ud;
+  if (size == 0) {
+    if (ptr) live--;
+    free(ptr);
+    return NULL;
+  }
+  calls++;
+  if (!ptr) live++;
+  return realloc(ptr, size);
+}
+
+static const char *bundle(void) { return th_fixture("silero-vad/unified_palette_8bit.mlmodelc"); }
+
+static int predict(mr_bundle *b) {
+  static float audio[576], h[128], c[128];
+  mr_tensor in[3] = {{MR_FLOAT32, 2, {1, 576}, audio}, {MR_FLOAT32, 2, {1, 128}, h}, {MR_FLOAT32, 2, {1, 128}, c}};
+  const char *names[3] = {"audio_input", "hidden_state", "cell_state"};
+  mr_tensor out[3];
+  for (int i = 0; i < 576; i++) audio[i] = (float)((i * 37) % 101 - 50) / 100.0f;
+  return mr_bundle_predict(b, NULL, 3, names, in, 0, NULL, NULL, 3, out);
+}
+
+static void test_all_memory_through_the_hook(void) {
+  mr_bundle *b;
+  mr_error err = {0};
+  /* a first load starts the process-wide thread pool, which lives until exit */
+  CHECK_MSG(mr_bundle_open(bundle(), &b, &err) == MR_OK, "%s", err.msg);
+  mr_bundle_close(b);
+  mr_set_allocator(counting_realloc, NULL);
+  live = calls = 0;
+  CHECK_MSG(mr_bundle_open(bundle(), &b, &err) == MR_OK, "%s", err.msg);
+  CHECK(calls > 10);
+  long before = calls;
+  for (int i = 0; i < 16; i++) CHECK(predict(b) == MR_OK);
+  CHECK_EQ_INT(calls - before, 0); /* the run loop never allocates */
+  mr_bundle_close(b);
+  CHECK_EQ_INT(live, 0);
+  mr_set_allocator(NULL, NULL);
+}
+
+static void test_every_allocation_failure_while_loading(void) {
+  mr_set_allocator(counting_realloc, NULL); /* routes cJSON through the hook too */
+  calls = 0;
+  mr_bundle *b;
+  mr_error err = {0};
+  CHECK(mr_bundle_open(bundle(), &b, &err) == MR_OK);
+  mr_bundle_close(b);
+  long total = calls, step = total / 400 + 1, failures = 0;
+  for (long n = 0; n <= total; n += step) {
+    util_alloc_fail_after(n);
+    mr_error e = {0};
+    int rc = mr_bundle_open(bundle(), &b, &e);
+    util_alloc_fail_after(-1);
+    if (rc == MR_OK) {
+      mr_bundle_close(b);
+      continue;
+    }
+    failures++;
+    CHECK_EQ_INT(rc, MR_ENOMEM);
+    CHECK_MSG(strstr(e.msg, "out of memory") != NULL, "n=%ld: %s", n, e.msg);
+  }
+  CHECK(failures > total / step / 2);
+  mr_set_allocator(NULL, NULL);
+}
+
+int main(int argc, char **argv) {
+  static const th_case cases[] = {
+    {"all_memory_through_the_hook", test_all_memory_through_the_hook},
+    {"every_allocation_failure_while_loading", test_every_allocation_failure_while_loading},
+    {NULL, NULL}};
+  return th_run(cases, argc, argv);
+}
