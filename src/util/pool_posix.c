@@ -9,9 +9,15 @@
 #include "milrun.h"
 #include "util/pool.h"
 
+typedef struct worker_arg {
+  struct util_pool *p;
+  int ith;
+} worker_arg;
+
 struct util_pool {
   int n;                      /* threads including the caller */
   pthread_t *threads;         /* n - 1 workers */
+  worker_arg *args;           /* their arguments, owned by the pool (workers allocate nothing) */
   pthread_mutex_t mu;
   pthread_cond_t wake, done;
   unsigned long generation;   /* bumped for each run */
@@ -21,16 +27,10 @@ struct util_pool {
   void *ctx;
 };
 
-typedef struct worker_arg {
-  util_pool *p;
-  int ith;
-} worker_arg;
-
 static void *worker(void *arg) {
-  worker_arg *wa = arg;
+  const worker_arg *wa = arg;
   util_pool *p = wa->p;
   int ith = wa->ith;
-  mr_free(wa);
   unsigned long seen = 0;
   for (;;) {
     pthread_mutex_lock(&p->mu);
@@ -59,22 +59,18 @@ util_pool *util_pool_new(int n_threads) {
   p->pending = 0;
   p->stop = 0;
   p->threads = mr_alloc(sizeof *p->threads * (size_t)n_threads);
-  if (!p->threads || pthread_mutex_init(&p->mu, NULL)) {
+  p->args = mr_alloc(sizeof *p->args * (size_t)n_threads);
+  if (!p->threads || !p->args || pthread_mutex_init(&p->mu, NULL)) {
     mr_free(p->threads);
+    mr_free(p->args);
     mr_free(p);
     return NULL;
   }
   pthread_cond_init(&p->wake, NULL);
   pthread_cond_init(&p->done, NULL);
   for (int i = 1; i < n_threads; i++) {
-    worker_arg *wa = mr_alloc(sizeof *wa);
-    if (!wa) break;
-    wa->p = p;
-    wa->ith = i;
-    if (pthread_create(&p->threads[i - 1], NULL, worker, wa)) {
-      mr_free(wa);
-      break;
-    }
+    p->args[i] = (worker_arg){p, i};
+    if (pthread_create(&p->threads[i - 1], NULL, worker, &p->args[i])) break;
     p->n = i + 1;
   }
   return p;
@@ -91,6 +87,7 @@ void util_pool_free(util_pool *p) {
   pthread_cond_destroy(&p->done);
   pthread_mutex_destroy(&p->mu);
   mr_free(p->threads);
+  mr_free(p->args);
   mr_free(p);
 }
 
