@@ -1,0 +1,219 @@
+/* convert.c — the converter driver: options, file names, the layer and vocabulary splits, and the
+ * atomic output directory. Every component is written into OUT.partial-XXXXXX; only when all of
+ * them, meta.yaml, the tokenizer files and config.json are complete is it renamed to OUT, and on
+ * any error it is removed, so a broken checkpoint never leaves a half-written bundle behind. */
+#include "convert/convert.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "convert/meta_yaml.h"
+#include "util/alloc.h"
+#include "util/error.h"
+#include "util/file.h"
+
+void conv_options_default(conv_options *o) {
+  memset(o, 0, sizeof *o);
+  o->context = 512;
+  o->batch = 64;
+  o->chunks = 1;
+  o->lut_ffn.group = o->lut_lmhead.group = o->lut_emb.group = 8;
+}
+
+int conv_lut_parse(const char *s, conv_lut *out, mr_error *err) {
+  out->bits = 0;
+  out->group = 8;
+  if (!strcmp(s, "none")) return MR_OK;
+  char *end;
+  long bits = strtol(s, &end, 10);
+  if (end == s || (bits != 1 && bits != 2 && bits != 3 && bits != 4 && bits != 6 && bits != 8))
+    return util_err(err, MR_EINVAL, "LUT '%s': expected none, 1, 2, 3, 4, 6 or 8 bits, optionally ',GROUP'", s);
+  out->bits = (int)bits;
+  if (*end == ',') {
+    const char *g = end + 1;
+    long group = !strcmp(g, "tensor") ? 0 : strtol(g, &end, 10);
+    if (strcmp(g, "tensor") != 0 && (end == g || *end || group < 0 || group > 1 << 20))
+      return util_err(err, MR_EINVAL, "LUT '%s': the group must be a number of channels (0 = per tensor)", s);
+    out->group = (int)group;
+  } else if (*end) {
+    return util_err(err, MR_EINVAL, "LUT '%s': expected none, 1, 2, 3, 4, 6 or 8 bits, optionally ',GROUP'", s);
+  }
+  return MR_OK;
+}
+
+static void lut_suffix(conv_lut l, char *buf, size_t size) {
+  if (l.bits) snprintf(buf, size, "_lut%d", l.bits);
+  else buf[0] = 0;
+}
+
+void conv_name_embeddings(const conv_model *m, char *buf, size_t size) {
+  char s[16];
+  lut_suffix(m->opt.lut_emb, s, sizeof s);
+  snprintf(buf, size, "%s_embeddings%s.mlmodelc", m->prefix, s);
+}
+
+void conv_name_lmhead(const conv_model *m, char *buf, size_t size) {
+  char s[16];
+  lut_suffix(m->opt.lut_lmhead, s, sizeof s);
+  snprintf(buf, size, "%s_lm_head%s.mlmodelc", m->prefix, s);
+}
+
+void conv_name_ffn(const conv_model *m, int chunk, char *buf, size_t size) {
+  char s[16];
+  lut_suffix(m->opt.lut_ffn, s, sizeof s);
+  snprintf(buf, size, "%s_FFN_PF%s_chunk_%02dof%02d.mlmodelc", m->prefix, s, chunk + 1, m->opt.chunks);
+}
+
+void conv_chunk_layers(int layers, int chunks, int c, int *first, int *count) {
+  int base = layers / chunks, rem = layers % chunks;
+  *count = base + (c < rem);
+  *first = c * base + (c < rem ? c : rem);
+}
+
+int64_t conv_part_size(int64_t vocab, int parts, int k) { return vocab / parts + (k < vocab % parts ? 1 : 0); }
+
+int conv_tensor(conv_model *m, const char *name, int rank, int64_t d0, int64_t d1, const conv_st_tensor **out,
+                mr_error *err) {
+  *out = NULL;
+  if (m->opt.dry_run) return MR_OK;
+  int64_t shape[2] = {d0, d1};
+  return conv_st_get(&m->st, name, rank, shape, out, err);
+}
+
+/* rm -r of a directory this converter created. */
+static void remove_tree(const char *path) {
+  DIR *d = opendir(path);
+  if (d) {
+    struct dirent *e;
+    while ((e = readdir(d))) {
+      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+      char *p = util_path_join(path, e->d_name);
+      if (!p) continue;
+      struct stat st;
+      if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(p);
+      else unlink(p);
+      mr_free(p);
+    }
+    closedir(d);
+  }
+  rmdir(path);
+}
+
+static int copy_file(const char *src, const char *dst, mr_error *err) {
+  char *data;
+  size_t size;
+  int rc = util_read_file(src, &data, &size, err);
+  if (rc) return rc;
+  rc = util_write_file_atomic(dst, data, size, err);
+  mr_free(data);
+  return rc;
+}
+
+/* Tokenizer files from the checkpoint (or --tokenizer), as Anemll copies them (§1.1). */
+static int copy_tokenizer(const char *src_dir, const char *out, mr_error *err) {
+  static const char *const files[] = {"tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt",
+                                      "chat_template.jinja"};
+  int rc = MR_OK;
+  for (size_t i = 0; i < sizeof files / sizeof *files && !rc; i++) {
+    char *s = util_path_join(src_dir, files[i]), *d = util_path_join(out, files[i]);
+    if (!s || !d) rc = util_err_nomem(err, "convert");
+    else if (util_exists(s)) rc = copy_file(s, d, err);
+    mr_free(s);
+    mr_free(d);
+  }
+  return rc;
+}
+
+static int write_min_config(const conv_model *m, const char *out, mr_error *err) {
+  char text[256];
+  snprintf(text, sizeof text, "{\"tokenizer_class\": \"%s\", \"model_type\": \"%s\"}\n",
+           m->cfg.arch == CONV_LLAMA ? "LlamaTokenizer" : "Qwen2Tokenizer", m->cfg.model_type);
+  char *p = util_path_join(out, "config.json");
+  int rc = p ? util_write_file_atomic(p, text, strlen(text), err) : util_err_nomem(err, "convert");
+  mr_free(p);
+  return rc;
+}
+
+static int check_options(const conv_model *m, const char *hf_dir, mr_error *err) {
+  const conv_options *o = &m->opt;
+  if (o->context < 2 || o->context > 1 << 20 || o->batch < 1 || o->batch > o->context)
+    return util_err(err, MR_EINVAL, "--context must be >= 2 and --batch between 1 and the context (got %d and %d)", o->context,
+                    o->batch);
+  if (o->chunks < 1 || o->chunks > m->cfg.layers)
+    return util_err(err, MR_EINVAL, "%s: --chunks %d: the model has %d layers", hf_dir, o->chunks, m->cfg.layers);
+  if (m->lm_parts < 1 || m->lm_parts > 64 || m->lm_parts > m->cfg.vocab)
+    return util_err(err, MR_EINVAL, "--split-lm-head must be between 1 and 64");
+  return MR_OK;
+}
+
+static int build_all(conv_model *m, const char *hf_dir, const char *tok_dir, const char *tmp, mr_error *err) {
+  char name[300];
+  int rc = MR_OK;
+  char *p;
+  conv_name_embeddings(m, name, sizeof name);
+  if (!(p = util_path_join(tmp, name))) return util_err_nomem(err, "convert");
+  if (!(rc = util_mkdirs(p, err))) rc = conv_build_embeddings(m, p, err);
+  mr_free(p);
+  for (int c = 0; c < m->opt.chunks && !rc; c++) {
+    conv_name_ffn(m, c, name, sizeof name);
+    if (!(p = util_path_join(tmp, name))) return util_err_nomem(err, "convert");
+    if (!(rc = util_mkdirs(p, err))) rc = conv_build_ffn(m, c, p, err);
+    mr_free(p);
+  }
+  if (!rc) {
+    conv_name_lmhead(m, name, sizeof name);
+    if (!(p = util_path_join(tmp, name))) return util_err_nomem(err, "convert");
+    if (!(rc = util_mkdirs(p, err))) rc = conv_build_lmhead(m, p, err);
+    mr_free(p);
+  }
+  if (!rc) rc = conv_write_meta_yaml(m, hf_dir, tmp, err);
+  if (!rc) rc = copy_tokenizer(tok_dir ? tok_dir : hf_dir, tmp, err);
+  if (!rc) rc = write_min_config(m, tmp, err);
+  return rc;
+}
+
+int conv_convert(const char *hf_dir, const char *out_dir, const conv_options *opt, conv_result *res, mr_error *err) {
+  conv_model m;
+  memset(&m, 0, sizeof m);
+  m.opt = *opt;
+  char *cfg_path = util_path_join(hf_dir, "config.json");
+  if (!cfg_path) return util_err_nomem(err, "convert");
+  int rc = conv_config_read(cfg_path, &m.cfg, err);
+  mr_free(cfg_path);
+  if (rc) return rc;
+  m.prefix = opt->prefix ? opt->prefix : m.cfg.arch == CONV_QWEN3 ? "qwen" : m.cfg.arch == CONV_QWEN2 ? "qwen25" : "llama";
+  m.lm_parts = opt->split_lm_head ? opt->split_lm_head : m.cfg.arch == CONV_LLAMA ? 8 : 16;
+  /* state length: Qwen max(256, C), Llama max(512, C) (contract §2.2) */
+  int smin = m.cfg.arch == CONV_LLAMA ? 512 : 256;
+  m.state_len = opt->context > smin ? opt->context : smin;
+  if ((rc = check_options(&m, hf_dir, err))) return rc;
+  if (util_exists(out_dir)) return util_err(err, MR_EINVAL, "%s already exists; remove it or choose another output", out_dir);
+  if (!opt->dry_run && (rc = conv_st_open(&m.st, hf_dir, err))) return rc;
+  size_t n = strlen(out_dir) + 32;
+  char *tmp = mr_alloc(n);
+  if (!tmp) {
+    conv_st_close(&m.st);
+    return util_err_nomem(err, "convert");
+  }
+  snprintf(tmp, n, "%s.partial-XXXXXX", out_dir);
+  if (!mkdtemp(tmp)) {
+    rc = util_err(err, MR_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+  } else {
+    rc = build_all(&m, hf_dir, opt->tokenizer_dir, tmp, err);
+    if (!rc && rename(tmp, out_dir) != 0) rc = util_err(err, MR_EIO, "%s: cannot rename to %s: %s", tmp, out_dir, strerror(errno));
+    if (rc) remove_tree(tmp);
+  }
+  if (!rc && res) {
+    res->lut_rel_error = m.lut_ref2 > 0 ? sqrt(m.lut_err2 / m.lut_ref2) : 0.0;
+    res->n_files = m.opt.chunks + 2;
+  }
+  mr_free(tmp);
+  conv_st_close(&m.st);
+  return rc;
+}

@@ -1,0 +1,41 @@
+/* embeddings.c — `{prefix}_embeddings[_lutN]`: input_ids -> hidden_states, a gather on
+ * embed_tokens (anemll-contract.md §2.1). Anemll declares input_ids with the enumerated shapes
+ * [1, 1] and [1, B]: model.mil declares [1, ?] and metadata.json lists both as enumeratedShapes with
+ * [1, 1] as the default. (The FlexibleShapeInformation attribute Core ML adds is left out: the
+ * project's parser does not read its dict literals yet, and nothing executes it.) */
+#include <stdio.h>
+
+#include "convert/convert.h"
+#include "convert/metadata.h"
+
+#define I64(...) ((const int64_t[]){__VA_ARGS__})
+
+int conv_build_embeddings(conv_model *m, const char *dir, mr_error *err) {
+  const conv_config *cf = &m->cfg;
+  const conv_st_tensor *t = NULL;
+  int rc = conv_tensor(m, "model.embed_tokens.weight", 2, cf->vocab, cf->hidden, &t, err);
+  if (rc) return rc;
+  conv_writer w;
+  if ((rc = conv_w_open(&w, dir, &m->st, m->opt.dry_run, err))) return rc;
+  w.verbose = m->opt.verbose;
+  conv_w_printf(&w, "    func main<ios18>(tensor<int32, [1, ?]> input_ids) {\n");
+  conv_val e = conv_weight(&w, "model.embed_tokens.weight", t, 0, cf->vocab, 2, I64(cf->vocab, cf->hidden), m->opt.lut_emb);
+  conv_val out = conv_new(&w, "hidden", MIL_FP16, 3, I64(1, -1, cf->hidden));
+  snprintf(out.name, sizeof out.name, "hidden_states");
+  conv_op(&w, &out, "gather", "axis = int32(0), batch_dims = int32(0), indices = input_ids, validate_indices = bool(false), x = %s",
+          e.name);
+  conv_w_printf(&w, "        } -> (hidden_states);\n");
+  m->lut_err2 += w.lut_err2;
+  m->lut_ref2 += w.lut_ref2;
+  if ((rc = conv_w_finish(&w, dir))) return rc;
+  char enumerated[64], lut[16];
+  snprintf(enumerated, sizeof enumerated, "[[1, 1], [1, %d]]", m->opt.batch);
+  snprintf(lut, sizeof lut, "%d", m->opt.lut_emb.bits);
+  conv_fmeta f = {0};
+  f.name = "main";
+  f.n_in = f.n_out = 1;
+  f.in[0] = (conv_feature){"input_ids", 0, 2, {1, 1}, enumerated};
+  f.out[0] = (conv_feature){"hidden_states", 1, 3, {1, 1, cf->hidden}, NULL};
+  const char *user[] = {"com.anemll.info", "Converted with milrun", "com.anemll.lut_bits", m->opt.lut_emb.bits ? lut : "none"};
+  return conv_write_metadata(dir, &f, 1, "Anemll Model (Embeddings) converted to CoreML", user, 2, err);
+}
