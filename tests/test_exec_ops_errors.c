@@ -38,7 +38,7 @@ static int parse_dims(const char *s, int *rank, int64_t *dims) {
 
 static exec_tensor *make_tensor(tnode *t, const char *spec) {
   int run_time = *spec == '~';
-  mil_dtype dt;
+  mil_dtype dt = MIL_FP32;
   int k = parse_type(spec + run_time, &dt), rank;
   int64_t dims[MR_MAX_RANK];
   const char *p = spec + run_time + k;
@@ -97,7 +97,7 @@ static void run_case(const err_case *c) {
       continue;
     }
     if (after) {
-      mil_dtype dt;
+      mil_dtype dt = MIL_FP32;
       int k = parse_type(tok, &dt), rank;
       int64_t dims[MR_MAX_RANK];
       parse_dims(tok + k, &rank, dims);

@@ -5,6 +5,7 @@
 
 #include "harness.h"
 #include "util/alloc.h"
+#include "util/file.h"
 #include "util/npy.h"
 #include "util/strbuf.h"
 
@@ -72,6 +73,47 @@ static void test_run_writes_npy(void) {
   mr_free(out);
 }
 
+/* A converter dry run (no weights) of Qwen3-0.6B's shape is described by inspect from model.mil:
+ * Anemll's names, dtypes and shapes (anemll-contract.md §2.2, §2.3). */
+static void test_inspect_dry_run_bundle(void) {
+  char hf[600], out[600], cmd[2048], *text;
+  snprintf(hf, sizeof hf, "%s/Qwen3-0.6B", th_tmpdir());
+  snprintf(out, sizeof out, "%s/qwen3-dry", th_tmpdir());
+  mr_error err = {0};
+  CHECK(util_mkdirs(hf, &err) == MR_OK);
+  const char *cfg = "{\"model_type\":\"qwen3\",\"hidden_size\":1024,\"num_hidden_layers\":28,\"num_attention_heads\":16,"
+                    "\"num_key_value_heads\":8,\"head_dim\":128,\"intermediate_size\":3072,\"vocab_size\":151936,"
+                    "\"rope_theta\":1000000,\"rms_norm_eps\":1e-06,\"tie_word_embeddings\":true,\"hidden_act\":\"silu\"}";
+  char path[700];
+  snprintf(path, sizeof path, "%s/config.json", hf);
+  CHECK(util_write_file_atomic(path, cfg, strlen(cfg), &err) == MR_OK);
+  snprintf(cmd, sizeof cmd, "%s convert %s %s --dry-run --lut-lmhead 8 --quiet", milrun(), hf, out);
+  CHECK_EQ_INT(sh(cmd, &text), 0);
+  mr_free(text);
+  snprintf(cmd, sizeof cmd, "%s inspect %s/qwen_FFN_PF_chunk_01of01.mlmodelc", milrun(), out);
+  CHECK_EQ_INT(sh(cmd, &text), 0);
+  static const char *const want[] = {
+      "(no weights/ folder: described from model.mil and metadata.json only)",
+      "function infer<ios18>",
+      "      hidden_states                fp16  [1, 1, 1024]\n",
+      "      position_ids                 int32 [1]\n",
+      "      causal_mask                  fp16  [1, 1, 1, 512]\n",
+      "      current_pos                  int32 [1]\n",
+      "      model_model_kv_cache_0       fp16  [56, 8, 512, 128]\n",
+      "      output_hidden_states         fp16  [1, 1, 1024]\n",
+      "function prefill<ios18>",
+      "      hidden_states                fp16  [1, 64, 1024]\n",
+      "      causal_mask                  fp16  [1, 1, 64, 512]\n",
+  };
+  for (size_t i = 0; i < sizeof want / sizeof *want; i++) CHECK_MSG(strstr(text, want[i]) != NULL, "missing: %s", want[i]);
+  mr_free(text);
+  snprintf(cmd, sizeof cmd, "%s inspect %s/qwen_lm_head_lut8.mlmodelc", milrun(), out);
+  CHECK_EQ_INT(sh(cmd, &text), 0);
+  CHECK(strstr(text, "      logits1                      fp16  [1, 1, 9496]\n") != NULL);
+  CHECK(strstr(text, "      logits16                     fp16  [1, 1, 9496]\n") != NULL);
+  mr_free(text);
+}
+
 static void test_errors_and_exit_codes(void) {
   char cmd[2048], *out;
   snprintf(cmd, sizeof cmd, "%s run", milrun());
@@ -108,6 +150,7 @@ int main(int argc, char **argv) {
   static const th_case cases[] = {
     {"inspect_text_and_json", test_inspect_text_and_json},
     {"run_writes_npy", test_run_writes_npy},
+    {"inspect_dry_run_bundle", test_inspect_dry_run_bundle},
     {"errors_and_exit_codes", test_errors_and_exit_codes},
     {NULL, NULL}};
   return th_run(cases, argc, argv);

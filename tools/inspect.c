@@ -166,10 +166,16 @@ int tool_inspect(int argc, char **argv) {
   if (!path) return usage(stderr);
   mr_bundle *b;
   mr_error err = {0};
-  if (mr_bundle_open(path, &b, &err)) {
+  /* Without weights (a converter's --dry-run) the bundle is described from model.mil alone. */
+  char wpath[4096];
+  snprintf(wpath, sizeof wpath, "%s/weights", path);
+  struct stat wst;
+  int no_weights = stat(wpath, &wst) != 0;
+  if ((no_weights ? exec_bundle_describe(path, &b, &err) : mr_bundle_open(path, &b, &err)) != MR_OK) {
     fprintf(stderr, "milrun inspect: %s\n", err.msg);
     return 1;
   }
+  if (no_weights && !json) printf("(no weights/ folder: described from model.mil and metadata.json only)\n");
   const mil_program *prog = exec_bundle_program(b);
   const mil_metadata *md = exec_bundle_metadata(b);
   static weight_stats ws;
@@ -181,6 +187,7 @@ int tool_inspect(int argc, char **argv) {
   cJSON_AddStringToObject(root, "path", path);
   cJSON_AddStringToObject(root, "program_version", prog->version ? prog->version : "");
   cJSON_AddStringToObject(root, "default_function", mr_bundle_default_function(b));
+  cJSON_AddBoolToObject(root, "weights_loaded", !no_weights);
   if (!json) printf("%s  (program %s, %d function%s)\n", path, prog->version ? prog->version : "?", prog->n_funcs, prog->n_funcs == 1 ? "" : "s");
   for (int f = 0; f < mr_bundle_function_count(b); f++) {
     const char *name = mr_bundle_function_name(b, f);

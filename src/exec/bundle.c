@@ -22,6 +22,7 @@ struct mr_bundle {
   exec_function *funcs; /* one per program function, same order */
   int n_funcs;
   const char *default_fn;
+  int described_only;   /* opened by exec_bundle_describe: cannot run */
   mr_error err;
 };
 
@@ -52,7 +53,7 @@ static int check_metadata(mr_bundle *b, mr_error *err) {
   return MR_OK;
 }
 
-static int open_parts(mr_bundle *b, mr_error *err) {
+static int open_parts(mr_bundle *b, int describe_only, mr_error *err) {
   int rc = mil_parse_file(b->mil_path, &b->prog, err);
   if (rc) return rc;
   char *md_path = util_path_join(b->path, "metadata.json");
@@ -70,7 +71,8 @@ static int open_parts(mr_bundle *b, mr_error *err) {
   b->funcs = util_calloc((size_t)b->prog->n_funcs + 1, sizeof *b->funcs);
   if (!b->funcs) return util_err_nomem(err, b->path);
   for (int i = 0; i < b->prog->n_funcs; i++) {
-    rc = exec_function_plan(&b->funcs[i], b->prog, &b->prog->funcs[i], b->mil_path, &b->consts, NULL, err);
+    rc = describe_only ? exec_function_describe(&b->funcs[i], &b->prog->funcs[i], b->mil_path, err)
+                       : exec_function_plan(&b->funcs[i], b->prog, &b->prog->funcs[i], b->mil_path, &b->consts, NULL, err);
     if (rc) return rc;
     b->n_funcs = i + 1;
   }
@@ -93,7 +95,7 @@ static int open_parts(mr_bundle *b, mr_error *err) {
   return b->has_md ? check_metadata(b, err) : MR_OK;
 }
 
-int mr_bundle_open(const char *path, mr_bundle **out, mr_error *err) {
+static int open_bundle(const char *path, int describe_only, mr_bundle **out, mr_error *err) {
   *out = NULL;
   if (!util_is_dir(path))
     return util_err(err, util_exists(path) ? MR_EINVAL : MR_ENOTFOUND, "%s: not a .mlmodelc directory", path);
@@ -101,14 +103,19 @@ int mr_bundle_open(const char *path, mr_bundle **out, mr_error *err) {
   if (!b) return util_err_nomem(err, path);
   b->path = util_strdup(path);
   b->mil_path = b->path ? util_path_join(path, "model.mil") : NULL;
-  int rc = b->mil_path ? open_parts(b, err) : util_err_nomem(err, path);
+  int rc = b->mil_path ? open_parts(b, describe_only, err) : util_err_nomem(err, path);
   if (rc) {
     mr_bundle_close(b);
     return rc;
   }
+  b->described_only = describe_only;
   *out = b;
   return MR_OK;
 }
+
+int mr_bundle_open(const char *path, mr_bundle **out, mr_error *err) { return open_bundle(path, 0, out, err); }
+
+int exec_bundle_describe(const char *path, mr_bundle **out, mr_error *err) { return open_bundle(path, 1, out, err); }
 
 void mr_bundle_close(mr_bundle *b) {
   if (!b) return;
@@ -309,6 +316,7 @@ int mr_bundle_predict(mr_bundle *b, const char *function,
   memset(&b->err, 0, sizeof b->err);
   exec_function *f = find_function(b, function);
   if (!f) return util_err(&b->err, MR_ENOTFOUND, "%s: no function named '%s'", b->path, function ? function : "(default)");
+  if (b->described_only) return util_err(&b->err, MR_EINVAL, "%s: the bundle was opened to be described, not run", b->path);
   for (int i = 0; i < f->n_inputs; i++) {
     int given = 0;
     for (int k = 0; k < n_inputs; k++) given |= !strcmp(input_names[k], f->input_info[i].name);

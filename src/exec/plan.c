@@ -62,6 +62,7 @@ static int add_value(planner *p, const char *name, exec_tensor *t, int producer,
 /* Look up a variable: *vi = value index, or *state = slot for a state parameter. */
 static int lookup(planner *p, const char *name, int line, int col, int *vi, int *state) {
   int64_t v;
+  *vi = *state = -1;
   if (!util_strmap_get(&p->names, name, strlen(name), &v))
     return util_err(p->err, MR_EFORMAT, "%s: undefined variable '%s'", where(p, line, col), name);
   *vi = v >= 0 ? (int)v : -1;
@@ -173,7 +174,7 @@ static int binding_tensor(planner *p, const mil_op *op, const mil_arg *a, const 
                           exec_tensor **out, int *vi) {
   *vi = -1;
   if (!b->var) return exec_const_value(p->consts, b->value, where(p, a->line, a->col), out, p->err);
-  int state;
+  int state = -1;
   int rc = lookup(p, b->var, a->line, a->col, vi, &state);
   if (rc) return rc;
   if (state >= 0)
@@ -249,7 +250,7 @@ static int state_arg(planner *p, const mil_op *op, const char *name, int *slot) 
   const mil_arg *a = mil_op_arg(op, name);
   if (!a || a->n_items != 1 || !a->items[0].var)
     return util_err(p->err, MR_EFORMAT, "%s: %s needs '%s' naming a state", where(p, op->line, op->col), op->type, name);
-  int vi, rc = lookup(p, a->items[0].var, a->line, a->col, &vi, slot);
+  int vi = -1, rc = lookup(p, a->items[0].var, a->line, a->col, &vi, slot);
   if (rc) return rc;
   if (*slot < 0)
     return util_err(p->err, MR_EFORMAT, "%s: %s: '%s' is not a state", where(p, a->line, a->col), op->type, a->items[0].var);
@@ -408,7 +409,7 @@ static int plan_outputs(planner *p) {
   f->output_f16 = util_arena_alloc(&f->arena, sizeof *f->output_f16 * (size_t)(n + 1));
   if (!f->outputs || !f->output_info || !f->output_f16) return util_err_nomem(p->err, "plan");
   for (int i = 0; i < n; i++) {
-    int vi, state, rc = lookup(p, body->outputs[i], body->line, body->col, &vi, &state);
+    int vi = -1, state = -1, rc = lookup(p, body->outputs[i], body->line, body->col, &vi, &state);
     if (rc) return rc;
     if (state >= 0)
       return util_err(p->err, MR_EFORMAT, "%s: output '%s' is a state", where(p, body->line, body->col), body->outputs[i]);
@@ -651,11 +652,9 @@ int exec_function_plan(exec_function *f, const mil_program *prog, const mil_func
   p.err = err;
   int rc = plan_params(&p);
   if (!rc && f->flexible && !shapes) { /* described only: planned on the first call */
-    rc = describe_outputs(&p);
     util_strmap_free(&p.names);
     mr_free(p.vals);
-    if (rc) exec_function_free(f);
-    return rc;
+    return exec_function_describe(f, fn, filename, err);
   }
   if (!rc) rc = plan_body(&p);
   if (!rc) rc = plan_outputs(&p);
@@ -665,6 +664,21 @@ int exec_function_plan(exec_function *f, const mil_program *prog, const mil_func
     rc = assign_buffers(&p);
   }
   if (!rc) f->planned = 1;
+  util_strmap_free(&p.names);
+  mr_free(p.vals);
+  if (rc) exec_function_free(f);
+  return rc;
+}
+
+int exec_function_describe(exec_function *f, const mil_function *fn, const char *filename, mr_error *err) {
+  memset(f, 0, sizeof *f);
+  f->fn = fn;
+  f->filename = filename;
+  planner p = {0};
+  p.f = f;
+  p.err = err;
+  int rc = plan_params(&p);
+  if (!rc) rc = describe_outputs(&p);
   util_strmap_free(&p.names);
   mr_free(p.vals);
   if (rc) exec_function_free(f);

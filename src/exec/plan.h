@@ -71,6 +71,9 @@ typedef struct exec_function {
 int exec_function_plan(exec_function *f, const mil_program *prog, const mil_function *fn,
                        const char *filename, exec_consts *consts, const mr_io_info *shapes,
                        mr_error *err);
+/* Describe `fn` (inputs, states, outputs from their declared types) without planning its body: no
+ * constants are read, so a bundle without weights can be described. */
+int exec_function_describe(exec_function *f, const mil_function *fn, const char *filename, mr_error *err);
 void exec_function_free(exec_function *f);
 
 /* Run the planned function. Inputs are already copied into f->inputs; state slots bound. */
