@@ -654,6 +654,7 @@ int exec_function_plan(exec_function *f, const mil_program *prog, const mil_func
   if (!rc && f->flexible && !shapes) { /* described only: planned on the first call */
     util_strmap_free(&p.names);
     mr_free(p.vals);
+    exec_function_free(f);
     return exec_function_describe(f, fn, filename, err);
   }
   if (!rc) rc = plan_body(&p);
