@@ -500,19 +500,28 @@ static void alias_states(planner *p) {
       p->vals[v].alias = st->state;
       st->in_place = 1;
     } else if (st->kind == EXEC_STEP_OP && !strcmp(st->node.op->type, "slice_update") && st->node.n_out == 1) {
+      /* In place when x is the state's buffer and dead after this op, no other view of the state
+       * is alive, and the state's next access is a write: either of this result, or of another
+       * value after this result's last use (K then V updates chain through two slice_updates). */
       exec_node *n = &st->node;
       const exec_tensor *x = exec_in(n, 0);
       int xv = x ? value_of(p, x) : -1, yv = value_of(p, n->out[0]);
       if (xv < 0 || yv < 0 || p->vals[xv].alias < 0 || p->vals[xv].last_use != k || p->vals[yv].keep) continue;
       int s = p->vals[xv].alias, nx = next_state_step(f, k, s);
       if (alias_live_after(p, s, k, xv) || nx >= f->n_steps || f->steps[nx].kind != EXEC_STEP_WRITE_STATE ||
-          f->steps[nx].value != n->out[0] || n->out[0]->dtype != x->dtype)
+          n->out[0]->dtype != x->dtype)
         continue;
+      if (f->steps[nx].value != n->out[0] && p->vals[yv].last_use >= nx) continue;
       int nx2 = next_state_step(f, nx, s); /* y must not outlive the state's next change */
       if (nx2 < f->n_steps && f->steps[nx2].kind == EXEC_STEP_WRITE_STATE && p->vals[yv].last_use > nx2) continue;
       p->vals[yv].alias = s;
-      f->steps[nx].in_place = 1;
     }
+  }
+  for (int k = 0; k < f->n_steps; k++) { /* a write of the state's own buffer copies nothing */
+    exec_step *st = &f->steps[k];
+    if (st->kind != EXEC_STEP_WRITE_STATE) continue;
+    int v = value_of(p, st->value);
+    if (v >= 0 && p->vals[v].alias == st->state) st->in_place = 1;
   }
   int n = 0;
   for (int i = 0; i < p->n_vals; i++) n += p->vals[i].alias >= 0;
