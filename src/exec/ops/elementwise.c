@@ -28,17 +28,6 @@ static int lookup(const char *const *names, int count, const char *name) {
   return -1;
 }
 
-/* Strides of an input of rank r broadcast to the output shape (rank ro). */
-static void bstrides(const exec_tensor *t, int ro, const int64_t *oshape, int64_t *st) {
-  int64_t s = 1;
-  for (int i = ro - 1; i >= 0; i--) {
-    int j = i - (ro - t->rank);
-    int64_t d = j >= 0 ? t->shape[j] : 1;
-    st[i] = (d == 1 && oshape[i] != 1) ? 0 : s;
-    s *= d;
-  }
-}
-
 /* Merge dim i into i+1 when both inputs walk them as one contiguous dim; drop size-1 dims. */
 static void collapse(bin_plan *p) {
   int r = 0;
@@ -83,8 +72,8 @@ int exec_binary_plan(exec_node *n, mr_error *err) {
   if ((rc = exec_set_out_shape(n, 0, r, shape, err))) return rc;
   p->rank = r;
   memcpy(p->shape, shape, sizeof shape);
-  bstrides(a, r, shape, p->sa);
-  bstrides(b, r, shape, p->sb);
+  exec_broadcast_strides(a, r, shape, p->sa);
+  exec_broadcast_strides(b, r, shape, p->sb);
   collapse(p);
   return MR_OK;
 }

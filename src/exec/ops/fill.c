@@ -12,16 +12,6 @@ typedef struct select_plan {
   int64_t shape[MR_MAX_RANK], st[3][MR_MAX_RANK];
 } select_plan;
 
-static void bstrides(const exec_tensor *t, int ro, const int64_t *oshape, int64_t *st) {
-  int64_t s = 1;
-  for (int i = ro - 1; i >= 0; i--) {
-    int j = i - (ro - t->rank);
-    int64_t d = j >= 0 ? t->shape[j] : 1;
-    st[i] = (d == 1 && oshape[i] != 1) ? 0 : s;
-    s *= d;
-  }
-}
-
 int exec_select_plan(exec_node *n, mr_error *err) {
   int rc = exec_need(n, 0, err);
   if (rc || (rc = exec_need(n, 1, err)) || (rc = exec_need(n, 2, err))) return rc;
@@ -35,9 +25,9 @@ int exec_select_plan(exec_node *n, mr_error *err) {
   if (!p) return err->code;
   if ((rc = exec_broadcast(n, a->rank, a->shape, b->rank, b->shape, &p->rank, p->shape, err))) return rc;
   if ((rc = exec_broadcast(n, c->rank, c->shape, p->rank, p->shape, &p->rank, p->shape, err))) return rc;
-  bstrides(c, p->rank, p->shape, p->st[0]);
-  bstrides(a, p->rank, p->shape, p->st[1]);
-  bstrides(b, p->rank, p->shape, p->st[2]);
+  exec_broadcast_strides(c, p->rank, p->shape, p->st[0]);
+  exec_broadcast_strides(a, p->rank, p->shape, p->st[1]);
+  exec_broadcast_strides(b, p->rank, p->shape, p->st[2]);
   return exec_set_out_shape(n, 0, p->rank, p->shape, err);
 }
 

@@ -118,4 +118,8 @@ int exec_keep_declared(const exec_node *n, int i, mr_error *err);
 /* At run time: the shape computed from run-time params must equal output i's allocated shape. */
 int exec_check_run_shape(const exec_node *n, int i, int rank, const int64_t *shape, mr_error *err);
 
+/* Element strides of t (rank <= ro) broadcast to the output shape oshape (rank ro): 0 along the
+ * dims where t has size 1 and the output does not. */
+void exec_broadcast_strides(const exec_tensor *t, int ro, const int64_t *oshape, int64_t *st);
+
 #endif

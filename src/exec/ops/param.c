@@ -131,6 +131,16 @@ int exec_axis(const exec_node *n, int64_t axis, int rank, int *out, mr_error *er
   return MR_OK;
 }
 
+void exec_broadcast_strides(const exec_tensor *t, int ro, const int64_t *oshape, int64_t *st) {
+  int64_t s = 1;
+  for (int i = ro - 1; i >= 0; i--) {
+    int j = i - (ro - t->rank);
+    int64_t d = j >= 0 ? t->shape[j] : 1;
+    st[i] = (d == 1 && oshape[i] != 1) ? 0 : s;
+    s *= d;
+  }
+}
+
 int exec_broadcast(const exec_node *n, int ra, const int64_t *a, int rb, const int64_t *b, int *rout,
                    int64_t *out, mr_error *err) {
   int r = ra > rb ? ra : rb;
