@@ -18,10 +18,13 @@ enum { S = 24, DIN = 96, DOUT = 72 };
 static uint16_t w16[DOUT * DIN];
 static uint8_t idx[DOUT * DIN];
 static uint16_t pal[(DOUT / 8) * 16];
+static uint8_t idx8[DOUT * DIN];
+static uint16_t pal8[(DOUT / 8) * 256];
 static char dir[512];
 
 static double wf(int o, int i) { return util_f16_to_f32(w16[o * DIN + i]); }
 static double wl(int o, int i) { return util_f16_to_f32(pal[(o / 8) * 16 + idx[o * DIN + i]]); }
+static double w8(int o, int i) { return util_f16_to_f32(pal8[(o / 8) * 256 + idx8[o * DIN + i]]); }
 
 static void make_bundle(void) {
   snprintf(dir, sizeof dir, "%s/threads.mlmodelc", th_tmpdir());
@@ -33,18 +36,22 @@ static void make_bundle(void) {
     w16[i] = util_f32_to_f16((float)sin(i * 0.013) * 0.2f);
     idx[i] = (uint8_t)((i * 7 + i / 13) & 15);
   }
+  for (int i = 0; i < DOUT * DIN; i++) idx8[i] = (uint8_t)((i * 131 + i / 7) & 255);
+  for (int i = 0; i < (DOUT / 8) * 256; i++) pal8[i] = util_f32_to_f16((float)((i % 256) - 127.5) / 600.0f);
   for (int i = 0; i < (DOUT / 8) * 16; i++) pal[i] = util_f32_to_f16((float)((i % 16) - 7.5) / 30.0f * (1 + i / 16 * 0.1f));
   uint8_t packed[DOUT * DIN / 2];
   mil_bits_pack(idx, DOUT * DIN, 4, packed);
   mil_blob_writer w;
-  uint64_t o1, o2, o3;
+  uint64_t o1, o2, o3, o4, o5;
   snprintf(path, sizeof path, "%s/weights/weight.bin", dir);
   CHECK(mil_blob_writer_open(&w, path, &err) == MR_OK);
   CHECK(mil_blob_writer_add(&w, MIL_FP16, w16, DOUT * DIN, &o1, &err) == MR_OK);
   CHECK(mil_blob_writer_add(&w, MIL_UINT4, packed, DOUT * DIN, &o2, &err) == MR_OK);
   CHECK(mil_blob_writer_add(&w, MIL_FP16, pal, (DOUT / 8) * 16, &o3, &err) == MR_OK);
+  CHECK(mil_blob_writer_add(&w, MIL_UINT8, idx8, DOUT * DIN, &o4, &err) == MR_OK);
+  CHECK(mil_blob_writer_add(&w, MIL_FP16, pal8, (DOUT / 8) * 256, &o5, &err) == MR_OK);
   CHECK(mil_blob_writer_close(&w, &err) == MR_OK);
-  char mil[4096];
+  char mil[8192];
   snprintf(mil, sizeof mil,
     "program(1.3)\n{\n"
     "    func main<ios18>(tensor<fp32, [1, %d, %d]> x, tensor<fp32, [1, 1, %d]> x1, tensor<fp32, [1, %d, 1, %d]> xc, tensor<fp32, [6, %d, 16]> a, tensor<fp32, [6, 16, 20]> bm) {\n"
@@ -55,15 +62,23 @@ static void make_bundle(void) {
     "        string pt = const()[name = string(\"pt\"), val = string(\"valid\")];\n"
     "        tensor<fp32, [1, %d, 1, %d]> yc = conv(pad_type = pt, weight = wl, x = xc)[name = string(\"yc\")];\n"
     "        tensor<fp32, [6, %d, 20]> ym = matmul(x = a, y = bm)[name = string(\"ym\")];\n"
-    "    } -> (y, y1, yc, ym);\n}\n",
+    "        tensor<fp16, [%d, %d]> w8 = constexpr_lut_to_dense(indices = tensor<uint8, [%d, %d]>(BLOBFILE(path = string(\"@model_path/weights/weight.bin\"), offset = uint64(%llu))), lut = tensor<fp16, [%d, 1, 256, 1]>(BLOBFILE(path = string(\"@model_path/weights/weight.bin\"), offset = uint64(%llu))))[name = string(\"w8\")];\n"
+    "        tensor<fp16, [%d, %d, 1, 1]> w8c = constexpr_lut_to_dense(indices = tensor<uint8, [%d, %d, 1, 1]>(BLOBFILE(path = string(\"@model_path/weights/weight.bin\"), offset = uint64(%llu))), lut = tensor<fp16, [%d, 1, 1, 1, 256, 1]>(BLOBFILE(path = string(\"@model_path/weights/weight.bin\"), offset = uint64(%llu))))[name = string(\"w8c\")];\n"
+    "        tensor<fp32, [1, 1, %d]> y8 = linear(weight = w8, x = x1)[name = string(\"y8\")];\n"
+    "        tensor<int32, [4]> s4 = const()[name = string(\"s4\"), val = tensor<int32, [4]>([1, %d, 1, 1])];\n"
+    "        tensor<fp32, [1, %d, 1, 1]> x4 = reshape(shape = s4, x = x1)[name = string(\"x4\")];\n"
+    "        tensor<fp32, [1, %d, 1, 1]> yc8 = conv(pad_type = pt, weight = w8c, x = x4)[name = string(\"yc8\")];\n"
+    "    } -> (y, y1, yc, ym, y8, yc8);\n}\n",
     S, DIN, DIN, DIN, S, S, DOUT, DIN, DOUT, DIN, (unsigned long long)o1, DOUT, DIN, DOUT, DIN,
-    (unsigned long long)o2, DOUT / 8, (unsigned long long)o3, S, DOUT, DOUT, DOUT, S, S);
+    (unsigned long long)o2, DOUT / 8, (unsigned long long)o3, S, DOUT, DOUT, DOUT, S, S,
+    DOUT, DIN, DOUT, DIN, (unsigned long long)o4, DOUT / 8, (unsigned long long)o5,
+    DOUT, DIN, DOUT, DIN, (unsigned long long)o4, DOUT / 8, (unsigned long long)o5, DOUT, DIN, DIN, DOUT);
   snprintf(path, sizeof path, "%s/model.mil", dir);
   CHECK(util_write_file_atomic(path, mil, strlen(mil), &err) == MR_OK);
 }
 
 static float x[S * DIN], x1[DIN], xc[DIN * S], a[6 * S * 16], bm[6 * 16 * 20];
-static float out[4][DOUT * S * 6];
+static float out[6][DOUT * S * 6];
 
 static void run(int threads) {
   mr_set_threads(threads);
@@ -77,9 +92,9 @@ static void run(int threads) {
   mr_tensor in[5] = {{MR_FLOAT32, 3, {1, S, DIN}, x}, {MR_FLOAT32, 3, {1, 1, DIN}, x1},
                      {MR_FLOAT32, 4, {1, DIN, 1, S}, xc}, {MR_FLOAT32, 3, {6, S, 16}, a},
                      {MR_FLOAT32, 3, {6, 16, 20}, bm}};
-  mr_tensor o[4];
-  CHECK_MSG(mr_bundle_predict(b, NULL, 5, names, in, 0, NULL, NULL, 4, o) == MR_OK, "%s", mr_bundle_errmsg(b));
-  for (int k = 0; k < 4; k++) memcpy(out[k], o[k].data, (size_t)mr_tensor_count(&o[k]) * sizeof(float));
+  mr_tensor o[6];
+  CHECK_MSG(mr_bundle_predict(b, NULL, 5, names, in, 0, NULL, NULL, 6, o) == MR_OK, "%s", mr_bundle_errmsg(b));
+  for (int k = 0; k < 6; k++) memcpy(out[k], o[k].data, (size_t)mr_tensor_count(&o[k]) * sizeof(float));
   mr_bundle_close(b);
 }
 
@@ -90,7 +105,7 @@ static void test_same_bits_any_thread_count(void) {
   for (int i = 0; i < DIN; i++) x1[i] = (float)cos(i * 0.3);
   for (int i = 0; i < 6 * S * 16; i++) a[i] = (float)sin(i * 0.11);
   for (int i = 0; i < 6 * 16 * 20; i++) bm[i] = (float)cos(i * 0.17);
-  static float ref[4][DOUT * S * 6];
+  static float ref[6][DOUT * S * 6];
   run(1);
   memcpy(ref, out, sizeof ref);
   /* float64 reference for the single-thread run */
@@ -103,9 +118,11 @@ static void test_same_bits_any_thread_count(void) {
       e = fmax(e, fabs(ref[2][o * S + r] - sc));
     }
   for (int o = 0; o < DOUT; o++) {
-    double s = 0;
-    for (int i = 0; i < DIN; i++) s += x1[i] * wf(o, i);
+    double s = 0, s8 = 0;
+    for (int i = 0; i < DIN; i++) s += x1[i] * wf(o, i), s8 += x1[i] * w8(o, i);
     e = fmax(e, fabs(ref[1][o] - s));
+    e = fmax(e, fabs(ref[4][o] - s8)); /* 8-bit LUT, lookup fused into the dot (linear) */
+    e = fmax(e, fabs(ref[5][o] - s8)); /* the same through a 1x1 conv on [1, C, 1, 1] */
   }
   for (int bb = 0; bb < 6; bb++)
     for (int i = 0; i < S; i++)

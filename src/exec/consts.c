@@ -137,9 +137,12 @@ static int blob_tensor(exec_consts *c, const mil_value *v, const char *where, ex
   mil_blob_file *f = NULL;
   int rc = open_blob_file(c, v->blob_path, where, &f, err);
   if (rc) return rc;
-  char sig[1200];
-  snprintf(sig, sizeof sig, "B|%s|%llu|%d|%lld", f->path, (unsigned long long)v->blob_offset,
-           (int)ty->dtype, (long long)count);
+  /* The same blob may be declared with different shapes ([O, I] by a linear, [O, I, 1, 1] by a
+   * conv): the shape is part of the key. */
+  char sig[1400];
+  int len = snprintf(sig, sizeof sig, "B|%s|%llu|%d|", f->path, (unsigned long long)v->blob_offset, (int)ty->dtype);
+  for (int d = 0; d < ty->rank && len > 0 && (size_t)len < sizeof sig - 24; d++)
+    len += snprintf(sig + len, sizeof sig - (size_t)len, "%lld,", (long long)ty->dims[d]);
   if (cache_get(c, sig, out)) return MR_OK;
   mil_blob blob;
   rc = mil_blob_get(f, v->blob_offset, ty->dtype, count, &blob, err);

@@ -22,6 +22,15 @@ int exec_packed_set_groups(exec_packed *p, int rank, const int64_t *shape, const
   return 0;
 }
 
+const float *exec_packed_lut8_row(const exec_tensor *t, int64_t row, const uint8_t **idx) {
+  const exec_packed *p = t->storage == EXEC_PACKED ? t->packed : NULL;
+  if (!p || p->kind != EXEC_PACK_LUT || p->bits != 8 || p->vec != 1 || !t->rank || !t->shape[0]) return NULL;
+  if (p->n_groups > 1 && !p->rows_only) return NULL;
+  int64_t cols = t->count / t->shape[0];
+  *idx = p->data + row * cols;
+  return p->palettes + (size_t)(p->n_groups > 1 ? (row / p->block[0]) * p->gstride[0] : 0) * (size_t)p->palette;
+}
+
 int32_t exec_packed_int(const exec_packed *p, int64_t i) {
   unsigned v = mil_bits_get(p->data, i, p->bits);
   if (p->is_signed && (v >> (p->bits - 1))) return (int32_t)v - (1 << p->bits);
@@ -94,7 +103,16 @@ void exec_packed_read(const exec_tensor *t, int64_t start, int64_t n, float *dst
     if (one_group) {
       const float *pal = p->palettes + (size_t)g0 * P;
       if (p->bits == 8) {
-        for (int64_t i = 0; i < n; i++) dst[i] = pal[p->data[start + i]];
+        /* unrolled: eight independent table lookups per iteration keep the loads in flight */
+        const uint8_t *s = p->data + start;
+        int64_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+          float a0 = pal[s[i]], a1 = pal[s[i + 1]], a2 = pal[s[i + 2]], a3 = pal[s[i + 3]];
+          float a4 = pal[s[i + 4]], a5 = pal[s[i + 5]], a6 = pal[s[i + 6]], a7 = pal[s[i + 7]];
+          dst[i] = a0, dst[i + 1] = a1, dst[i + 2] = a2, dst[i + 3] = a3;
+          dst[i + 4] = a4, dst[i + 5] = a5, dst[i + 6] = a6, dst[i + 7] = a7;
+        }
+        for (; i < n; i++) dst[i] = pal[s[i]];
       } else if (p->bits == 4 && !(start & 1)) {
         const uint8_t *s = p->data + start / 2;
         int64_t i = 0;

@@ -39,6 +39,9 @@ struct exec_packed {
 
 /* Decode elements [start, start + n) of t (row-major) into dst. */
 void exec_packed_read(const exec_tensor *t, int64_t start, int64_t n, float *dst);
+/* When row `row` of t (rows along dim 0) is 8-bit LUT indices into one palette, return that palette
+ * and set *idx to the row's indices; else NULL. Lets kernels fuse the lookup into their loop. */
+const float *exec_packed_lut8_row(const exec_tensor *t, int64_t row, const uint8_t **idx);
 /* Integer field i of a packed INT tensor (raw, before scale). */
 int32_t exec_packed_int(const exec_packed *p, int64_t i);
 /* Fill block/gstride/n_groups/rows_only for a tensor of `shape` grouped into `groups` (per dim,

@@ -44,6 +44,25 @@ float exec_kernel_dot(const float *a, const float *b, int64_t n) {
   return use_ref ? dot_ref(a, b, n) : dot_fast(a, b, n);
 }
 
+/* dot_fast with a[i] = pal[idx[i]] looked up on the fly: the same lanes in the same order, so the
+ * result is bit-identical to decoding the row and calling exec_kernel_dot (and the reference twin
+ * is exactly that). */
+float exec_kernel_lut8_dot(const float *pal, const uint8_t *idx, const float *b, int64_t n) {
+  if (use_ref) {
+    float s = 0;
+    for (int64_t i = 0; i < n; i++) s += pal[idx[i]] * b[i];
+    return s;
+  }
+  float acc[LANES] = {0};
+  int64_t i = 0;
+  for (; i + LANES <= n; i += LANES)
+    for (int l = 0; l < LANES; l++) acc[l] += pal[idx[i + l]] * b[i + l];
+  float s = 0;
+  for (; i < n; i++) s += pal[idx[i]] * b[i];
+  for (int l = 0; l < LANES; l++) s += acc[l];
+  return s;
+}
+
 static void axpy_ref(float alpha, const float *x, float *y, int64_t n) {
   for (int64_t i = 0; i < n; i++) y[i] += alpha * x[i];
 }

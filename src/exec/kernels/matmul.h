@@ -13,6 +13,9 @@ void exec_kernel_use_ref(int on);
 
 /* sum_i a[i] * b[i] */
 float exec_kernel_dot(const float *a, const float *b, int64_t n);
+/* sum_i pal[idx[i]] * b[i]: a dot product with an 8-bit LUT row decoded on the fly. Bit-identical
+ * to exec_kernel_dot on the decoded row. */
+float exec_kernel_lut8_dot(const float *pal, const uint8_t *idx, const float *b, int64_t n);
 /* y[i] += alpha * x[i] */
 void exec_kernel_axpy(float alpha, const float *x, float *y, int64_t n);
 /* One weight row against m activation rows: out[r * out_stride] = dot(w, x + r * x_stride, k).

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "exec/kernels/matmul.h"
+#include "exec/weights.h"
 #include "exec/ops/ops.h"
 
 static int is_float_or_packed(const exec_tensor *t) { return t->storage == EXEC_F32 || t->storage == EXEC_PACKED; }
@@ -84,8 +85,10 @@ static void linear_rows_part(const exec_node *n, void *ctx, int ith, int nth) {
   float *y = exec_f32(n->out[0]);
   exec_split(dout, 1, ith, nth, &lo, &hi);
   for (int64_t o = lo; o < hi; o++) {
-    const float *row = weight_row(w, o, din, exec_scratch(n, ith));
-    exec_kernel_dot_rows(row, exec_f32(x), m, din, din, y + o, dout);
+    const uint8_t *idx;
+    const float *pal = m == 1 ? exec_packed_lut8_row(w, o, &idx) : NULL;
+    if (pal) y[o] = exec_kernel_lut8_dot(pal, idx, exec_f32(x), din); /* lookup fused into the dot */
+    else exec_kernel_dot_rows(weight_row(w, o, din, exec_scratch(n, ith)), exec_f32(x), m, din, din, y + o, dout);
     if (b)
       for (int64_t r = 0; r < m; r++) y[r * dout + o] += exec_f32(b)[o];
   }
