@@ -9,6 +9,7 @@ SECS=${1:-180}
 [ $# -gt 0 ] && shift
 CC=clang cmake -S . -B build-fuzz -DMILRUN_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j "$(nproc)" >/dev/null
+export MR_FUZZ_TOKENIZER="$PWD/tests/fixtures/tokenizer"  # the tokenizer harnesses load it
 names=${*:-$(cd fuzz && ls fuzz_*.c | sed 's/\.c$//')}
 for h in $names; do
   corpus=fuzz/corpus/${h#fuzz_}
