@@ -122,7 +122,9 @@ MR_API const char *mr_bundle_function_name(const mr_bundle *b, int i);
 MR_API const char *mr_bundle_default_function(const mr_bundle *b);
 
 /* Inputs (function parameters that are not states), outputs and states of `function` (NULL = the
- * default function). *info points into the bundle. Returns the count, or MR_ENOTFOUND. */
+ * default function) as declared: a flexible dimension is -1 (the outputs of a prediction carry the
+ * actual shapes). *info points into the bundle and stays valid until it is closed. Returns the
+ * count, or MR_ENOTFOUND. */
 MR_API int mr_bundle_inputs(const mr_bundle *b, const char *function, const mr_io_info **info);
 MR_API int mr_bundle_outputs(const mr_bundle *b, const char *function, const mr_io_info **info);
 MR_API int mr_bundle_states(const mr_bundle *b, const char *function, const mr_io_info **info);

@@ -25,6 +25,7 @@ static void test_relu_any_length(void) {
   const mr_io_info *out;
   CHECK_EQ_INT(mr_bundle_outputs(b, "second", &out), 1);
   CHECK_EQ_STR(out[0].name, "output");
+  CHECK_EQ_INT(out[0].shape[0], -1);
   const char *names[1] = {"input"};
   float x[5] = {-1, 2, -3, 4, 0.5f};
   for (int len = 5; len >= 0; len -= 2) {
@@ -35,6 +36,10 @@ static void test_relu_any_length(void) {
       for (int i = 0; i < len; i++) CHECK(((float *)y.data)[i] == (x[i] > 0 ? x[i] : 0));
     }
   }
+  /* descriptions taken before the calls stay valid across the re-plans */
+  CHECK_EQ_STR(in[0].name, "input");
+  CHECK_EQ_STR(out[0].name, "output");
+  CHECK_EQ_INT(out[0].shape[0], -1);
   mr_tensor bad = {MR_FLOAT32, 2, {1, 2}, x}, y;
   CHECK_EQ_INT(mr_bundle_predict(b, "first", 1, names, &bad, 0, NULL, NULL, 1, &y), MR_ESHAPE);
   char expect[1024];

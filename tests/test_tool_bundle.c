@@ -114,6 +114,23 @@ static void test_inspect_dry_run_bundle(void) {
   mr_free(text);
 }
 
+/* --random on a flexible input takes 1 for each '?' dimension. */
+static void test_run_flexible_random(void) {
+  char dir[600], path[700], cmd[2048], *text;
+  size_t size;
+  mr_error err = {0};
+  snprintf(dir, sizeof dir, "%s/flex.mlmodelc", th_tmpdir());
+  CHECK(util_mkdirs(dir, &err) == MR_OK);
+  CHECK(util_read_file(th_fixture("mil/multifunction_relu_ios18.mil"), &text, &size, &err) == MR_OK);
+  snprintf(path, sizeof path, "%s/model.mil", dir);
+  CHECK(util_write_file_atomic(path, text, size, &err) == MR_OK);
+  mr_free(text);
+  snprintf(cmd, sizeof cmd, "%s run %s --function second --random 3 --output-dir %s/flex-out", milrun(), dir, th_tmpdir());
+  CHECK_EQ_INT(sh(cmd, &text), 0);
+  CHECK_MSG(strstr(text, "  output                       fp32  [1]  min ") != NULL, "%s", text);
+  mr_free(text);
+}
+
 static void test_errors_and_exit_codes(void) {
   char cmd[2048], *out;
   snprintf(cmd, sizeof cmd, "%s run", milrun());
@@ -151,6 +168,7 @@ int main(int argc, char **argv) {
     {"inspect_text_and_json", test_inspect_text_and_json},
     {"run_writes_npy", test_run_writes_npy},
     {"inspect_dry_run_bundle", test_inspect_dry_run_bundle},
+    {"run_flexible_random", test_run_flexible_random},
     {"errors_and_exit_codes", test_errors_and_exit_codes},
     {NULL, NULL}};
   return th_run(cases, argc, argv);

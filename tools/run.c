@@ -22,7 +22,8 @@ static int usage(FILE *f) {
           "  --function F         function to run (default: the bundle's default function)\n"
           "  --input NAME=FILE    an input as .npy (float32, float16, int32 or bool); repeatable\n"
           "  --random SEED        fill inputs not given with reproducible random values\n"
-          "                       (floats uniform in [-1, 1), integers in [0, 16), bools 0/1)\n"
+          "                       (floats uniform in [-1, 1), integers in [0, 16), bools 0/1;\n"
+          "                       a flexible '?' dimension is 1)\n"
           "  --state NAME=FILE    initial contents of a state (default: zeros); repeatable\n"
           "  --output-dir DIR     where to write outputs and final states (required)\n"
           "  --help               this help\n");
@@ -41,6 +42,8 @@ static int fill_random(mr_tensor *t, const mr_io_info *info, uint64_t *seed) {
   t->dtype = info->dtype == MR_FLOAT16 ? MR_FLOAT32 : info->dtype;
   t->rank = info->rank;
   memcpy(t->shape, info->shape, sizeof t->shape);
+  for (int d = 0; d < t->rank; d++)
+    if (t->shape[d] < 0) t->shape[d] = 1;
   int64_t n = mr_tensor_count(t);
   t->data = mr_alloc((size_t)n * mr_dtype_size(t->dtype) + 1);
   if (!t->data) return -1;
@@ -140,6 +143,27 @@ static void summarize(const char *name, const mr_tensor *t) {
   printf("]  min %.6g  max %.6g  mean %.6g\n", lo, hi, n ? sum / (double)n : 0.0);
 }
 
+/* A state as .npy in its declared dtype (the view holds fp32; an fp16 state's values are fp16). */
+static int write_state(const char *dir, const mr_io_info *info, const mr_tensor *view) {
+  mr_tensor t = *view;
+  int64_t n = mr_tensor_count(view);
+  uint16_t *h = NULL;
+  if (info->dtype == MR_FLOAT16) {
+    h = mr_alloc((size_t)n * 2 + 2);
+    if (!h) {
+      fprintf(stderr, "milrun run: out of memory\n");
+      return 1;
+    }
+    for (int64_t k = 0; k < n; k++) h[k] = util_f32_to_f16(((const float *)view->data)[k]);
+    t.dtype = MR_FLOAT16;
+    t.data = h;
+  }
+  summarize(info->name, &t);
+  int rc = write_npy(dir, info->name, &t);
+  mr_free(h);
+  return rc;
+}
+
 static int run(run_args *a, mr_bundle *b) {
   const char *fn = a->function ? a->function : mr_bundle_default_function(b);
   const mr_io_info *in_info, *out_info, *st_info;
@@ -227,8 +251,7 @@ static int run(run_args *a, mr_bundle *b) {
   for (int i = 0; i < ns && !rc; i++) {
     mr_tensor view;
     mr_state_view(states[i], &view);
-    summarize(st_info[i].name, &view);
-    rc = write_npy(a->out_dir, st_info[i].name, &view);
+    rc = write_state(a->out_dir, &st_info[i], &view);
   }
 done:
   for (int i = 0; i < n; i++) mr_free(inputs[i].data);

@@ -12,6 +12,13 @@
 #include "util/file.h"
 #include "util/fp16.h"
 
+/* What mr_bundle_inputs/outputs/states return: copied once at open, so that the pointers stay
+ * valid while a flexible function is planned again for other shapes. */
+typedef struct io_desc {
+  mr_io_info *inputs, *outputs, *states;
+  int n_inputs, n_outputs, n_states;
+} io_desc;
+
 struct mr_bundle {
   char *path;
   char *mil_path;
@@ -23,6 +30,8 @@ struct mr_bundle {
   int n_funcs;
   const char *default_fn;
   int described_only;   /* opened by exec_bundle_describe: cannot run */
+  io_desc *io;          /* per function, same order as funcs */
+  util_arena io_arena;
   mr_error err;
 };
 
@@ -53,6 +62,26 @@ static int check_metadata(mr_bundle *b, mr_error *err) {
   return MR_OK;
 }
 
+static mr_io_info *copy_info(util_arena *a, const mr_io_info *src, int n) {
+  mr_io_info *d = util_arena_alloc(a, sizeof *d * (size_t)(n + 1));
+  if (d && n) memcpy(d, src, sizeof *d * (size_t)n);
+  return d;
+}
+
+static int copy_io(mr_bundle *b, mr_error *err) {
+  b->io = util_arena_alloc(&b->io_arena, sizeof *b->io * (size_t)b->n_funcs);
+  if (!b->io) return util_err_nomem(err, b->path);
+  for (int i = 0; i < b->n_funcs; i++) {
+    const exec_function *f = &b->funcs[i];
+    io_desc *d = &b->io[i];
+    d->inputs = copy_info(&b->io_arena, f->input_info, d->n_inputs = f->n_inputs);
+    d->outputs = copy_info(&b->io_arena, f->output_info, d->n_outputs = f->n_outputs);
+    d->states = copy_info(&b->io_arena, f->state_info, d->n_states = f->n_states);
+    if (!d->inputs || !d->outputs || !d->states) return util_err_nomem(err, b->path);
+  }
+  return MR_OK;
+}
+
 static int open_parts(mr_bundle *b, int describe_only, mr_error *err) {
   int rc = mil_parse_file(b->mil_path, &b->prog, err);
   if (rc) return rc;
@@ -77,6 +106,8 @@ static int open_parts(mr_bundle *b, int describe_only, mr_error *err) {
     b->n_funcs = i + 1;
   }
   if (!b->n_funcs) return util_err(err, MR_EFORMAT, "%s: the program has no functions", b->mil_path);
+  rc = copy_io(b, err);
+  if (rc) return rc;
   b->default_fn = b->funcs[0].fn->name;
   if (b->has_md && b->md.default_function) {
     int found = 0;
@@ -121,6 +152,7 @@ void mr_bundle_close(mr_bundle *b) {
   if (!b) return;
   for (int i = 0; i < b->n_funcs; i++) exec_function_free(&b->funcs[i]);
   mr_free(b->funcs);
+  util_arena_free(&b->io_arena);
   exec_consts_free(&b->consts);
   if (b->has_md) mil_metadata_free(&b->md);
   mil_program_free(b->prog);
@@ -147,25 +179,30 @@ static exec_function *find_function(const mr_bundle *b, const char *name) {
   return NULL;
 }
 
-int mr_bundle_inputs(const mr_bundle *b, const char *function, const mr_io_info **info) {
+static const io_desc *find_io(const mr_bundle *b, const char *function) {
   exec_function *f = find_function(b, function);
-  if (!f) return MR_ENOTFOUND;
-  *info = f->input_info;
-  return f->n_inputs;
+  return f ? &b->io[f - b->funcs] : NULL;
+}
+
+int mr_bundle_inputs(const mr_bundle *b, const char *function, const mr_io_info **info) {
+  const io_desc *d = find_io(b, function);
+  if (!d) return MR_ENOTFOUND;
+  *info = d->inputs;
+  return d->n_inputs;
 }
 
 int mr_bundle_outputs(const mr_bundle *b, const char *function, const mr_io_info **info) {
-  exec_function *f = find_function(b, function);
-  if (!f) return MR_ENOTFOUND;
-  *info = f->output_info;
-  return f->n_outputs;
+  const io_desc *d = find_io(b, function);
+  if (!d) return MR_ENOTFOUND;
+  *info = d->outputs;
+  return d->n_outputs;
 }
 
 int mr_bundle_states(const mr_bundle *b, const char *function, const mr_io_info **info) {
-  exec_function *f = find_function(b, function);
-  if (!f) return MR_ENOTFOUND;
-  *info = f->state_info;
-  return f->n_states;
+  const io_desc *d = find_io(b, function);
+  if (!d) return MR_ENOTFOUND;
+  *info = d->states;
+  return d->n_states;
 }
 
 size_t mr_bundle_weight_bytes(const mr_bundle *b) { return exec_consts_bytes(&b->consts); }
