@@ -17,6 +17,6 @@ char *util_strndup(const char *s, size_t n);
 unsigned long util_alloc_failures(void);
 
 /* Tests only: let n more allocations succeed, then fail every one; n < 0 turns it off. */
-MR_API void util_alloc_fail_after(long n);
+void util_alloc_fail_after(long n);
 
 #endif
