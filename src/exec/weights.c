@@ -95,6 +95,16 @@ void exec_packed_read(const exec_tensor *t, int64_t start, int64_t n, float *dst
     return;
   }
   int64_t row_len = t->rank ? t->count / (t->shape[0] ? t->shape[0] : 1) : 1;
+  if (p->n_groups > 1 && p->rows_only && row_len && n > 0 && start / row_len != (start + n - 1) / row_len) {
+    /* a range over several rows (a block of weight rows): one row at a time, each one group */
+    while (n > 0) {
+      int64_t seg = row_len - start % row_len;
+      if (seg > n) seg = n;
+      exec_packed_read(t, start, seg, dst);
+      start += seg, dst += seg, n -= seg;
+    }
+    return;
+  }
   int one_group = p->n_groups <= 1 ||
                   (p->rows_only && row_len && start / row_len == (start + n - 1) / row_len);
   int64_t g0 = one_group ? group_of(p, t->rank, t->shape, start) : 0;
