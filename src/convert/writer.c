@@ -294,17 +294,26 @@ static void fp16_expr(conv_writer *w, const uint16_t *h, int64_t count, const co
            (unsigned long long)off);
 }
 
+/* A weight written before under `key` (the other function of a chunk uses the same one): declare
+ * it again from its recorded expression and return 1; 0 when it must be written. */
+static int reuse_weight(conv_writer *w, const char *key, const conv_val *v) {
+  if (w->rc) return 1;
+  const conv_wentry *e = find_entry(w, key);
+  if (e) emit_weight(w, v, e->expr);
+  return e != NULL;
+}
+
+static int64_t element_count(int rank, const int64_t *shape) {
+  int64_t count = 1;
+  for (int d = 0; d < rank; d++) count *= shape[d];
+  return count;
+}
+
 conv_val conv_weight(conv_writer *w, const char *key, const conv_st_tensor *t, int64_t row0, int64_t rows, int rank,
                      const int64_t *shape, conv_lut lut) {
   conv_val v = weight_val(key, rank, shape);
-  if (w->rc) return v;
-  const conv_wentry *e = find_entry(w, key);
-  if (e) {
-    emit_weight(w, &v, e->expr);
-    return v;
-  }
-  int64_t count = 1;
-  for (int d = 0; d < rank; d++) count *= shape[d];
+  if (reuse_weight(w, key, &v)) return v;
+  int64_t count = element_count(rank, shape);
   int64_t cols = count / rows;
   int use_lut = lut.bits > 0 && count > 2048 && (lut.group == 0 || rows % lut.group == 0);
   uint16_t *h = NULL;
@@ -323,14 +332,8 @@ conv_val conv_weight(conv_writer *w, const char *key, const conv_st_tensor *t, i
 
 conv_val conv_const_f16(conv_writer *w, const char *key, const float *data, int rank, const int64_t *shape) {
   conv_val v = weight_val(key, rank, shape);
-  if (w->rc) return v;
-  const conv_wentry *e = find_entry(w, key);
-  if (e) {
-    emit_weight(w, &v, e->expr);
-    return v;
-  }
-  int64_t count = 1;
-  for (int d = 0; d < rank; d++) count *= shape[d];
+  if (reuse_weight(w, key, &v)) return v;
+  int64_t count = element_count(rank, shape);
   uint16_t *h = mr_alloc((size_t)count * 2 + 1);
   if (!h) {
     w->rc = util_err_nomem(w->err, "convert");

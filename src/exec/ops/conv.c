@@ -88,18 +88,32 @@ static int conv_check(exec_node *n, const exec_tensor *x, const exec_tensor *w, 
   return MR_OK;
 }
 
-int exec_conv_plan(exec_node *n, mr_error *err) {
+typedef int (*conv_checker)(exec_node *n, const exec_tensor *x, const exec_tensor *w, const exec_tensor *b,
+                            int64_t groups, mr_error *err);
+
+/* What conv and conv_transpose plan alike: x and weight present, groups, the op's own shape check,
+ * the plan record, and the per-spatial-dim strides and dilations. */
+static int plan_common(exec_node *n, conv_checker check, conv_plan **pp, int64_t *groups, int64_t *st, int64_t *dl,
+                       mr_error *err) {
   int rc = exec_need(n, C_X, err);
   if (rc || (rc = exec_need(n, C_W, err))) return rc;
-  const exec_tensor *x = exec_in(n, C_X), *w = exec_in(n, C_W), *b = exec_in(n, C_BIAS);
-  int64_t groups;
-  if ((rc = exec_param_int(n, C_GROUPS, 1, &groups, err))) return rc;
-  if ((rc = conv_check(n, x, w, b, groups, err))) return rc;
-  conv_plan *p = exec_priv(n, sizeof *p, err);
-  if (!p) return err->code;
+  const exec_tensor *x = exec_in(n, C_X);
+  if ((rc = exec_param_int(n, C_GROUPS, 1, groups, err))) return rc;
+  if ((rc = check(n, x, exec_in(n, C_W), exec_in(n, C_BIAS), *groups, err))) return rc;
+  *pp = exec_priv(n, sizeof **pp, err);
+  if (!*pp) return err->code;
   int ns = x->rank - 2;
-  int64_t st[3], dl[3], pa[3] = {0, 0, 0};
-  if ((rc = spatial_param(n, C_STRIDES, ns, st, err)) || (rc = spatial_param(n, C_DIL, ns, dl, err))) return rc;
+  if ((rc = spatial_param(n, C_STRIDES, ns, st, err))) return rc;
+  return spatial_param(n, C_DIL, ns, dl, err);
+}
+
+int exec_conv_plan(exec_node *n, mr_error *err) {
+  conv_plan *p;
+  int64_t groups, st[3], dl[3], pa[3] = {0, 0, 0};
+  int rc = plan_common(n, conv_check, &p, &groups, st, dl, err);
+  if (rc) return rc;
+  const exec_tensor *x = exec_in(n, C_X), *w = exec_in(n, C_W);
+  int ns = x->rank - 2;
   for (int d = 0; d < 3; d++) {
     int s = d - (3 - ns);
     p->in[d] = s >= 0 ? x->shape[2 + s] : 1;
@@ -276,17 +290,12 @@ static int convt_sizes(exec_node *n, conv_plan *p, int ns, mr_error *err) {
 }
 
 int exec_conv_transpose_plan(exec_node *n, mr_error *err) {
-  int rc = exec_need(n, C_X, err);
-  if (rc || (rc = exec_need(n, C_W, err))) return rc;
-  const exec_tensor *x = exec_in(n, C_X), *w = exec_in(n, C_W), *b = exec_in(n, C_BIAS);
-  int64_t groups;
-  if ((rc = exec_param_int(n, C_GROUPS, 1, &groups, err))) return rc;
-  if ((rc = convt_check(n, x, w, b, groups, err))) return rc;
-  conv_plan *p = exec_priv(n, sizeof *p, err);
-  if (!p) return err->code;
+  conv_plan *p;
+  int64_t groups, st[3], dl[3];
+  int rc = plan_common(n, convt_check, &p, &groups, st, dl, err);
+  if (rc) return rc;
+  const exec_tensor *x = exec_in(n, C_X), *w = exec_in(n, C_W);
   int ns = x->rank - 2;
-  int64_t st[3], dl[3];
-  if ((rc = spatial_param(n, C_STRIDES, ns, st, err)) || (rc = spatial_param(n, C_DIL, ns, dl, err))) return rc;
   for (int d = 0; d < 3; d++) {
     int s = d - (3 - ns);
     p->in[d] = s >= 0 ? x->shape[2 + s] : 1;
