@@ -2,6 +2,7 @@
 #include "harness.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int th_failures;
@@ -41,4 +42,21 @@ const char *th_tmpdir(void) {
     }
   }
   return dir;
+}
+
+const char *th_bundle_from_fixture(const char *name, const char *rel) {
+  static char dir[512];
+  char path[700];
+  snprintf(dir, sizeof dir, "%s/%s", th_tmpdir(), name);
+  mkdir(dir, 0777);
+  snprintf(path, sizeof path, "%s/model.mil", dir);
+  FILE *in = fopen(th_fixture(rel), "rb"), *out = fopen(path, "wb");
+  int ok = in && out;
+  char buf[8192];
+  size_t n;
+  while (ok && (n = fread(buf, 1, sizeof buf, in)) > 0) ok = fwrite(buf, 1, n, out) == n;
+  if (in) fclose(in);
+  if (out && fclose(out)) ok = 0;
+  CHECK_MSG(ok, "cannot copy %s to %s", rel, path);
+  return ok ? dir : NULL;
 }

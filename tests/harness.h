@@ -69,5 +69,8 @@ int th_run(const th_case *cases, int argc, char **argv);
 const char *th_fixture(const char *rel);
 /* A fresh temporary directory for this test program (removed by the OS's tmp cleaner). */
 const char *th_tmpdir(void);
+/* A weightless bundle TMP/NAME holding the fixture REL as its model.mil; returns its path (static
+ * buffer, valid until the next call), or NULL after reporting a failed check. */
+const char *th_bundle_from_fixture(const char *name, const char *rel);
 
 #endif

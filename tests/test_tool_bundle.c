@@ -116,15 +116,9 @@ static void test_inspect_dry_run_bundle(void) {
 
 /* --random on a flexible input takes 1 for each '?' dimension. */
 static void test_run_flexible_random(void) {
-  char dir[600], path[700], cmd[2048], *text;
-  size_t size;
-  mr_error err = {0};
-  snprintf(dir, sizeof dir, "%s/flex.mlmodelc", th_tmpdir());
-  CHECK(util_mkdirs(dir, &err) == MR_OK);
-  CHECK(util_read_file(th_fixture("mil/multifunction_relu_ios18.mil"), &text, &size, &err) == MR_OK);
-  snprintf(path, sizeof path, "%s/model.mil", dir);
-  CHECK(util_write_file_atomic(path, text, size, &err) == MR_OK);
-  mr_free(text);
+  char cmd[2048], *text;
+  const char *dir = th_bundle_from_fixture("flex.mlmodelc", "mil/multifunction_relu_ios18.mil");
+  if (!dir) return;
   snprintf(cmd, sizeof cmd, "%s run %s --function second --random 3 --output-dir %s/flex-out", milrun(), dir, th_tmpdir());
   CHECK_EQ_INT(sh(cmd, &text), 0);
   CHECK_MSG(strstr(text, "  output                       fp32  [1]  min ") != NULL, "%s", text);
