@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "exec/bundle.h"
+#include "bundle_util.h"
 #include "harness.h"
 #include "mil/blob_writer.h"
 #include "mil/metadata.h"
@@ -45,12 +46,8 @@ static void check_io(const mr_io_info *info, int n, const mil_feature *feat, int
 
 static void test_silero_io_matches_metadata(void) {
   for (int k = 0; k < N_SILERO; k++) {
-    mr_bundle *b;
-    mr_error err = {0};
-    if (mr_bundle_open(silero_path(k), &b, &err)) {
-      CHECK_MSG(0, "%s", err.msg);
-      continue;
-    }
+    mr_bundle *b = th_open_bundle(silero_path(k));
+    if (!b) continue;
     const mil_metadata *md = exec_bundle_metadata(b);
     CHECK(md != NULL);
     const mr_io_info *in, *out;
@@ -96,12 +93,8 @@ static void test_silero_variants_agree(void) {
     }
   float ref_p[3], ref_h[128];
   for (int k = 0; k < N_SILERO; k++) {
-    mr_bundle *b;
-    mr_error err = {0};
-    if (mr_bundle_open(silero_path(k), &b, &err)) {
-      CHECK_MSG(0, "%s", err.msg);
-      continue;
-    }
+    mr_bundle *b = th_open_bundle(silero_path(k));
+    if (!b) continue;
     float h[128] = {0}, c[128] = {0}, p[3];
     for (int t = 0; t < 3; t++) CHECK_MSG(vad_step(b, chunk[t], h, c, &p[t]) == 0, "%s", mr_bundle_errmsg(b));
     if (k == 0) {

@@ -8,6 +8,7 @@
 
 #include "exec/bundle.h"
 #include "exec/plan.h"
+#include "bundle_util.h"
 #include "harness.h"
 #include "mil/blob_writer.h"
 #include "util/alloc.h"
@@ -64,12 +65,8 @@ static void ref_linear(const float *x, int T, double *q) {
 
 static void test_prefill_then_infer(void) {
   make_bundle();
-  mr_bundle *b;
-  mr_error err = {0};
-  if (mr_bundle_open(dir, &b, &err)) {
-    CHECK_MSG(0, "%s", err.msg);
-    return;
-  }
+  mr_bundle *b = th_open_bundle(dir);
+  if (!b) return;
   CHECK_EQ_INT(mr_bundle_function_count(b), 2);
   /* the cache update is planned in place: infer's read, slice_update, write and read copy nothing */
   const exec_function *fi = exec_bundle_function(b, "infer");
@@ -149,12 +146,8 @@ static void test_prefill_then_infer(void) {
 
 static void test_state_misuse(void) {
   make_bundle();
-  mr_bundle *b;
-  mr_error err = {0};
-  if (mr_bundle_open(dir, &b, &err)) {
-    CHECK_MSG(0, "%s", err.msg);
-    return;
-  }
+  mr_bundle *b = th_open_bundle(dir);
+  if (!b) return;
   mr_state *kv = NULL;
   CHECK_EQ_INT(mr_state_new(b, "nope", &kv), MR_ENOTFOUND);
   char expect[1024];
