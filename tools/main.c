@@ -13,6 +13,8 @@ static const tool_command commands[] = {
   {"template", tool_template, "render a conversation with the chat template"},
   {"convert", tool_convert, "convert a Hugging Face checkpoint into an Anemll-layout bundle"},
   {"logits", tool_logits, "run a converted LLM bundle on token ids and print or save the logits"},
+  {"generate", tool_generate, "generate text after a prompt with an LLM (default: " MR_DEFAULT_MODEL ")"},
+  {"chat", tool_chat, "chat with an LLM interactively"},
   {NULL, NULL, NULL}
 };
 
