@@ -341,6 +341,32 @@ static void test_chat_save_load(void) {
   CHECK_MSG(b > 1 && a > b && !strcmp(first + a - b, out), "first run:\n%s\nafter /load:\n%s", first, out);
 }
 
+/* A model-config JSON naming each component (candle-coreml's ModelConfig) gives what the folder gives. */
+static void test_model_config(void) {
+  const char *d = convert("qwen3-tiny-python", "python-c64", "--context 64");
+  if (!d) return;
+  char path[700], args[2048];
+  static char want[sizeof out];
+  snprintf(path, sizeof path, "%s/model.json", th_tmpdir());
+  char text[2048];
+  snprintf(text, sizeof text,
+           "{\"model_info\": {\"path\": \"%s\", \"model_type\": \"qwen\"}, \"components\": {"
+           "\"embeddings\": {\"file_path\": \"qwen_embeddings.mlmodelc\"}, "
+           "\"ffn_prefill\": {\"file_path\": \"qwen_FFN_PF_chunk_01of01.mlmodelc\"}, "
+           "\"ffn_infer\": {\"file_path\": \"qwen_FFN_PF_chunk_01of01.mlmodelc\"}, "
+           "\"lm_head\": {\"file_path\": \"qwen_lm_head.mlmodelc\"}, \"tokenizer\": {\"file_path\": \"%s/tokenizer\"}}}",
+           d, getenv("MR_FIXTURES"));
+  mr_error err = {0};
+  CHECK_EQ_INT(util_write_file_atomic(path, text, strlen(text), &err), MR_OK);
+  snprintf(args, sizeof args, "generate --model \"%s\" --raw -p \"import os\" -n 16 --temperature 0 --ignore-eos", d);
+  CHECK_EQ_INT(run(args, NULL, 0), 0);
+  snprintf(want, sizeof want, "%s", out);
+  snprintf(args, sizeof args, "generate --model \"%s\" --raw -p \"import os\" -n 16 --temperature 0 --ignore-eos", path);
+  CHECK_EQ_INT(run(args, NULL, 0), 0);
+  CHECK_EQ_STR(out, want);
+  CHECK(strlen(want) > 4);
+}
+
 static void expect_error(const char *args, int code, const char *want) {
   int rc = run(args, NULL, 1);
   CHECK_EQ_INT(rc, code);
@@ -407,6 +433,6 @@ int main(int argc, char **argv) {
                                   {"python_lut8", test_python_lut8},   {"context_shift", test_context_shift},
                                   {"multi_turn", test_multi_turn},     {"streaming", test_streaming},
                                   {"no_alloc", test_no_alloc_per_token}, {"chat_save_load", test_chat_save_load},
-                                  {"errors", test_errors},             {NULL, NULL}};
+                                  {"errors", test_errors}, {"model_config", test_model_config},             {NULL, NULL}};
   return th_run(cases, argc, argv);
 }
