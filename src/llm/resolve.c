@@ -141,8 +141,7 @@ static int from_dir(const char *dir, llm_source *out, mr_error *err) {
   char *yml = util_path_join(dir, "meta.yaml");
   if (!yml) return util_err_nomem(err, "model");
   llm_meta mt;
-  int rc = util_exists(yml) ? llm_meta_read(yml, &mt, err)
-                            : util_err(err, MR_ENOTFOUND, "%s: no meta.yaml (not an Anemll model folder)", dir);
+  int rc = llm_meta_read(yml, &mt, err);
   mr_free(yml);
   if (!rc) rc = llm_files_from_meta(dir, &mt, &out->files, err);
   if (!rc) {
