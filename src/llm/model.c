@@ -52,7 +52,7 @@ void llm_files_free(llm_files *f) {
   memset(f, 0, sizeof *f);
 }
 
-static double now_ms(void) {
+double llm_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
@@ -292,12 +292,12 @@ static size_t shape_text(char *buf, size_t size, const mr_tensor *t) {
 /* One predict, counted under `stage` and traced as "what.fn in -> out  ms". */
 static int predict(llm_model *m, int stage, const char *what, mr_bundle *b, const char *fn, int n_in,
                    const char *const *names, const mr_tensor *in, int n_out, mr_tensor *out, mr_error *err) {
-  double t0 = now_ms();
+  double t0 = llm_now_ms();
   const char *sn[1] = {m->state_name};
   mr_state *st[1] = {m->kv};
   int stateful = stage == LLM_FFN || (b == m->mono && stage != LLM_HEAD);
   int rc = mr_bundle_predict(b, fn, n_in, names, in, stateful, sn, st, n_out, out);
-  double ms = now_ms() - t0;
+  double ms = llm_now_ms() - t0;
   m->cnt.calls[stage]++;
   m->cnt.ms[stage] += ms;
   if (rc) return bundle_err(b, rc, err);

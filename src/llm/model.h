@@ -50,6 +50,7 @@ int llm_model_v035(const llm_model *m);
 int llm_model_argmax(const llm_model *m);   /* 1: the head gives argmax only */
 int64_t llm_model_vocab(const llm_model *m); /* total logits (sum of the LM head parts) */
 llm_counters *llm_model_counters(llm_model *m);
+double llm_now_ms(void); /* monotonic clock for the counters */
 void llm_model_set_trace(llm_model *m, void (*trace)(void *, const char *), void *ud);
 
 /* Zero the KV state. */

@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -42,12 +41,6 @@ struct mr_session {
   mr_session_stats st;
   llm_counters base; /* the model's counters when the session was made */
 };
-
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 void mr_sampling_defaults(mr_sampling *s) {
   *s = (mr_sampling){.temperature = 0.8f, .top_k = 40, .top_p = 0.95f, .min_p = 0.05f, .repeat_penalty = 1.0f,
@@ -102,7 +95,7 @@ static int open_tokenizer(mr_model *m, const char *path, mr_error *err) {
 int mr_model_open(const char *model, const mr_model_options *opts, mr_model **out, mr_error *err) {
   if (!out) return util_err(err, MR_EINVAL, "mr_model_open: NULL argument");
   *out = NULL;
-  double t0 = now_ms();
+  double t0 = llm_now_ms();
   mr_model *m = util_calloc(1, sizeof *m);
   if (!m) return util_err_nomem(err, "model");
   llm_source src;
@@ -121,7 +114,7 @@ int mr_model_open(const char *model, const mr_model_options *opts, mr_model **ou
   }
   int mode = opts ? opts->prefill : MR_PREFILL_AUTO;
   m->prefill = mode != MR_PREFILL_AUTO ? mode : llm_model_v035(m->lm) ? MR_PREFILL_FULL : MR_PREFILL_PADDED;
-  m->load_ms = now_ms() - t0;
+  m->load_ms = llm_now_ms() - t0;
   *out = m;
   return MR_OK;
 }
@@ -233,7 +226,7 @@ int mr_session_feed(mr_session *s, const int32_t *ids, size_t n, mr_error *err) 
   int64_t V = llm_model_vocab(s->m->lm);
   for (size_t i = 0; i < n; i++)
     if (ids[i] < 0 || ids[i] >= V) return util_err(err, MR_EINVAL, "token id %d is outside the vocabulary of %lld", ids[i], (long long)V);
-  double t0 = now_ms();
+  double t0 = llm_now_ms();
   int p = 0;
   while (p < s->n_kv && p < (int)n - 1 && s->tokens[p] == ids[p]) p++;
   memcpy(s->tokens, ids, n * sizeof *ids);
@@ -247,7 +240,7 @@ int mr_session_feed(mr_session *s, const int32_t *ids, size_t n, mr_error *err) 
   s->n_kv = (int)n - 1;
   s->st.prompt_tokens += (int64_t)n;
   s->st.prefill_tokens += (int64_t)n - p;
-  s->st.prefill_ms += now_ms() - t0;
+  s->st.prefill_ms += llm_now_ms() - t0;
   return MR_OK;
 }
 
@@ -280,12 +273,12 @@ static int next_token(mr_session *s, int32_t *tok, mr_error *err) {
   if (rc) return rc;
   s->n_kv++;
   if (llm_model_argmax(lm)) return MR_OK;
-  double t0 = now_ms();
+  double t0 = llm_now_ms();
   int last = s->samp.repeat_last_n < s->n ? s->samp.repeat_last_n : s->n;
   *tok = llm_sampler_sample(s->sp, s->logits, s->tokens + s->n - last, last);
   llm_counters *c = llm_model_counters(lm);
   c->calls[LLM_SAMPLE]++;
-  c->ms[LLM_SAMPLE] += now_ms() - t0;
+  c->ms[LLM_SAMPLE] += llm_now_ms() - t0;
   return MR_OK;
 }
 
@@ -295,7 +288,7 @@ int mr_session_generate(mr_session *s, const mr_generate_options *o, mr_token_fn
   mr_generate_options dflt = {0};
   if (!o) o = &dflt;
   s->cancel = 0;
-  double t0 = now_ms();
+  double t0 = llm_now_ms();
   int fin = MR_FINISH_LENGTH, rc = MR_OK;
   for (int i = 0; o->max_tokens <= 0 || i < o->max_tokens; i++) {
     if (s->cancel) {
@@ -313,7 +306,7 @@ int mr_session_generate(mr_session *s, const mr_generate_options *o, mr_token_fn
     if ((rc = next_token(s, &tok, err))) break;
     s->tokens[s->n++] = tok;
     s->st.generated_tokens++;
-    if (i == 0) s->st.ttft_ms = now_ms() - t0;
+    if (i == 0) s->st.ttft_ms = llm_now_ms() - t0;
     if (!o->ignore_stop && is_stop(s, tok)) {
       fin = MR_FINISH_STOP;
       break;
@@ -332,7 +325,7 @@ int mr_session_generate(mr_session *s, const mr_generate_options *o, mr_token_fn
     mr_detok_flush(s->dt, &text, &len);
     if (cb && !rc) cb(ud, -1, text, len);
   }
-  s->st.decode_ms += now_ms() - t0;
+  s->st.decode_ms += llm_now_ms() - t0;
   if (finish) *finish = fin;
   return rc;
 }
