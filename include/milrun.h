@@ -223,6 +223,9 @@ MR_API int mr_tokenizer_set_vocab_size(mr_tokenizer *t, int32_t n, mr_error *err
 MR_API int32_t mr_tokenizer_token_id(const mr_tokenizer *t, const char *token);
 /* The token string of an id (owned by the tokenizer), or NULL for an id without a token. */
 MR_API const char *mr_tokenizer_token(const mr_tokenizer *t, int32_t id);
+/* The raw bytes an id decodes to (a piece of a UTF-8 character for some ids); returns their count
+ * (0 for ids without text). The bytes are owned by the tokenizer and not NUL-terminated. */
+MR_API size_t mr_tokenizer_token_bytes(const mr_tokenizer *t, int32_t id, const char **bytes);
 /* 1 if id is a special added token (<|im_end|>, ...), else 0. */
 MR_API int mr_tokenizer_is_special(const mr_tokenizer *t, int32_t id);
 /* The ids of tokenizer_config.json's bos_token / eos_token, or -1 when not set. */
@@ -306,8 +309,13 @@ MR_API const char *mr_model_dir(const mr_model *m);          /* where it was fou
 MR_API int mr_model_stop_tokens(const mr_model *m, const int32_t **ids);
 /* 1 when the LM head returns argmax_idx/argmax_val (0.3.5 --argmax): greedy decoding only. */
 MR_API int mr_model_argmax_only(const mr_model *m);
+/* Bytes of the KV state that each session of the model holds. */
+MR_API size_t mr_model_state_bytes(const mr_model *m);
 
-/* A conversation's KV state and tokens. Not thread-safe, except mr_session_cancel. */
+/* A conversation's KV state and tokens. Each session has its own KV state, so one model can serve
+ * several conversations; the model and its sessions are used by one thread at a time (the
+ * sessions' calls may interleave between tokens, e.g. from a generation's token callback). Not
+ * thread-safe otherwise, except mr_session_cancel. */
 typedef struct mr_session mr_session;
 typedef struct mr_session_options { /* zero-initialise */
   int context;                      /* positions used; 0: the model's; at most the model's */
@@ -329,6 +337,16 @@ MR_API size_t mr_session_tokens(const mr_session *s, const int32_t **ids);
 MR_API void mr_session_reset(mr_session *s); /* forget every token */
 /* The sampler's random state (to save and restore a conversation exactly). */
 MR_API void mr_session_rng(mr_session *s, uint64_t state[4], int set);
+/* Sample the following generations with new settings (checked as mr_session_new does; the random
+ * generator restarts from their seed). */
+MR_API int mr_session_set_sampling(mr_session *s, const mr_sampling *sampling, mr_error *err);
+/* Log-probabilities of generated tokens under the model's distribution (softmax of the raw logits:
+ * before penalties and temperature). With n >= 0 each step also finds the n most likely tokens;
+ * n < 0 turns it off. MR_ENOTSUP for an argmax-only head. */
+MR_API int mr_session_set_logprobs(mr_session *s, int n, mr_error *err);
+/* From a token callback: the token's log-probability, and the ids and log-probabilities of the n
+ * most likely tokens (best first). Returns n, or -1 when turned off. Valid until the next step. */
+MR_API int mr_session_logprobs(const mr_session *s, float *chosen, const int32_t **ids, const float **logprobs);
 
 /* Called for each generated token with the UTF-8 text that it completed (possibly empty; a
  * character split over tokens comes whole with its last token); at the end once with id -1 and what

@@ -6,6 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/utf8.h"
+
 void gen_args_init(gen_args *a, int default_max_tokens, tool_opt t[GEN_OPTS]) {
   *a = (gen_args){.max_tokens = default_max_tokens, .temperature = 0.8f, .top_k = 40, .top_p = 0.95f, .min_p = 0.05f,
                   .repeat_penalty = 1.0f, .repeat_last_n = 64, .seed = -1};
@@ -80,22 +82,6 @@ int gen_open(const char *cmd, gen_args *a, mr_model **m, mr_session **s) {
   return 0;
 }
 
-/* Offset of the first byte that is not part of valid UTF-8, or -1. */
-static long bad_utf8(const unsigned char *s, size_t n) {
-  for (size_t i = 0; i < n;) {
-    unsigned c = s[i];
-    size_t k = c < 0x80 ? 1 : (c >> 5) == 6 && c >= 0xC2 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 && c <= 0xF4 ? 4 : 0;
-    if (!k || i + k > n) return (long)i;
-    for (size_t j = 1; j < k; j++)
-      if ((s[i + j] & 0xC0) != 0x80) return (long)i;
-    if ((k == 3 && ((c == 0xE0 && s[i + 1] < 0xA0) || (c == 0xED && s[i + 1] >= 0xA0))) ||
-        (k == 4 && ((c == 0xF0 && s[i + 1] < 0x90) || (c == 0xF4 && s[i + 1] >= 0x90))))
-      return (long)i;
-    i += k;
-  }
-  return -1;
-}
-
 int gen_encode(const char *cmd, mr_model *m, const char *text, int32_t **ids, size_t *n) {
   *ids = NULL;
   *n = 0;
@@ -104,7 +90,7 @@ int gen_encode(const char *cmd, mr_model *m, const char *text, int32_t **ids, si
     fprintf(stderr, "milrun %s: %s: the model has no tokenizer.json (give token ids with --ids)\n", cmd, mr_model_dir(m));
     return 1;
   }
-  long bad = bad_utf8((const unsigned char *)text, strlen(text));
+  long bad = util_utf8_invalid(text, strlen(text));
   if (bad >= 0) {
     fprintf(stderr, "milrun %s: the prompt is not valid UTF-8 (byte %ld)\n", cmd, bad);
     return 2;
@@ -122,9 +108,9 @@ int gen_encode_chat(const char *cmd, mr_model *m, const mr_chat_message *msgs, s
   mr_tokenizer *t = mr_model_tokenizer(m);
   if (!t) return gen_encode(cmd, m, "", ids, n_ids);
   for (size_t i = 0; i < n; i++)
-    if (bad_utf8((const unsigned char *)msgs[i].content, strlen(msgs[i].content)) >= 0) {
+    if (util_utf8_invalid(msgs[i].content, strlen(msgs[i].content)) >= 0) {
       fprintf(stderr, "milrun %s: the prompt is not valid UTF-8 (byte %ld)\n", cmd,
-              bad_utf8((const unsigned char *)msgs[i].content, strlen(msgs[i].content)));
+              util_utf8_invalid(msgs[i].content, strlen(msgs[i].content)));
       return 2;
     }
   mr_chat_options co = {.no_think = no_think};

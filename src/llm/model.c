@@ -25,7 +25,8 @@ struct llm_model {
   mr_bundle *emb, *lm, *mono;
   chunk *ffn;
   int chunks;
-  mr_state *kv;
+  mr_state *kv;      /* the model's own state (logits), or the bound session's */
+  mr_state *own_kv;
   const char *state_name;
   int hidden, context, batch, v035, argmax;
   int emb_batch;   /* 1: the embeddings take [1, B]; 0: one token per call */
@@ -227,7 +228,8 @@ int llm_model_open_files(const llm_files *f, llm_model **out, mr_error *err) {
   m->v035 = f->v035;
   int rc = f->mono ? open_mono(m, f, err) : open_split(m, f, err);
   mr_bundle *b0 = m->mono ? m->mono : m->ffn ? m->ffn[0].pf : NULL;
-  if (!rc && mr_state_new(b0, m->state_name, &m->kv)) rc = bundle_err(b0, MR_ENOMEM, err);
+  if (!rc && mr_state_new(b0, m->state_name, &m->own_kv)) rc = bundle_err(b0, MR_ENOMEM, err);
+  m->kv = m->own_kv;
   if (!rc && (m->context < 1 || m->batch < 1)) rc = util_err(err, MR_EFORMAT, "model: no causal_mask / prefill batch found");
   if (!rc) {
     size_t B = (size_t)m->batch, C = (size_t)m->context, H = (size_t)(m->hidden > 0 ? m->hidden : 1);
@@ -247,7 +249,7 @@ int llm_model_open_files(const llm_files *f, llm_model **out, mr_error *err) {
 
 void llm_model_close(llm_model *m) {
   if (!m) return;
-  mr_state_free(m->kv);
+  mr_state_free(m->own_kv);
   mr_bundle_close(m->emb);
   mr_bundle_close(m->lm);
   mr_bundle_close(m->mono);
@@ -270,6 +272,19 @@ int llm_model_argmax(const llm_model *m) { return m->argmax; }
 int64_t llm_model_vocab(const llm_model *m) { return m->vocab; }
 llm_counters *llm_model_counters(llm_model *m) { return &m->cnt; }
 void llm_model_reset(llm_model *m) { mr_state_reset(m->kv); }
+
+int llm_model_kv_new(llm_model *m, mr_state **out, mr_error *err) {
+  mr_bundle *b0 = m->mono ? m->mono : m->ffn[0].pf;
+  return mr_state_new(b0, m->state_name, out) ? bundle_err(b0, MR_ENOMEM, err) : MR_OK;
+}
+
+void llm_model_use_kv(llm_model *m, mr_state *kv) { m->kv = kv ? kv : m->own_kv; }
+
+size_t llm_model_kv_bytes(const llm_model *m) {
+  mr_tensor v;
+  mr_state_view(m->own_kv, &v);
+  return (size_t)mr_tensor_count(&v) * mr_dtype_size(v.dtype);
+}
 
 void llm_model_set_trace(llm_model *m, void (*trace)(void *, const char *), void *ud) {
   m->trace = trace;

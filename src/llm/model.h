@@ -53,8 +53,13 @@ llm_counters *llm_model_counters(llm_model *m);
 double llm_now_ms(void); /* monotonic clock for the counters */
 void llm_model_set_trace(llm_model *m, void (*trace)(void *, const char *), void *ud);
 
-/* Zero the KV state. */
+/* Zero the KV state in use. */
 void llm_model_reset(llm_model *m);
+/* KV states: a new zero-filled one (a session's own), the one the following calls use (NULL: the
+ * model's own), and the bytes of one. */
+int llm_model_kv_new(llm_model *m, mr_state **out, mr_error *err);
+void llm_model_use_kv(llm_model *m, mr_state *kv);
+size_t llm_model_kv_bytes(const llm_model *m);
 /* One prefill call: ids[0..take) at positions start.. (right-padded with id 0 to the batch). */
 int llm_model_prefill_batch(llm_model *m, const int32_t *ids, int take, int start, mr_error *err);
 /* chat.py's run_prefill: ids[0..n) in batches starting at 0. */

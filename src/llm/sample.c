@@ -54,15 +54,29 @@ void llm_sampler_reset(llm_sampler *sp) {
 void llm_sampler_rng_get(const llm_sampler *sp, uint64_t st[4]) { memcpy(st, sp->rng, sizeof sp->rng); }
 void llm_sampler_rng_set(llm_sampler *sp, const uint64_t st[4]) { memcpy(sp->rng, st, sizeof sp->rng); }
 
-int llm_sampler_new(const mr_sampling *s, int64_t vocab, llm_sampler **out, mr_error *err) {
-  *out = NULL;
-  if (vocab < 1 || vocab > INT32_MAX) return util_err(err, MR_EINVAL, "sampler: vocabulary of %lld tokens", (long long)vocab);
+static int check(const mr_sampling *s, mr_error *err) {
   if (!(s->top_p > 0 && s->top_p <= 1) || !(s->min_p >= 0 && s->min_p <= 1) || s->top_k < 0 ||
       !(s->repeat_penalty > 0) || s->repeat_last_n < 0 || isnan(s->temperature) || isnan(s->presence_penalty) ||
       isnan(s->frequency_penalty))
     return util_err(err, MR_EINVAL,
                     "sampling: need 0 < top-p <= 1, 0 <= min-p <= 1, top-k >= 0, repeat-penalty > 0, "
                     "repeat-last-n >= 0");
+  return MR_OK;
+}
+
+int llm_sampler_set(llm_sampler *sp, const mr_sampling *s, mr_error *err) {
+  int rc = check(s, err);
+  if (rc) return rc;
+  sp->s = *s;
+  llm_sampler_reset(sp);
+  return MR_OK;
+}
+
+int llm_sampler_new(const mr_sampling *s, int64_t vocab, llm_sampler **out, mr_error *err) {
+  *out = NULL;
+  if (vocab < 1 || vocab > INT32_MAX) return util_err(err, MR_EINVAL, "sampler: vocabulary of %lld tokens", (long long)vocab);
+  int rc = check(s, err);
+  if (rc) return rc;
   llm_sampler *sp = util_calloc(1, sizeof *sp);
   if (!sp) return util_err_nomem(err, "sampler");
   sp->s = *s;

@@ -13,6 +13,8 @@ typedef struct llm_sampler llm_sampler;
 /* A sampler for logits of `vocab` entries. */
 int llm_sampler_new(const mr_sampling *s, int64_t vocab, llm_sampler **out, mr_error *err);
 void llm_sampler_free(llm_sampler *sp);
+/* New settings (checked as by llm_sampler_new), the random generator back to their seed. */
+int llm_sampler_set(llm_sampler *sp, const mr_sampling *s, mr_error *err);
 /* Back to the seed (the draws then repeat). */
 void llm_sampler_reset(llm_sampler *sp);
 /* The random generator's state (4 words), to save and restore a conversation exactly. */

@@ -4,6 +4,7 @@
  * token). Feeding keeps the longest common prefix; a full context shifts the window as llama.cpp
  * does (keep the first `keep` tokens, drop half of the rest, recompute what follows). Every buffer
  * is made with the session: a decode step allocates nothing. */
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,8 +29,17 @@ struct mr_model {
   double load_ms;
 };
 
+/* Log-probabilities of the last token (mr_session_set_logprobs). */
+typedef struct token_logprobs {
+  int n, cap;        /* top entries wanted (-1: off), allocated */
+  float *raw;        /* the step's logits before the sampler changes them [vocab] */
+  int32_t *top_ids;  /* [cap] */
+  float *top, chosen;
+} token_logprobs;
+
 struct mr_session {
   mr_model *m;
+  mr_state *kv;    /* this session's own KV state */
   int ctx, keep, no_shift;
   int32_t *tokens; /* [ctx + 1] */
   int n, n_kv;
@@ -40,6 +50,7 @@ struct mr_session {
   volatile sig_atomic_t cancel;
   mr_session_stats st;
   llm_counters base; /* the model's counters when the session was made */
+  token_logprobs lp;
 };
 
 void mr_sampling_defaults(mr_sampling *s) {
@@ -162,6 +173,7 @@ int mr_session_new(mr_model *m, const mr_session_options *o, mr_session **out, m
   s->logits = mr_alloc((size_t)V * sizeof *s->logits);
   int rc = s->tokens && s->logits ? MR_OK : util_err_nomem(err, "session");
   if (!rc) rc = llm_sampler_new(&s->samp, V, &s->sp, err);
+  if (!rc) rc = llm_model_kv_new(m->lm, &s->kv, err);
   if (!rc && m->tok) rc = mr_detok_new(m->tok, 0, &s->dt, err);
   if (rc) {
     mr_session_free(s);
@@ -170,7 +182,7 @@ int mr_session_new(mr_model *m, const mr_session_options *o, mr_session **out, m
   llm_model_set_trace(m->lm, o->trace, o->trace_ud);
   s->base = *llm_model_counters(m->lm);
   s->st.load_ms = m->load_ms;
-  llm_model_reset(m->lm);
+  s->lp.n = -1;
   *out = s;
   return MR_OK;
 }
@@ -181,6 +193,11 @@ void mr_session_free(mr_session *s) {
   mr_free(s->logits);
   llm_sampler_free(s->sp);
   mr_detok_free(s->dt);
+  llm_model_use_kv(s->m->lm, NULL);
+  mr_state_free(s->kv);
+  mr_free(s->lp.raw);
+  mr_free(s->lp.top_ids);
+  mr_free(s->lp.top);
   mr_free(s);
 }
 
@@ -191,8 +208,45 @@ size_t mr_session_tokens(const mr_session *s, const int32_t **ids) {
 
 void mr_session_reset(mr_session *s) {
   s->n = s->n_kv = 0;
-  llm_model_reset(s->m->lm);
+  mr_state_reset(s->kv);
 }
+
+int mr_session_set_sampling(mr_session *s, const mr_sampling *samp, mr_error *err) {
+  mr_sampling x = *samp;
+  if (llm_model_argmax(s->m->lm)) x.temperature = 0;
+  int rc = llm_sampler_set(s->sp, &x, err);
+  if (!rc) s->samp = x;
+  return rc;
+}
+
+int mr_session_set_logprobs(mr_session *s, int n, mr_error *err) {
+  token_logprobs *lp = &s->lp;
+  int64_t V = llm_model_vocab(s->m->lm);
+  if (n >= 0 && llm_model_argmax(s->m->lm))
+    return util_err(err, MR_ENOTSUP, "log-probabilities: this model's LM head gives only the argmax (Anemll --argmax)");
+  if (n > V) n = (int)V;
+  if (n >= 0 && !lp->raw && !(lp->raw = mr_alloc((size_t)V * sizeof *lp->raw))) return util_err_nomem(err, "log-probabilities");
+  if (n > lp->cap) {
+    mr_free(lp->top_ids);
+    mr_free(lp->top);
+    lp->top_ids = mr_alloc((size_t)n * sizeof *lp->top_ids);
+    lp->top = mr_alloc((size_t)n * sizeof *lp->top);
+    lp->cap = lp->top_ids && lp->top ? n : 0;
+    if (!lp->cap) return util_err_nomem(err, "log-probabilities");
+  }
+  lp->n = n < 0 ? -1 : n;
+  return MR_OK;
+}
+
+int mr_session_logprobs(const mr_session *s, float *chosen, const int32_t **ids, const float **logprobs) {
+  if (s->lp.n < 0) return -1;
+  *chosen = s->lp.chosen;
+  *ids = s->lp.top_ids;
+  *logprobs = s->lp.top;
+  return s->lp.n;
+}
+
+size_t mr_model_state_bytes(const mr_model *m) { return llm_model_kv_bytes(m->lm); }
 
 void mr_session_rng(mr_session *s, uint64_t state[4], int set) {
   if (set) llm_sampler_rng_set(s->sp, state);
@@ -205,6 +259,7 @@ void mr_session_cancel(mr_session *s) { s->cancel = 1; }
 static int compute(mr_session *s, int from, int to, mr_error *err) {
   llm_model *lm = s->m->lm;
   int B = llm_model_batch(lm), C = llm_model_context(lm), mode = s->m->prefill, rc = MR_OK;
+  llm_model_use_kv(lm, s->kv);
   if (B > C) mode = MR_PREFILL_SINGLE;
   int b = from;
   while (!rc && b < to && mode != MR_PREFILL_SINGLE) {
@@ -266,16 +321,43 @@ static int is_stop(const mr_session *s, int32_t t) {
   return 0;
 }
 
+/* Log-softmax of the raw logits: the chosen token's value and the n best, best first (ties: lower id). */
+static void take_logprobs(token_logprobs *lp, int64_t V, int32_t tok) {
+  const float *x = lp->raw;
+  float mx = x[0];
+  for (int64_t i = 1; i < V; i++) mx = x[i] > mx ? x[i] : mx;
+  double z = 0;
+  for (int64_t i = 0; i < V; i++) z += exp((double)x[i] - mx);
+  float lse = mx + (float)log(z);
+  lp->chosen = x[tok] - lse;
+  int k = 0;
+  for (int64_t i = 0; i < V && lp->n > 0; i++) {
+    if (k == lp->n && x[i] <= lp->top[k - 1]) continue;
+    int j = k < lp->n ? k++ : k - 1;
+    for (; j > 0 && x[i] > lp->top[j - 1]; j--) {
+      lp->top[j] = lp->top[j - 1];
+      lp->top_ids[j] = lp->top_ids[j - 1];
+    }
+    lp->top[j] = x[i];
+    lp->top_ids[j] = (int32_t)i;
+  }
+  for (int j = 0; j < k; j++) lp->top[j] -= lse;
+}
+
 /* One token after the last one: its logits (or the head's argmax) and the sampler. */
 static int next_token(mr_session *s, int32_t *tok, mr_error *err) {
   llm_model *lm = s->m->lm;
+  llm_model_use_kv(lm, s->kv);
   int rc = llm_model_step(lm, s->tokens[s->n_kv], s->n_kv, 1, s->logits, tok, err);
   if (rc) return rc;
   s->n_kv++;
   if (llm_model_argmax(lm)) return MR_OK;
   double t0 = llm_now_ms();
+  int64_t V = llm_model_vocab(lm);
+  if (s->lp.n >= 0) memcpy(s->lp.raw, s->logits, (size_t)V * sizeof *s->logits);
   int last = s->samp.repeat_last_n < s->n ? s->samp.repeat_last_n : s->n;
   *tok = llm_sampler_sample(s->sp, s->logits, s->tokens + s->n - last, last);
+  if (s->lp.n >= 0) take_logprobs(&s->lp, V, *tok);
   llm_counters *c = llm_model_counters(lm);
   c->calls[LLM_SAMPLE]++;
   c->ms[LLM_SAMPLE] += llm_now_ms() - t0;

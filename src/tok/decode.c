@@ -24,6 +24,13 @@ static int id_bytes(const mr_tokenizer *t, int32_t id, int flags, util_sb *out, 
   return MR_OK;
 }
 
+size_t mr_tokenizer_token_bytes(const mr_tokenizer *t, int32_t id, const char **bytes) {
+  *bytes = "";
+  if (id < 0 || id >= t->n_tokens) return 0;
+  *bytes = t->bytes.buf + t->tokens[id].off;
+  return t->tokens[id].len;
+}
+
 static int is_lead(unsigned c) { return c >= 0xC2 && c <= 0xF4; }
 
 /* Append s[0..n) to out with invalid sequences replaced. If keep_tail, a trailing sequence that is
