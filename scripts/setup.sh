@@ -4,7 +4,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 PKGS="build-essential cmake pkg-config clang libcjson-dev libyaml-dev libutf8proc-dev libpcre2-dev
-libcurl4-openssl-dev zlib1g-dev libzip-dev python3 espeak-ng"
+libcurl4-openssl-dev zlib1g-dev libzip-dev libmicrohttpd-dev python3 python3-venv espeak-ng"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
@@ -15,6 +15,13 @@ if [ -n "$missing" ]; then
     echo "setup.sh: please install:$missing" >&2
     exit 1
   fi
+fi
+# Test-only Python tooling in build/venv: the `openai` client package, a client nobody here wrote,
+# for test_tool_serve_openai. The library and the CLI never need it; without it that test reports
+# itself skipped.
+[ -x build/venv/bin/python ] || python3 -m venv build/venv || echo "setup.sh: no Python venv" >&2
+if [ -x build/venv/bin/python ] && ! build/venv/bin/python -c 'import openai' 2>/dev/null; then
+  build/venv/bin/pip install -q openai || echo "setup.sh: no openai package; test_tool_serve_openai will be skipped" >&2
 fi
 JOBS=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -15,6 +15,7 @@ static const tool_command commands[] = {
   {"logits", tool_logits, "run a converted LLM bundle on token ids and print or save the logits"},
   {"generate", tool_generate, "generate text after a prompt with an LLM (default: " MR_DEFAULT_MODEL ")"},
   {"chat", tool_chat, "chat with an LLM interactively"},
+  {"serve", tool_serve, "serve an LLM over HTTP with OpenAI's API (chat, completions, streaming)"},
   {NULL, NULL, NULL}
 };
 
