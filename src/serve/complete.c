@@ -77,6 +77,13 @@ static srv_job *make_job(srv *s, srv_params *p, int32_t *ids, size_t n) {
   return j;
 }
 
+/* The generation's numbers for the log line (under j->mu). */
+static void describe(srv_call *c, const srv_job *j) {
+  if (c->s->o.verbose)
+    snprintf(c->detail, sizeof c->detail, "slot=%d cached=%d queue=%.1fms prefill=%.1fms decode=%.1fms finish=%s", j->slot,
+             j->cached_tokens, j->queued_ms, j->prefill_ms, j->decode_ms, j->finish ? j->finish : "-");
+}
+
 static void count_generation(srv *s, const srv_job *j) {
   srv_metrics_generation(&s->metrics, j->n_ids, (uint64_t)j->cached_tokens, j->prefill_ms, (uint64_t)j->completion_tokens,
                          j->decode_ms);
@@ -100,6 +107,7 @@ static void answer_whole(srv_call *c, http_exchange *x, srv_job *j, const srv_re
     }
   }
   c->completion_tokens = j->completion_tokens;
+  describe(c, j);
   if (j->failed) {
     srv_error e;
     srv_fail(&e, j->failed, "server_error", NULL, NULL, "%s", j->error);
@@ -177,6 +185,7 @@ static void sse_done(void *ud, int completed) {
   st->call.completion_tokens = j->state == JOB_DONE ? j->completion_tokens : (long long)j->n_pieces; /* so far */
   if (completed && j->failed) st->call.note = j->error;
   if (completed && !j->failed) count_generation(st->call.s, j);
+  describe(&st->call, j);
   srv_call_end(&st->call);
   pthread_mutex_unlock(&j->mu);
   srv_job_release(j);
@@ -210,7 +219,10 @@ void srv_complete(srv_call *c, http_exchange *x, const http_request *r, int kind
   srv_error e;
   int32_t *ids = NULL;
   size_t n = 0;
-  if (srv_parse_generation(kind, r->body, r->body_len, &p, &e)) {
+  if (srv_parse_generation(kind, r->body, r->body_len, &p, &e) ||
+      (p.logprobs >= 0 && mr_model_argmax_only(s->model) &&
+       srv_fail(&e, 400, BAD, "unsupported_value", "logprobs", "This model's LM head gives only the most likely token (Anemll --argmax): no log-probabilities."))) {
+    srv_params_free(&p);
     srv_respond_error(c, x, &e);
     return;
   }

@@ -41,8 +41,9 @@ int http_server_start(const http_options *o, http_server **out, mr_error *err);
 int http_server_port(const http_server *s);
 /* Stop accepting connections; open ones go on. */
 void http_server_quiesce(http_server *s);
-/* Connections open now. */
+/* Connections open now, and requests among them not yet answered in full. */
 int http_server_connections(http_server *s);
+int http_server_active(http_server *s);
 /* Close every connection and free the server. */
 void http_server_stop(http_server *s);
 

@@ -38,7 +38,7 @@ struct http_server {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   conn_rec *conns;
-  int n_conns, port, stopping;
+  int n_conns, n_active, port, stopping;
   pthread_t watchdog;
   int has_watchdog;
   MHD_socket quiesced_fd;
@@ -244,6 +244,9 @@ int http_client_gone(http_exchange *x) {
 static http_exchange *exchange_new(http_server *s, struct MHD_Connection *c) {
   http_exchange *x = util_calloc(1, sizeof *x);
   if (!x) return NULL;
+  pthread_mutex_lock(&s->mu);
+  s->n_active++;
+  pthread_mutex_unlock(&s->mu);
   x->srv = s;
   x->c = c;
   const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -308,6 +311,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls, en
   http_exchange *x = *req_cls;
   if (!x) return;
   if (x->rec) set_state(x->srv, x->rec, CONN_IDLE);
+  pthread_mutex_lock(&x->srv->mu);
+  x->srv->n_active--;
+  pthread_mutex_unlock(&x->srv->mu);
   util_sb_free(&x->body);
   mr_free(x);
   *req_cls = NULL;
@@ -365,6 +371,13 @@ void http_server_quiesce(http_server *s) {
 int http_server_connections(http_server *s) {
   pthread_mutex_lock(&s->mu);
   int n = s->n_conns;
+  pthread_mutex_unlock(&s->mu);
+  return n;
+}
+
+int http_server_active(http_server *s) {
+  pthread_mutex_lock(&s->mu);
+  int n = s->n_active;
   pthread_mutex_unlock(&s->mu);
   return n;
 }

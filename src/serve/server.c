@@ -36,9 +36,9 @@ void srv_call_end(srv_call *c) {
   struct tm tm;
   gmtime_r(&t, &tm);
   strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  fprintf(stderr, "%s %s %s %s %d prompt=%lld completion=%lld %.1fms%s%s\n", when, c->client, c->method, c->path,
+  fprintf(stderr, "%s %s %s %s %d prompt=%lld completion=%lld %.1fms%s%s%s%s\n", when, c->client, c->method, c->path,
           c->status, c->prompt_tokens, c->completion_tokens, srv_now_ms() - c->t0, c->note ? " " : "",
-          c->note ? c->note : "");
+          c->note ? c->note : "", c->detail[0] ? " " : "", c->detail);
 }
 
 void srv_respond_json(srv_call *c, http_exchange *x, int status, util_sb *body) {
@@ -316,7 +316,7 @@ static void stop_gracefully(srv *s) {
   }
   /* Let the answers that are done reach their clients (streams end with [DONE]). */
   double flush = srv_now_ms() + 2000;
-  while (http_server_connections(s->http) && srv_now_ms() < flush) sleep_ms(20);
+  while (http_server_active(s->http) && srv_now_ms() < flush) sleep_ms(20);
   fprintf(stderr, "milrun serve: stopped after %.0f ms\n", srv_now_ms() - t0);
 }
 

@@ -34,6 +34,7 @@ typedef struct srv_call {
   int status;
   long long prompt_tokens, completion_tokens;
   const char *note;       /* extra words for the log line ("client gone"), or NULL */
+  char detail[192];       /* --verbose: how a generation went (slot, cached tokens, times) */
 } srv_call;
 
 double srv_now_ms(void);
