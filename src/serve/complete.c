@@ -15,14 +15,6 @@
 #define BAD "invalid_request_error"
 #define POLL_MS 50
 
-static int encode(srv *s, const char *text, int32_t **ids, size_t *n, srv_error *e) {
-  mr_error err = {0};
-  pthread_mutex_lock(&s->tok_mu);
-  int rc = mr_tokenizer_encode(s->tok, text, strlen(text), MR_TOK_PARSE_SPECIAL, ids, n, &err);
-  pthread_mutex_unlock(&s->tok_mu);
-  return rc ? srv_fail(e, 500, "server_error", NULL, NULL, "%s", err.msg) : 0;
-}
-
 /* The prompt's token ids: the rendered chat, the encoded text, or the ids as given. */
 static int prompt_ids(srv *s, srv_params *p, int32_t **ids, size_t *n, srv_error *e) {
   const char *param = p->kind == SRV_CHAT ? "messages" : "prompt";
@@ -32,11 +24,11 @@ static int prompt_ids(srv *s, srv_params *p, int32_t **ids, size_t *n, srv_error
     mr_error err = {0};
     if (mr_tokenizer_chat(s->tok, p->msgs, p->n_msgs, &co, &text, &err))
       return srv_fail(e, 400, BAD, "unsupported_value", param, "The chat template cannot render these messages: %s", err.msg);
-    int rc = encode(s, text, ids, n, e);
+    int rc = srv_encode(s, text, ids, n, e);
     mr_free(text);
     if (rc) return rc;
   } else if (p->prompt) {
-    if (encode(s, p->prompt, ids, n, e)) return -1;
+    if (srv_encode(s, p->prompt, ids, n, e)) return -1;
   } else {
     *ids = p->ids;
     *n = p->n_ids;

@@ -39,6 +39,10 @@ static int wrong_type(srv_error *e, const char *param, const cJSON *x, const cha
                   expected, kind_of(x));
 }
 
+static int missing(srv_error *e, const char *param) {
+  return srv_fail(e, 400, BAD, "missing_required_parameter", param, "Missing required parameter: '%s'.", param);
+}
+
 static int out_of_range(srv_error *e, const char *param, double v, double lo, double hi, int integer) {
   int above = v > hi;
   static const char *const codes[2][2] = {{"decimal_below_min_value", "decimal_above_max_value"},
@@ -178,7 +182,7 @@ static int read_content(const cJSON *c, const char *role, size_t i, char **out, 
   snprintf(param, sizeof param, "messages[%zu].content", i);
   if (cJSON_IsString(c)) return copy_text(c->valuestring, param, out, e);
   if ((!c || cJSON_IsNull(c)) && !strcmp(role, "assistant")) return copy_text("", param, out, e);
-  if (!c) return srv_fail(e, 400, BAD, "missing_required_parameter", param, "Missing required parameter: '%s'.", param);
+  if (!c) return missing(e, param);
   if (!cJSON_IsArray(c)) return wrong_type(e, param, c, "a string or an array of content parts");
   util_sb sb = {0};
   const cJSON *part;
@@ -202,7 +206,7 @@ static int read_content(const cJSON *c, const char *role, size_t i, char **out, 
 static int read_messages(const cJSON *o, srv_params *p, srv_error *e) {
   static const char *const roles[] = {"system", "developer", "user", "assistant"};
   const cJSON *ms = cJSON_GetObjectItemCaseSensitive(o, "messages"), *m;
-  if (!ms) return srv_fail(e, 400, BAD, "missing_required_parameter", "messages", "Missing required parameter: 'messages'.");
+  if (!ms) return missing(e, "messages");
   if (!cJSON_IsArray(ms)) return wrong_type(e, "messages", ms, "an array");
   size_t n = (size_t)cJSON_GetArraySize(ms);
   if (!n)
@@ -216,7 +220,7 @@ static int read_messages(const cJSON *o, srv_params *p, srv_error *e) {
     if (!cJSON_IsObject(m)) return wrong_type(e, param, m, "an object");
     const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
     snprintf(param, sizeof param, "messages[%zu].role", i);
-    if (!role) return srv_fail(e, 400, BAD, "missing_required_parameter", param, "Missing required parameter: '%s'.", param);
+    if (!role) return missing(e, param);
     if (!cJSON_IsString(role)) return wrong_type(e, param, role, "a string");
     size_t r = 0;
     while (r < 4 && strcmp(role->valuestring, roles[r])) r++;
@@ -257,7 +261,7 @@ static int read_ids(const cJSON *a, const char *param, int32_t **ids, size_t *n,
 /* A string, [string], an array of token ids, or [[ids]]: one prompt. */
 static int read_prompt(const cJSON *o, srv_params *p, srv_error *e) {
   const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, "prompt");
-  if (!x) return srv_fail(e, 400, BAD, "missing_required_parameter", "prompt", "Missing required parameter: 'prompt'.");
+  if (!x) return missing(e, "prompt");
   if (cJSON_IsArray(x) && cJSON_GetArraySize(x) == 1 && !cJSON_IsNumber(x->child)) x = x->child;
   if (cJSON_IsString(x)) return copy_text(x->valuestring, "prompt", &p->prompt, e);
   if (cJSON_IsArray(x) && (!x->child || cJSON_IsNumber(x->child))) return read_ids(x, "prompt", &p->ids, &p->n_ids, e);
@@ -299,7 +303,7 @@ int srv_parse_tokenize(const char *body, size_t len, char **content, int *with_p
   cJSON *root = parse_object(body, len, e);
   if (!root) return -1;
   const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "content");
-  int rc = !c ? srv_fail(e, 400, BAD, "missing_required_parameter", "content", "Missing required parameter: 'content'.")
+  int rc = !c ? missing(e, "content")
            : !cJSON_IsString(c) ? wrong_type(e, "content", c, "a string")
                                 : get_bool(root, "with_pieces", with_pieces, e);
   if (!rc) rc = copy_text(c->valuestring, "content", content, e);
@@ -313,7 +317,7 @@ int srv_parse_detokenize(const char *body, size_t len, int32_t **ids, size_t *n,
   cJSON *root = parse_object(body, len, e);
   if (!root) return -1;
   const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "tokens");
-  int rc = !t ? srv_fail(e, 400, BAD, "missing_required_parameter", "tokens", "Missing required parameter: 'tokens'.")
+  int rc = !t ? missing(e, "tokens")
            : !cJSON_IsArray(t) ? wrong_type(e, "tokens", t, "an array of integers")
                                : read_ids(t, "tokens", ids, n, e);
   cJSON_Delete(root);

@@ -63,6 +63,14 @@ static void respond_fail(srv_call *c, http_exchange *x, int status, const char *
   srv_respond_error(c, x, &e);
 }
 
+int srv_encode(srv *s, const char *text, int32_t **ids, size_t *n, srv_error *e) {
+  mr_error err = {0};
+  pthread_mutex_lock(&s->tok_mu);
+  int rc = mr_tokenizer_encode(s->tok, text, strlen(text), MR_TOK_PARSE_SPECIAL, ids, n, &err);
+  pthread_mutex_unlock(&s->tok_mu);
+  return rc ? srv_fail(e, 500, "server_error", NULL, NULL, "%s", err.msg) : 0;
+}
+
 /* ---- the small endpoints --------------------------------------------------------------------------- */
 
 static cJSON *model_object(srv *s) {
@@ -142,15 +150,13 @@ static void tokenize(srv_call *c, http_exchange *x, const http_request *r) {
   }
   int32_t *ids = NULL;
   size_t n = 0;
-  mr_error err = {0};
-  pthread_mutex_lock(&s->tok_mu);
-  int rc = mr_tokenizer_encode(s->tok, content, strlen(content), MR_TOK_PARSE_SPECIAL, &ids, &n, &err);
-  pthread_mutex_unlock(&s->tok_mu);
+  int rc = srv_encode(s, content, &ids, &n, &e);
   mr_free(content);
   if (rc) {
-    respond_fail(c, x, 500, "server_error", NULL, err.msg);
+    srv_respond_error(c, x, &e);
     return;
   }
+  mr_error err = {0};
   cJSON *o = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(o, "tokens");
   for (size_t i = 0; i < n; i++) {
     if (!pieces) {
@@ -231,6 +237,8 @@ static void route(void *ud, http_exchange *x, const http_request *r) {
   srv_call c = {.s = s, .route = "other", .t0 = srv_now_ms()};
   snprintf(c.method, sizeof c.method, "%s", r->method);
   snprintf(c.path, sizeof c.path, "%s", r->path);
+  for (char *p = c.path; *p; p++) /* the path comes unescaped: keep the log one line per request */
+    if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
   snprintf(c.client, sizeof c.client, "%s", http_client(x)[0] ? http_client(x) : "-");
   http_add_header(x, "Access-Control-Allow-Origin", "*");
   if (!strcmp(r->method, "OPTIONS")) { /* a browser's CORS preflight: no key needed */

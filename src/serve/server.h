@@ -43,6 +43,9 @@ void srv_call_end(srv_call *c);
 void srv_respond_json(srv_call *c, http_exchange *x, int status, util_sb *body);
 void srv_respond_error(srv_call *c, http_exchange *x, const srv_error *e);
 
+/* Text to token ids (special tokens parsed, as `milrun generate` does); 0 or -1 with e (500). */
+int srv_encode(srv *s, const char *text, int32_t **ids, size_t *n, srv_error *e);
+
 /* POST /v1/chat/completions and /v1/completions. */
 void srv_complete(srv_call *c, http_exchange *x, const http_request *r, int kind);
 
