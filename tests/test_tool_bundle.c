@@ -93,7 +93,7 @@ static void test_inspect_dry_run_bundle(void) {
   snprintf(cmd, sizeof cmd, "%s inspect %s/qwen_FFN_PF_chunk_01of01.mlmodelc", milrun(), out);
   CHECK_EQ_INT(sh(cmd, &text), 0);
   static const char *const want[] = {
-      "(no weights/ folder: described from model.mil and metadata.json only)",
+      "(no weight files: described from the program and metadata only)",
       "function infer<ios18>",
       "      hidden_states                fp16  [1, 1, 1024]\n",
       "      position_ids                 int32 [1]\n",

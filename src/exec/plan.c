@@ -482,6 +482,44 @@ static int alias_live_after(const planner *p, int s, int step, int except) {
   return 0;
 }
 
+/* An fp16 state stays fp16 in memory, so a value that is its buffer holds fp16 (EXEC_F16), which
+ * only slices read (slice_by_index, slice_by_size, slice_update through x; writes of state values
+ * convert). When any other op would read such a value, the state is copied instead (converted to
+ * fp32 by its read_state): correct, just not in place. */
+static int reads_f16(const exec_node *n, int param) {
+  static const char *const readers[] = {"slice_by_index", "slice_by_size", "slice_update", NULL};
+  for (int r = 0; readers[r]; r++)
+    if (!strcmp(n->def->name, readers[r])) return !strcmp(n->def->params[param], "x");
+  return 0;
+}
+
+static int alias_read_elsewhere(const planner *p, int s) {
+  const exec_function *f = p->f;
+  for (int k = 0; k < f->n_steps; k++) {
+    const exec_node *n = &f->steps[k].node;
+    for (int i = 0; f->steps[k].kind == EXEC_STEP_OP && i < EXEC_MAX_PARAMS; i++)
+      for (int j = 0; n->in[i] && j < n->n_items[i]; j++)
+        for (int v = 0; v < p->n_vals; v++)
+          if (p->vals[v].alias == s && p->vals[v].t == n->in[i][j] && !reads_f16(n, i)) return 1;
+  }
+  return 0;
+}
+
+static void keep_f16_aliases_readable(planner *p) {
+  exec_function *f = p->f;
+  for (int s = 0; s < f->n_states; s++) {
+    if (f->states[s].dtype != MIL_FP16) continue;
+    int un_alias = alias_read_elsewhere(p, s);
+    for (int v = 0; v < p->n_vals; v++) {
+      if (p->vals[v].alias != s) continue;
+      if (un_alias) p->vals[v].alias = -1;
+      else p->vals[v].t->storage = EXEC_F16;
+    }
+    for (int k = 0; un_alias && k < f->n_steps; k++)
+      if (f->steps[k].kind == EXEC_STEP_READ_STATE && f->steps[k].state == s) f->steps[k].in_place = 0;
+  }
+}
+
 static void alias_states(planner *p) {
   exec_function *f = p->f;
   for (int k = 0; k < f->n_steps; k++) {
@@ -517,6 +555,7 @@ static void alias_states(planner *p) {
       p->vals[yv].alias = s;
     }
   }
+  keep_f16_aliases_readable(p);
   for (int k = 0; k < f->n_steps; k++) { /* a write of the state's own buffer copies nothing */
     exec_step *st = &f->steps[k];
     if (st->kind != EXEC_STEP_WRITE_STATE) continue;
@@ -615,15 +654,8 @@ static int assign_buffers(planner *p) {
   }
   mr_free(pool);
   if (rc) return rc;
-  int nth = util_pool_size(util_pool_default());
-  f->scratch = mr_alloc(f->scratch_floats * sizeof(float) * (size_t)nth + 1);
-  if (!f->scratch) return util_err_nomem(p->err, "scratch");
-  f->activation_bytes += f->scratch_floats * sizeof(float) * (size_t)nth;
-  for (int s = 0; s < f->n_steps; s++) {
-    f->steps[s].node.scratch = f->scratch;
-    f->steps[s].node.scratch_stride = f->scratch_floats;
-    f->steps[s].node.nth = nth;
-  }
+  rc = exec_function_set_threads(f, util_pool_size(util_pool_default()), p->err);
+  if (rc) return rc;
   for (int k = 0; k < p->n_vals; k++)
     if (p->vals[k].buf >= 0) p->vals[k].t->data = f->buffers[p->vals[k].buf];
   return MR_OK;
@@ -695,6 +727,22 @@ int exec_function_describe(exec_function *f, const mil_function *fn, const char 
   return rc;
 }
 
+int exec_function_set_threads(exec_function *f, int nth, mr_error *err) {
+  size_t old = f->scratch ? f->scratch_floats * sizeof(float) * (size_t)f->nth : 0;
+  float *scratch = mr_alloc(f->scratch_floats * sizeof(float) * (size_t)nth + 1);
+  if (!scratch) return util_err_nomem(err, "scratch");
+  mr_free(f->scratch);
+  f->scratch = scratch;
+  f->nth = nth;
+  f->activation_bytes += f->scratch_floats * sizeof(float) * (size_t)nth - old;
+  for (int s = 0; s < f->n_steps; s++) {
+    f->steps[s].node.scratch = f->scratch;
+    f->steps[s].node.scratch_stride = f->scratch_floats;
+    f->steps[s].node.nth = nth;
+  }
+  return MR_OK;
+}
+
 void exec_function_free(exec_function *f) {
   for (int i = 0; i < f->n_buffers; i++) mr_free(f->buffers[i]);
   mr_free(f->scratch);
@@ -705,6 +753,18 @@ void exec_function_free(exec_function *f) {
 static void round_f16(exec_tensor *t) {
   float *x = exec_f32(t);
   for (int64_t i = 0; i < t->count; i++) x[i] = util_round_f16(x[i]);
+}
+
+/* How a state slot's data is stored: fp16 states as fp16, other float states as float. */
+static exec_storage slot_storage(const exec_state_slot *slot) { return slot->dtype == MIL_FP16 ? EXEC_F16 : EXEC_F32; }
+
+/* Copy n values between a state and a value (fp16 <-> fp32 converting; to fp16 rounds). */
+static void copy_values(void *dst, exec_storage to, const void *src, exec_storage from, int64_t n) {
+  if (to == from) memcpy(dst, src, (size_t)n * exec_storage_size(to));
+  else if (to == EXEC_F16)
+    for (int64_t i = 0; i < n; i++) ((uint16_t *)dst)[i] = util_f32_to_f16(((const float *)src)[i]);
+  else
+    for (int64_t i = 0; i < n; i++) ((float *)dst)[i] = util_f16_to_f32(((const uint16_t *)src)[i]);
 }
 
 int exec_function_run(exec_function *f, mr_error *err) {
@@ -722,13 +782,10 @@ int exec_function_run(exec_function *f, mr_error *err) {
       break;
     }
     case EXEC_STEP_READ_STATE:
-      if (!st->in_place) memcpy(st->value->data, slot->data, (size_t)slot->count * sizeof(float));
+      if (!st->in_place) copy_values(st->value->data, st->value->storage, slot->data, slot_storage(slot), slot->count);
       break;
     case EXEC_STEP_WRITE_STATE:
-      if (st->in_place) break;
-      memcpy(slot->data, st->value->data, (size_t)slot->count * sizeof(float));
-      if (slot->dtype == MIL_FP16)
-        for (int64_t i = 0; i < slot->count; i++) slot->data[i] = util_round_f16(slot->data[i]);
+      if (!st->in_place) copy_values(slot->data, slot_storage(slot), st->value->data, st->value->storage, slot->count);
       break;
     }
   }
