@@ -9,7 +9,7 @@
 static inline mr_bundle *th_open_bundle(const char *path) {
   mr_bundle *b;
   mr_error err = {0};
-  if (mr_bundle_open(path, &b, &err) == MR_OK) return b;
+  if (mr_bundle_open(path, NULL, &b, &err) == MR_OK) return b;
   CHECK_MSG(0, "%s", err.msg);
   return NULL;
 }
