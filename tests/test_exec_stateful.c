@@ -227,10 +227,74 @@ static void test_state_misuse(void) {
   mr_bundle_close(b);
 }
 
+/* States read by ops other than slices: an fp16 state is then copied (converted) rather than
+ * aliased, an fp32 one still aliased; both accumulate exactly as a float64 reference rounded to
+ * their dtypes. acc += x; y = acc * x, three times. */
+static const char *const ACC_MIL =
+    "program(1.3)\n{\n    func main<ios18>(tensor<fp16, [4]> x, state<tensor<fp16, [4]>> a16, state<tensor<fp32, [4]>> a32) {\n"
+    "            tensor<fp16, [4]> o16 = read_state(input = a16)[name = string(\"o16\")];\n"
+    "            tensor<fp16, [4]> s16 = add(x = o16, y = x)[name = string(\"s16\")];\n"
+    "            write_state(data = s16, input = a16)[name = string(\"w16\")];\n"
+    "            tensor<fp16, [4]> n16 = read_state(input = a16)[name = string(\"n16\")];\n"
+    "            tensor<fp16, [4]> y16 = mul(x = n16, y = x)[name = string(\"y16\")];\n"
+    "            tensor<fp32, [4]> x32 = cast(dtype = string(\"fp32\"), x = x)[name = string(\"x32\")];\n"
+    "            tensor<fp32, [4]> o32 = read_state(input = a32)[name = string(\"o32\")];\n"
+    "            tensor<fp32, [4]> s32 = add(x = o32, y = x32)[name = string(\"s32\")];\n"
+    "            write_state(data = s32, input = a32)[name = string(\"w32\")];\n"
+    "            tensor<fp32, [4]> n32 = read_state(input = a32)[name = string(\"n32\")];\n"
+    "            tensor<fp32, [4]> y32 = mul(x = n32, y = x32)[name = string(\"y32\")];\n"
+    "        } -> (y16, y32);\n}\n";
+
+static void test_states_read_by_other_ops(void) {
+  char adir[600], path[700];
+  mr_error err = {0};
+  snprintf(adir, sizeof adir, "%s/acc.mlmodelc", th_tmpdir());
+  CHECK(util_mkdirs(adir, &err) == MR_OK);
+  snprintf(path, sizeof path, "%s/model.mil", adir);
+  CHECK(util_write_file_atomic(path, ACC_MIL, strlen(ACC_MIL), &err) == MR_OK);
+  int in_place, aliased;
+  plan_counts(adir, "main", &in_place, &aliased);
+  CHECK_EQ_INT(in_place, 2); /* the fp32 state's two reads */
+  CHECK_EQ_INT(aliased, 0);
+  mr_bundle *b = th_open_bundle(adir);
+  if (!b) return;
+  mr_state *a16, *a32;
+  mr_call *c;
+  CHECK(mr_state_new(b, "a16", &a16, &err) == MR_OK && mr_state_new(b, "a32", &a32, &err) == MR_OK);
+  CHECK(mr_call_new(b, NULL, &c, &err) == MR_OK);
+  CHECK(mr_call_set_state(c, "a16", a16, &err) == MR_OK && mr_call_set_state(c, "a32", a32, &err) == MR_OK);
+  float x[4] = {0.1f, -1.3f, 2.7f, 1e-3f};
+  mr_tensor xt = {MR_FLOAT32, 1, {4}, x}, y16, y32, v16, v32;
+  CHECK(mr_call_set_input(c, "x", &xt, &err) == MR_OK);
+  double acc16[4] = {0}, acc32[4] = {0};
+  for (int step = 0; step < 3; step++) {
+    CHECK_MSG(mr_call_run(c, &err) == MR_OK, "%s", err.msg);
+    CHECK(mr_call_output(c, 0, &y16) == MR_OK && mr_call_output(c, 1, &y32) == MR_OK);
+    mr_state_view(a16, &v16);
+    mr_state_view(a32, &v32);
+    CHECK_EQ_INT(v16.dtype, MR_FLOAT16);
+    CHECK_EQ_INT(v32.dtype, MR_FLOAT32);
+    for (int i = 0; i < 4; i++) {
+      float xi = util_round_f16(x[i]);
+      acc16[i] = util_round_f16((float)(acc16[i] + xi));
+      acc32[i] = (float)(acc32[i] + xi);
+      CHECK(util_f16_to_f32(((uint16_t *)v16.data)[i]) == (float)acc16[i]);
+      CHECK(((float *)v32.data)[i] == (float)acc32[i]);
+      CHECK(util_f16_to_f32(((uint16_t *)y16.data)[i]) == util_round_f16((float)acc16[i] * xi));
+      CHECK(((float *)y32.data)[i] == (float)acc32[i] * xi);
+    }
+  }
+  mr_call_free(c);
+  mr_state_free(a16);
+  mr_state_free(a32);
+  mr_bundle_close(b);
+}
+
 int main(int argc, char **argv) {
   static const th_case cases[] = {
     {"prefill_then_infer", test_prefill_then_infer},
     {"state_misuse", test_state_misuse},
+    {"states_read_by_other_ops", test_states_read_by_other_ops},
     {NULL, NULL}};
   return th_run(cases, argc, argv);
 }
