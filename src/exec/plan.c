@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "exec/consts.h"
+#include "exec/ops/ops.h"
 #include "exec/weights.h"
 #include "util/alloc.h"
 #include "util/error.h"
@@ -493,14 +494,21 @@ static int reads_f16(const exec_node *n, int param) {
   return 0;
 }
 
+/* Whether t is a value aliased to state s; only tensors of the state's size can be (a cheap test
+ * that spares the search through the values for nearly every input). */
+static int is_alias_of(const planner *p, const exec_tensor *t, int s) {
+  if (t->is_const || t->count != p->f->states[s].count) return 0;
+  int v = value_of(p, t);
+  return v >= 0 && p->vals[v].alias == s;
+}
+
 static int alias_read_elsewhere(const planner *p, int s) {
   const exec_function *f = p->f;
   for (int k = 0; k < f->n_steps; k++) {
     const exec_node *n = &f->steps[k].node;
     for (int i = 0; f->steps[k].kind == EXEC_STEP_OP && i < EXEC_MAX_PARAMS; i++)
       for (int j = 0; n->in[i] && j < n->n_items[i]; j++)
-        for (int v = 0; v < p->n_vals; v++)
-          if (p->vals[v].alias == s && p->vals[v].t == n->in[i][j] && !reads_f16(n, i)) return 1;
+        if (!reads_f16(n, i) && is_alias_of(p, n->in[i][j], s)) return 1;
   }
   return 0;
 }
@@ -760,11 +768,8 @@ static exec_storage slot_storage(const exec_state_slot *slot) { return slot->dty
 
 /* Copy n values between a state and a value (fp16 <-> fp32 converting; to fp16 rounds). */
 static void copy_values(void *dst, exec_storage to, const void *src, exec_storage from, int64_t n) {
-  if (to == from) memcpy(dst, src, (size_t)n * exec_storage_size(to));
-  else if (to == EXEC_F16)
-    for (int64_t i = 0; i < n; i++) ((uint16_t *)dst)[i] = util_f32_to_f16(((const float *)src)[i]);
-  else
-    for (int64_t i = 0; i < n; i++) ((float *)dst)[i] = util_f16_to_f32(((const uint16_t *)src)[i]);
+  int64_t one = 1;
+  exec_copy_strided_as(from, to, 1, &n, src, &one, dst, &one);
 }
 
 int exec_function_run(exec_function *f, mr_error *err) {
