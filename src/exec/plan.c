@@ -301,18 +301,12 @@ static int plan_state_op(planner *p, const mil_op *op, int is_write) {
   return MR_OK;
 }
 
-static int param_index(const exec_op_def *def, const char *name) {
-  for (int i = 0; i < EXEC_MAX_PARAMS && def->params[i]; i++)
-    if (!strcmp(def->params[i], name)) return i;
-  return -1;
-}
-
 static int bind_params(planner *p, const mil_op *op, exec_node *n, int step, int *all_const) {
   *all_const = 1;
   for (int i = 0; i < op->n_args; i++) {
     const mil_arg *a = &op->args[i];
     if (!strcmp(a->name, "name")) continue;
-    int pi = param_index(n->def, a->name);
+    int pi = exec_op_param(n->def, a->name);
     if (pi < 0)
       return util_err(p->err, MR_ENOTSUP, "%s: op '%s' has no parameter '%s'", where(p, a->line, a->col), op->type, a->name);
     if (n->in[pi])
@@ -499,12 +493,13 @@ static void alias_states(planner *p) {
       if (later_write) continue;
       p->vals[v].alias = st->state;
       st->in_place = 1;
-    } else if (st->kind == EXEC_STEP_OP && !strcmp(st->node.op->type, "slice_update") && st->node.n_out == 1) {
-      /* In place when x is the state's buffer and dead after this op, no other view of the state
-       * is alive, and the state's next access is a write: either of this result, or of another
-       * value after this result's last use (K then V updates chain through two slice_updates). */
+    } else if (st->kind == EXEC_STEP_OP && st->node.def->in_place >= 0 && st->node.n_out == 1) {
+      /* In place when x (the param the op may update in place) is the state's buffer and dead
+       * after this op, no other view of the state is alive, and the state's next access is a
+       * write: either of this result, or of another value after this result's last use (K then V
+       * updates chain through two slice_updates). */
       exec_node *n = &st->node;
-      const exec_tensor *x = exec_in(n, 0);
+      const exec_tensor *x = exec_in(n, n->def->in_place);
       int xv = x ? value_of(p, x) : -1, yv = value_of(p, n->out[0]);
       if (xv < 0 || yv < 0 || p->vals[xv].alias < 0 || p->vals[xv].last_use != k || p->vals[yv].keep) continue;
       int s = p->vals[xv].alias, nx = next_state_step(f, k, s);
@@ -531,16 +526,13 @@ static void alias_states(planner *p) {
     if (p->vals[i].alias >= 0) f->aliases[f->n_aliases++] = (exec_state_alias){p->vals[i].t, p->vals[i].alias};
 }
 
-/* Ops that only move values around: fp16 inputs give fp16-exact outputs, no rounding needed. */
+/* Ops that only move values around (EXEC_OP_MOVES_DATA): fp16 inputs give fp16-exact outputs, no
+ * rounding needed. */
 static void mark_no_round(exec_function *f) {
-  static const char *const movers[] = {"slice_update", "slice_by_index", "slice_by_size", "reshape", "transpose",
-                                       "concat", "split", "stack", "expand_dims", "squeeze", "identity", "gather",
-                                       "tile", "select", "flatten2d", "gather_along_axis", NULL};
   for (int k = 0; k < f->n_steps; k++) {
     exec_step *st = &f->steps[k];
     if (st->kind != EXEC_STEP_OP) continue;
-    int mover = 0;
-    for (int m = 0; movers[m]; m++) mover |= !strcmp(st->node.op->type, movers[m]);
+    int mover = (st->node.def->props & EXEC_OP_MOVES_DATA) != 0;
     for (int i = 0; mover && i < EXEC_MAX_PARAMS; i++)
       for (int j = 0; st->node.in[i] && j < st->node.n_items[i]; j++) {
         const exec_tensor *t = st->node.in[i][j];
