@@ -21,7 +21,7 @@ typedef struct exec_step {
   int no_round;        /* OP: only moves fp16 values, so its fp16 outputs need no rounding */
 } exec_step;
 
-/* A value that is a state's buffer itself (see alias_states in plan.c): its data pointer is set
+/* A value that is a state's buffer itself (see plan_alias.c): its data pointer is set
  * when the state is bound. */
 typedef struct exec_state_alias {
   exec_tensor *t;

@@ -317,28 +317,6 @@ int exec_read_ints(const exec_tensor *t, int64_t *out, int max) {
   return (int)t->count;
 }
 
-int exec_pidx(const exec_node *n, const char *name) {
-  for (int i = 0; i < EXEC_MAX_PARAMS && n->def->params[i]; i++)
-    if (strcmp(n->def->params[i], name) == 0) return i;
-  return -1;
-}
-
-const exec_tensor *exec_inp(const exec_node *n, const char *name) {
-  int i = exec_pidx(n, name);
-  return i < 0 ? NULL : exec_in(n, i);
-}
-
-int exec_pfloat(const exec_node *n, const char *name, double dflt, double *out, mr_error *err) {
-  int i = exec_pidx(n, name);
-  if (i < 0) return *out = dflt, MR_OK;
-  return exec_param_float(n, i, dflt, out, err);
-}
-
-int exec_pstr(const exec_node *n, const char *name, const char *dflt, const char **out, mr_error *err) {
-  int i = exec_pidx(n, name);
-  if (i < 0) return *out = dflt, MR_OK;
-  return exec_param_str(n, i, dflt, out, err);
-}
 
 void *exec_priv(exec_node *n, size_t size, mr_error *err) {
   void *p = util_arena_alloc(n->arena, size);
