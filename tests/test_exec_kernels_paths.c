@@ -140,7 +140,7 @@ static void test_gemv(const exec_kernel_table *k) {
 
 static void test_gemm(const exec_kernel_table *k) {
   static const int64_t nws[] = {1, 3, 4, 5, 9}, nss[] = {1, 7, 16, 17, 33, 64, 70}, ks[] = {1, 5, 64, 131};
-  static float w[9 * 131 + 1], x[131 * 80 + 1], y[9 * 80 + 1], y0[9 * 80];
+  static float w[9 * 132 + 1], x[131 * 80 + 1], y[9 * 80 + 1], y0[9 * 80]; /* ld = k + 1, ns + 3, ns + 2 */
   for (int a = 0; a < 5; a++)
     for (int b = 0; b < 7; b++)
       for (int c = 0; c < 4; c++) {

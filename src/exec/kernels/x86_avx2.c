@@ -184,17 +184,22 @@ T256 static void gemm(const float *w, int64_t ldw, int64_t nw, const float *x, i
       __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(rem > 16 ? 16 : rem)), iota);
       __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(rem > 16 ? 8 : rem - 8)), iota);
       __m256 a[4][2];
+#pragma GCC unroll 4
       for (int i = 0; i < 4; i++) a[i][0] = a[i][1] = _mm256_setzero_ps();
       for (int64_t c = 0; c < k; c++) {
         const float *xc = x + c * ldx + s0;
         __m256 x0 = _mm256_maskload_ps(xc, m0), x1 = _mm256_maskload_ps(xc + 8, m1);
+#pragma GCC unroll 4
         for (int i = 0; i < 4; i++) {
           __m256 b = _mm256_broadcast_ss(wr[i] + c);
           a[i][0] = _mm256_fmadd_ps(b, x0, a[i][0]);
           a[i][1] = _mm256_fmadd_ps(b, x1, a[i][1]);
         }
       }
-      for (int i = 0; i < nr; i++) {
+      /* constant bounds: indexing a with a run-time row count would keep it in memory */
+#pragma GCC unroll 4
+      for (int i = 0; i < 4; i++) {
+        if (i >= nr) continue;
         float *yr = y + (r0 + i) * ldy + s0;
         _mm256_maskstore_ps(yr, m0, _mm256_add_ps(a[i][0], _mm256_maskload_ps(yr, m0)));
         _mm256_maskstore_ps(yr + 8, m1, _mm256_add_ps(a[i][1], _mm256_maskload_ps(yr + 8, m1)));

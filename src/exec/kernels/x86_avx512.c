@@ -223,8 +223,12 @@ T512_INLINE void gemm_tile(const float *const wr[4], int nr, const float *x, int
       for (int j = 0; j < NV; j++) acc[i][j] = _mm512_fmadd_ps(b, xv[j], acc[i][j]);
     }
   }
-  for (int i = 0; i < nr; i++)
+  /* constant bounds: indexing acc with a run-time row count would keep it in memory */
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; i++)
+#pragma GCC unroll 4
     for (int j = 0; j < NV; j++) {
+      if (i >= nr) continue;
       float *yp = y + i * ldy + 16 * j;
       _mm512_mask_storeu_ps(yp, m[j], _mm512_add_ps(acc[i][j], _mm512_maskz_loadu_ps(m[j], yp)));
     }
