@@ -70,6 +70,14 @@ void conv_name_ffn(const conv_model *m, int chunk, char *buf, size_t size) {
   snprintf(buf, size, "%s_FFN_PF%s_chunk_%02dof%02d.mlmodelc", m->prefix, s, chunk + 1, m->opt.chunks);
 }
 
+int conv_open_writer(conv_model *m, conv_writer *w, const char *dir, mr_error *err) {
+  int rc = conv_w_open(w, dir, &m->st, m->opt.dry_run, err);
+  w->verbose = m->opt.verbose;
+  w->on_program = m->opt.on_program;
+  w->on_program_ctx = m->opt.on_program_ctx;
+  return rc;
+}
+
 void conv_chunk_layers(int layers, int chunks, int c, int *first, int *count) {
   int base = layers / chunks, rem = layers % chunks;
   *count = base + (c < rem);

@@ -16,8 +16,7 @@ int conv_build_embeddings(conv_model *m, const char *dir, mr_error *err) {
   int rc = conv_tensor(m, "model.embed_tokens.weight", 2, cf->vocab, cf->hidden, &t, err);
   if (rc) return rc;
   conv_writer w;
-  if ((rc = conv_w_open(&w, dir, &m->st, m->opt.dry_run, err))) return rc;
-  w.verbose = m->opt.verbose;
+  if ((rc = conv_open_writer(m, &w, dir, err))) return rc;
   conv_w_function(&w, "main");
   const conv_val ids = {"input_ids", MIL_INT32, 2, {1, -1}};
   conv_w_param(&w, &ids, 0);

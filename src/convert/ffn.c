@@ -374,9 +374,8 @@ static void io(conv_fmeta *f, const conv_model *m, int T, int last, int prefill)
 
 int conv_build_ffn(conv_model *m, int chunk, const char *dir, mr_error *err) {
   conv_writer w;
-  int rc = conv_w_open(&w, dir, &m->st, m->opt.dry_run, err);
+  int rc = conv_open_writer(m, &w, dir, err);
   if (rc) return rc;
-  w.verbose = m->opt.verbose;
   function(m, &w, chunk, 0, err, &rc);
   if (!rc) function(m, &w, chunk, 1, err, &rc);
   if (rc) {

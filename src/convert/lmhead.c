@@ -60,8 +60,7 @@ int conv_build_lmhead(conv_model *m, const char *dir, mr_error *err) {
   }
   if ((rc = conv_tensor(m, tname, 2, cf->vocab, cf->hidden, &t, err))) return rc;
   conv_writer w;
-  if ((rc = conv_w_open(&w, dir, &m->st, m->opt.dry_run, err))) return rc;
-  w.verbose = m->opt.verbose;
+  if ((rc = conv_open_writer(m, &w, dir, err))) return rc;
   int64_t H = cf->hidden;
   int K = m->lm_parts;
   conv_val parts[64];

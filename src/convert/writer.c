@@ -79,6 +79,7 @@ void conv_w_abort(conv_writer *w) {
 
 int conv_w_finish(conv_writer *w, const char *dir) {
   util_sb text = {0};
+  if (!w->rc && w->on_program) w->on_program(w->prog, dir, w->on_program_ctx);
   if (!w->rc) mil_print(w->prog, &text);
   if (!w->rc && util_sb_failed(&text)) w->rc = util_err_nomem(w->err, "model.mil");
   if (!w->rc && !w->dry_run) w->rc = mil_blob_writer_close(&w->blob, w->err);
@@ -109,13 +110,6 @@ void conv_w_param(conv_writer *w, const conv_val *v, int state) {
   mil_type *t = val_type(w, v);
   if (state) t = mil_type_state(w->prog, t);
   nomem(w, t && mil_add_param(w->prog, current(w), v->name, t));
-}
-
-void conv_w_function_attr(conv_writer *w, const char *name, mil_value *v) {
-  if (w->rc) return;
-  mil_function *f = current(w);
-  mil_arg *a = v ? mil_add_arg(w->prog, &f->attrs, &f->n_attrs, name, 1) : NULL;
-  nomem(w, a && mil_bind_value(w->prog, a, v) == 0);
 }
 
 void conv_w_return(conv_writer *w, const char *name) {

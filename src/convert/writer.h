@@ -71,6 +71,9 @@ typedef struct conv_writer {
   int n_weights;
   int verbose;       /* print each LUT tensor's error on stderr */
   double lut_err2, lut_ref2; /* totals over the palettized tensors */
+  /* Called with the finished program before model.mil is printed (tests; other serialisations). */
+  void (*on_program)(const mil_program *prog, const char *dir, void *ctx);
+  void *on_program_ctx;
   int rc;
   mr_error *err;
 } conv_writer;
@@ -85,8 +88,6 @@ void conv_w_abort(conv_writer *w);
 void conv_w_function(conv_writer *w, const char *name);
 /* A parameter of the current function: the tensor v, or with `state` a state<tensor> of it. */
 void conv_w_param(conv_writer *w, const conv_val *v, int state);
-/* An attribute of the current function (FlexibleShapeInformation). */
-void conv_w_function_attr(conv_writer *w, const char *name, mil_value *v);
 /* A name after the current function's `->`. */
 void conv_w_return(conv_writer *w, const char *name);
 
