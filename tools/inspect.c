@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "exec/bundle.h"
 #include "mil/blob.h"
+#include "mil/print.h"
 #include "util/alloc.h"
 #include "util/strmap.h"
 
@@ -145,25 +146,50 @@ static double file_size(const char *dir, const char *rel) {
 }
 
 static int usage(FILE *f) {
-  fprintf(f, "usage: milrun inspect BUNDLE.mlmodelc [--json]\n\n"
+  fprintf(f, "usage: milrun inspect BUNDLE.mlmodelc [--json | --mil]\n\n"
              "Describe a compiled Core ML model: functions (default marked), inputs, outputs and states\n"
              "with dtypes and shapes, an op histogram, weight bytes by storage kind and the metadata.\n\n"
-             "options:\n  --json   print one JSON object instead of text\n  --help   this help\n");
+             "options:\n  --json   print one JSON object instead of text\n"
+             "  --mil    print the program as canonical model.mil text (BUNDLE may also be a .mil file)\n"
+             "  --help   this help\n");
   return f == stdout ? 0 : 2;
+}
+
+/* The bundle's program (or a .mil file's) through the one printer: Apple's layout, no comments. */
+static int print_mil(const char *path) {
+  char mil[4096];
+  struct stat st;
+  snprintf(mil, sizeof mil, "%s%s", path, stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? "/model.mil" : "");
+  mil_program *p;
+  mr_error err = {0};
+  if (mil_parse_file(mil, &p, &err) != MR_OK) {
+    fprintf(stderr, "milrun inspect: %s\n", err.msg);
+    return 1;
+  }
+  util_sb sb = {0};
+  mil_print(p, &sb);
+  int rc = util_sb_failed(&sb) ? 1 : 0;
+  if (rc) fprintf(stderr, "milrun inspect: out of memory\n");
+  else fwrite(sb.buf, 1, sb.len, stdout); /* the exact bytes: redirected, it is a model.mil */
+  util_sb_free(&sb);
+  mil_program_free(p);
+  return rc;
 }
 
 int tool_inspect(int argc, char **argv) {
   const char *path = NULL;
-  int json = 0;
+  int json = 0, mil = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--json")) json = 1;
+    else if (!strcmp(argv[i], "--mil")) mil = 1;
     else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout);
     else if (argv[i][0] == '-' || path) {
       fprintf(stderr, "milrun inspect: unexpected argument '%s'\n", argv[i]);
       return usage(stderr);
     } else path = argv[i];
   }
-  if (!path) return usage(stderr);
+  if (!path || (json && mil)) return usage(stderr);
+  if (mil) return print_mil(path);
   mr_bundle *b;
   mr_error err = {0};
   /* Without weights (a converter's --dry-run) the bundle is described from model.mil alone. */
