@@ -195,15 +195,24 @@ mil_value *mil_value_blob(mil_program *p, mil_type *t, const char *path, uint64_
   return v;
 }
 
+/* An arena copy of n pointers, none of them NULL (a failed constructor's result); NULL otherwise
+ * (and for n = 0, where *ok tells the two apart). */
+static void **copy_ptrs(mil_program *p, void *const *src, int n, int *ok) {
+  *ok = 0;
+  for (int i = 0; i < n; i++)
+    if (!src[i]) return NULL;
+  void **dst = n ? util_arena_alloc(&p->arena, (size_t)n * sizeof *dst) : NULL;
+  if (n && !dst) return NULL;
+  if (n) memcpy(dst, src, (size_t)n * sizeof *dst);
+  *ok = 1;
+  return dst;
+}
+
 mil_value *mil_value_composite(mil_program *p, mil_type *t, mil_value *const *items, int n) {
   mil_value *v = t ? mil_value_new(&p->arena, MIL_VALUE_COMPOSITE, t) : NULL;
-  if (!v) return NULL;
-  if (n) {
-    v->items = util_arena_alloc(&p->arena, (size_t)n * sizeof *v->items);
-    if (!v->items) return NULL;
-    for (int i = 0; i < n; i++)
-      if (!(v->items[i] = items[i])) return NULL;
-  }
+  int ok = 0;
+  if (v) v->items = (mil_value **)copy_ptrs(p, (void *const *)items, n, &ok);
+  if (!ok) return NULL;
   v->n_items = n;
   return v;
 }
@@ -227,13 +236,9 @@ mil_type *mil_type_list(mil_program *p, mil_type *elem, int64_t len) {
 
 mil_type *mil_type_tuple(mil_program *p, mil_type *const *members, int n) {
   mil_type *t = mil_type_new(&p->arena, MIL_TYPE_TUPLE);
-  if (!t) return NULL;
-  if (n) {
-    t->members = util_arena_alloc(&p->arena, (size_t)n * sizeof *t->members);
-    if (!t->members) return NULL;
-    for (int i = 0; i < n; i++)
-      if (!(t->members[i] = members[i])) return NULL;
-  }
+  int ok = 0;
+  if (t) t->members = (mil_type **)copy_ptrs(p, (void *const *)members, n, &ok);
+  if (!ok) return NULL;
   t->n_members = n;
   return t;
 }
