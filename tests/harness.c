@@ -22,6 +22,18 @@ int th_run(const th_case *cases, int argc, char **argv) {
     }
   }
   printf("%d passed, %d failed\n", passed, failed);
+  fflush(stdout); /* keep the summary before any message below when both go to one pipe */
+  /* A filter with a typo would otherwise run nothing and report success. */
+  if (passed + failed == 0) {
+    if (argc <= 1) {
+      fprintf(stderr, "no cases to run\n");
+      return 2;
+    }
+    fprintf(stderr, "no case name contains '%s'; the cases are:", argv[1]);
+    for (const th_case *c = cases; c->name; c++) fprintf(stderr, " %s", c->name);
+    fprintf(stderr, "\n");
+    return 2;
+  }
   return failed ? 1 : 0;
 }
 

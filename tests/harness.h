@@ -62,7 +62,8 @@ typedef struct th_case {
   void (*fn)(void);
 } th_case;
 
-/* Run the cases (all, or those whose name contains argv[1]); returns the process exit code. */
+/* Run the cases (all, or those whose name contains argv[1]); returns the process exit code: 0 when
+ * all passed, 1 when one failed, 2 when no case ran (a filter that matches nothing, or no cases). */
 int th_run(const th_case *cases, int argc, char **argv);
 
 /* Path of a fixture under tests/fixtures (from $MR_FIXTURES); static buffer, valid until next call. */
