@@ -1,4 +1,4 @@
-/* test_exec_alloc.c — memory discipline of the runtime (STYLE rules 8 and 10): every allocation
+/* test_exec_alloc.c — memory discipline of the runtime (docs/style.md §8, §10): every allocation
  * goes through the replaceable allocator and is returned; running a loaded bundle allocates
  * nothing; and a failure of any allocation while loading is a clean MR_ENOMEM (ASan reports any
  * leak or bad access on those paths). */

@@ -545,7 +545,7 @@ static void test_missing_file(void) {
   hub_mock_stop(&m);
 }
 
-/* Out of memory at every allocation of a pull (STYLE rule 8): an error or success, never a crash,
+/* Out of memory at every allocation of a pull (docs/style.md §8): an error or success, never a crash,
  * a leak (ASan) or a half-installed file. First over a cached pull (listing only), then over
  * fresh downloads. */
 static void test_alloc_failures(void) {
