@@ -10,7 +10,7 @@
 #include "util/file.h"
 
 static const char *tmp_path(const char *rel) {
-  static char buf[4][1024];
+  static char buf[4][1400]; /* th_tmpdir (< 256) + "/" + rel (< 1024) */
   static int next;
   char *p = buf[next++ % 4];
   snprintf(p, sizeof buf[0], "%s/%s", th_tmpdir(), rel);
@@ -79,7 +79,7 @@ static void test_error_names_the_path(void) {
   write_text(tmp_path("file"), "x");
   const char *under_file = tmp_path("file/sub");
   CHECK_EQ_INT(util_remove_tree(under_file, &e), MR_EIO);
-  char expect[1200];
+  char expect[1600];
   snprintf(expect, sizeof expect, "%s: cannot remove: %s", under_file, strerror(ENOTDIR));
   CHECK_EQ_STR(e.msg, expect);
   /* A folder whose entries cannot be unlinked (permissions do not bind root, so only as a user). */
