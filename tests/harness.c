@@ -72,3 +72,15 @@ const char *th_bundle_from_fixture(const char *name, const char *rel) {
   CHECK_MSG(ok, "cannot copy %s to %s", rel, path);
   return ok ? dir : NULL;
 }
+
+int th_python_word(const char *script, const char *arg, char *out, size_t cap) {
+  char cmd[4096], fmt[32];
+  snprintf(cmd, sizeof cmd, "python3 -c \"%s\" '%s'", script, arg);
+  snprintf(fmt, sizeof fmt, "%%%zus", cap - 1);
+  FILE *p = popen(cmd, "r");
+  int ok = p && fscanf(p, fmt, out) == 1;
+  char rest[64];
+  while (p && fgets(rest, sizeof rest, p)) continue; /* read to the end: no broken pipe for Python */
+  if (p) ok = pclose(p) == 0 && ok;
+  return ok;
+}

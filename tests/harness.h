@@ -74,4 +74,8 @@ const char *th_tmpdir(void);
  * buffer, valid until the next call), or NULL after reporting a failed check. */
 const char *th_bundle_from_fixture(const char *name, const char *rel);
 
+/* Run `python3 -c SCRIPT ARG` (an independent reference, e.g. hashlib) and put the first word it
+ * prints into out (cap bytes). Returns 1 on success, 0 if Python failed or printed nothing. */
+int th_python_word(const char *script, const char *arg, char *out, size_t cap);
+
 #endif

@@ -72,15 +72,8 @@ static int is_hex(const char *s, size_t n) {
 
 /* The git blob id of a file (sha1 of "blob <size>\0" + content), from Python's hashlib. */
 static int git_oid(const char *path, char out[41]) {
-  char cmd[1400];
-  snprintf(cmd, sizeof cmd, "python3 -c \"import hashlib,sys; d=open(sys.argv[1],'rb').read(); "
-           "print(hashlib.sha1(b'blob %%d\\0' %% len(d) + d).hexdigest())\" '%s'", path);
-  FILE *p = popen(cmd, "r");
-  int ok = p && fscanf(p, "%40s", out) == 1;
-  char rest[64];
-  while (p && fgets(rest, sizeof rest, p)) continue; /* read to the end: no broken pipe for Python */
-  if (p) pclose(p);
-  return ok;
+  return th_python_word("import hashlib,sys; d=open(sys.argv[1],'rb').read(); "
+                        "print(hashlib.sha1(b'blob %d\\0' % len(d) + d).hexdigest())", path, out, 41);
 }
 
 /* Everything huggingface_hub checks in a snapshot: each entry a relative link to

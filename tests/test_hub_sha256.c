@@ -37,15 +37,8 @@ static void test_million_a(void) {
 
 /* sha256 of a file from Python's hashlib, the independent reference. */
 static int hashlib_sha256(const char *path, char out[65]) {
-  char cmd[1400];
-  snprintf(cmd, sizeof cmd, "python3 -c \"import hashlib,sys; "
-           "print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())\" '%s'", path);
-  FILE *p = popen(cmd, "r");
-  int ok = p && fscanf(p, "%64s", out) == 1;
-  char rest[64];
-  while (p && fgets(rest, sizeof rest, p)) continue; /* read to the end: no broken pipe for Python */
-  if (p) ok = pclose(p) == 0 && ok;
-  return ok;
+  return th_python_word("import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())", path,
+                        out, 65);
 }
 
 /* Sizes around the file reader's 64 KiB buffer: empty, one byte, one block short, exact, one over,
