@@ -53,7 +53,7 @@ int hub_sha256_file(const char *path, char hex[65], mr_error *err) {
   size_t got;
   int ok = 1;
   while (ok && (got = fread(buf, 1, sizeof buf, f)) > 0) ok = EVP_DigestUpdate(ctx, buf, got) == 1;
-  int bad = ferror(f) ? errno : 0;
+  int bad = ferror(f) ? (errno ? errno : EIO) : 0;
   fclose(f);
   if (bad) {
     EVP_MD_CTX_free(ctx);
