@@ -4,13 +4,11 @@
  * any error it is removed, so a broken checkpoint never leaves a half-written bundle behind. */
 #include "convert/convert.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "convert/meta_yaml.h"
@@ -82,25 +80,6 @@ int conv_tensor(conv_model *m, const char *name, int rank, int64_t d0, int64_t d
   if (m->opt.dry_run) return MR_OK;
   int64_t shape[2] = {d0, d1};
   return conv_st_get(&m->st, name, rank, shape, out, err);
-}
-
-/* rm -r of a directory this converter created. */
-static void remove_tree(const char *path) {
-  DIR *d = opendir(path);
-  if (d) {
-    struct dirent *e;
-    while ((e = readdir(d))) {
-      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-      char *p = util_path_join(path, e->d_name);
-      if (!p) continue;
-      struct stat st;
-      if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(p);
-      else unlink(p);
-      mr_free(p);
-    }
-    closedir(d);
-  }
-  rmdir(path);
 }
 
 static int copy_file(const char *src, const char *dst, mr_error *err) {
@@ -205,7 +184,7 @@ int conv_convert(const char *hf_dir, const char *out_dir, const conv_options *op
   } else {
     rc = build_all(&m, hf_dir, opt->tokenizer_dir, tmp, err);
     if (!rc && rename(tmp, out_dir) != 0) rc = util_err(err, MR_EIO, "%s: cannot rename to %s: %s", tmp, out_dir, strerror(errno));
-    if (rc) remove_tree(tmp);
+    if (rc) util_remove_tree(tmp, NULL);
   }
   if (!rc && res) {
     res->lut_rel_error = m.lut_ref2 > 0 ? sqrt(m.lut_err2 / m.lut_ref2) : 0.0;
