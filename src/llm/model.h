@@ -1,4 +1,4 @@
-/* model.h — an Anemll-layout LLM opened for inference (anemll-contract.md §1.4-§1.5, §2, §4): the
+/* model.h — an Anemll-layout LLM opened for inference (docs/anemll.md §1.5, §2, §4): the
  * embeddings, the FFN chunks sharing one KV state (each chunk's prefill and infer functions, in one
  * bundle or two), and the LM head (logits parts or in-model argmax); or one 0.3.5 monolithic
  * bundle from ids to logits. Every size comes from the components' own declarations; meta.yaml
