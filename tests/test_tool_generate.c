@@ -280,20 +280,30 @@ static int collect(void *ud, int32_t id, const char *text, size_t len) {
   return 0;
 }
 
+/* A model from the converted folder d and a session on it; nonzero (after a failed check) when not. */
+static int open_session(const char *d, const mr_session_options *so, mr_model **m, mr_session **s) {
+  mr_error err = {0};
+  if (!d || mr_model_open(d, NULL, m, &err)) {
+    CHECK_MSG(0, "%s", err.msg);
+    return -1;
+  }
+  if (mr_session_new(*m, so, s, &err)) {
+    CHECK_MSG(0, "%s", err.msg);
+    mr_model_close(*m);
+    return -1;
+  }
+  return 0;
+}
+
 /* Turn 2 computes only its new tokens (and the last generated one, which no step has run yet). */
 static void test_multi_turn(void) {
-  const char *d = convert("qwen3-tiny-python", "python", "--context 256");
-  mr_model *m;
-  mr_session *s;
-  mr_error err = {0};
-  if (!d || mr_model_open(d, NULL, &m, &err)) {
-    CHECK_MSG(0, "%s", err.msg);
-    return;
-  }
   mr_session_options so = {.has_sampling = 1};
   mr_sampling_defaults(&so.sampling);
   so.sampling.temperature = 0;
-  CHECK_EQ_INT(mr_session_new(m, &so, &s, &err), MR_OK);
+  mr_model *m;
+  mr_session *s;
+  mr_error err = {0};
+  if (open_session(convert("qwen3-tiny-python", "python", "--context 256"), &so, &m, &s)) return;
   int32_t p1[4] = {750, 75698, 1445, 982}, all[64];
   mr_session_stats st;
   CHECK_EQ_INT(mr_session_feed(s, p1, 4, &err), MR_OK);
@@ -326,17 +336,12 @@ static void test_multi_turn(void) {
 /* Streaming: the callback's text joined equals the decoded ids, with characters split over tokens
  * (a random-weight model sampled at high temperature emits byte tokens of multi-byte characters). */
 static void test_streaming(void) {
-  const char *d = convert("qwen3-tiny", "qwen3", "--context 256");
+  mr_session_options so = {.has_sampling = 1};
+  so.sampling = (mr_sampling){.temperature = 100, .top_p = 1, .repeat_penalty = 1, .seed = 7};
   mr_model *m;
   mr_session *s;
   mr_error err = {0};
-  if (!d || mr_model_open(d, NULL, &m, &err)) {
-    CHECK_MSG(0, "%s", err.msg);
-    return;
-  }
-  mr_session_options so = {.has_sampling = 1};
-  so.sampling = (mr_sampling){.temperature = 100, .top_p = 1, .repeat_penalty = 1, .seed = 7};
-  CHECK_EQ_INT(mr_session_new(m, &so, &s, &err), MR_OK);
+  if (open_session(convert("qwen3-tiny", "qwen3", "--context 256"), &so, &m, &s)) return;
   int32_t p[3] = {9707, 11, 1879};
   CHECK_EQ_INT(mr_session_feed(s, p, 3, &err), MR_OK);
   mr_generate_options go = {.max_tokens = 200, .ignore_stop = 1};
