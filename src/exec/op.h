@@ -42,6 +42,9 @@ enum {
   /* Every output element is a copy of an input element (or of a param's constant), so fp16 inputs
    * give fp16-exact outputs that need no rounding. */
   EXEC_OP_MOVES_DATA = 1u << 0,
+  /* Its x param (P_slice_x) may be an fp16 state's own buffer (EXEC_F16 storage) and is read as
+   * such, so an fp16 KV cache can be sliced and updated in place. */
+  EXEC_OP_READS_F16_X = 1u << 1,
 };
 
 struct exec_op_def {
@@ -73,6 +76,8 @@ typedef void (*exec_task_fn)(const exec_node *n, void *ctx, int ith, int nth);
 void exec_parallel(const exec_node *n, int64_t work, exec_task_fn fn, void *ctx);
 /* Tests: the smallest `work` that goes to the pool (default 1M). */
 void exec_parallel_min_work(int64_t work);
+/* Tests: the most threads one job ran on since the last call (then back to 0). */
+int exec_parallel_most_threads(void);
 static inline float *exec_scratch(const exec_node *n, int ith) { return n->scratch + (size_t)ith * n->scratch_stride; }
 /* Part ith of nth of [0, count), in whole multiples of `unit` (the last part takes the rest). */
 static inline void exec_split(int64_t count, int64_t unit, int ith, int nth, int64_t *lo, int64_t *hi) {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "exec/consts.h"
+#include "exec/ops/ops.h"
 #include "exec/planner.h"
 #include "util/alloc.h"
 #include "util/error.h"
@@ -268,6 +269,22 @@ int exec_function_describe(exec_function *f, const mil_function *fn, const char 
   return rc;
 }
 
+int exec_function_set_threads(exec_function *f, int nth, mr_error *err) {
+  size_t old = f->scratch ? f->scratch_floats * sizeof(float) * (size_t)f->nth : 0;
+  float *scratch = mr_alloc(f->scratch_floats * sizeof(float) * (size_t)nth + 1);
+  if (!scratch) return util_err_nomem(err, "scratch");
+  mr_free(f->scratch);
+  f->scratch = scratch;
+  f->nth = nth;
+  f->activation_bytes += f->scratch_floats * sizeof(float) * (size_t)nth - old;
+  for (int s = 0; s < f->n_steps; s++) {
+    f->steps[s].node.scratch = f->scratch;
+    f->steps[s].node.scratch_stride = f->scratch_floats;
+    f->steps[s].node.nth = nth;
+  }
+  return MR_OK;
+}
+
 void exec_function_free(exec_function *f) {
   for (int i = 0; i < f->n_buffers; i++) mr_free(f->buffers[i]);
   mr_free(f->scratch);
@@ -278,6 +295,15 @@ void exec_function_free(exec_function *f) {
 static void round_f16(exec_tensor *t) {
   float *x = exec_f32(t);
   for (int64_t i = 0; i < t->count; i++) x[i] = util_round_f16(x[i]);
+}
+
+/* How a state slot's data is stored: fp16 states as fp16, other float states as float. */
+static exec_storage slot_storage(const exec_state_slot *slot) { return slot->dtype == MIL_FP16 ? EXEC_F16 : EXEC_F32; }
+
+/* Copy n values between a state and a value (fp16 <-> fp32 converting; to fp16 rounds). */
+static void copy_values(void *dst, exec_storage to, const void *src, exec_storage from, int64_t n) {
+  int64_t one = 1;
+  exec_copy_strided_as(from, to, 1, &n, src, &one, dst, &one);
 }
 
 int exec_function_run(exec_function *f, mr_error *err) {
@@ -295,13 +321,10 @@ int exec_function_run(exec_function *f, mr_error *err) {
       break;
     }
     case EXEC_STEP_READ_STATE:
-      if (!st->in_place) memcpy(st->value->data, slot->data, (size_t)slot->count * sizeof(float));
+      if (!st->in_place) copy_values(st->value->data, st->value->storage, slot->data, slot_storage(slot), slot->count);
       break;
     case EXEC_STEP_WRITE_STATE:
-      if (st->in_place) break;
-      memcpy(slot->data, st->value->data, (size_t)slot->count * sizeof(float));
-      if (slot->dtype == MIL_FP16)
-        for (int64_t i = 0; i < slot->count; i++) slot->data[i] = util_round_f16(slot->data[i]);
+      if (!st->in_place) copy_values(slot->data, slot_storage(slot), st->value->data, st->value->storage, slot->count);
       break;
     }
   }

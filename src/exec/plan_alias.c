@@ -7,6 +7,7 @@
  * value, whose result is the next thing written to the state, updates the state in place; and the
  * write of the state's own buffer copies nothing. Which ops may update an input in place is the
  * op table's to say (exec_op_def.in_place). */
+#include "exec/ops/params.h"
 #include "exec/planner.h"
 
 static int value_of(const planner *p, const exec_tensor *t) {
@@ -26,6 +27,48 @@ static int alias_live_after(const planner *p, int s, int step, int except) {
   for (int i = 0; i < p->n_vals; i++)
     if (i != except && p->vals[i].alias == s && p->vals[i].last_use > step) return 1;
   return 0;
+}
+
+/* An fp16 state stays fp16 in memory, so a value that is its buffer holds fp16 (EXEC_F16), which
+ * only ops with EXEC_OP_READS_F16_X read (the slices, through x; writes of state values convert).
+ * When any other op would read such a value, the state is copied instead (converted to fp32 by its
+ * read_state): correct, just not in place. */
+static int reads_f16(const exec_node *n, int param) {
+  return (n->def->props & EXEC_OP_READS_F16_X) && param == P_slice_x;
+}
+
+/* Whether t is a value aliased to state s; only tensors of the state's size can be (a cheap test
+ * that spares the search through the values for nearly every input). */
+static int is_alias_of(const planner *p, const exec_tensor *t, int s) {
+  if (t->is_const || t->count != p->f->states[s].count) return 0;
+  int v = value_of(p, t);
+  return v >= 0 && p->vals[v].alias == s;
+}
+
+static int alias_read_elsewhere(const planner *p, int s) {
+  const exec_function *f = p->f;
+  for (int k = 0; k < f->n_steps; k++) {
+    const exec_node *n = &f->steps[k].node;
+    for (int i = 0; f->steps[k].kind == EXEC_STEP_OP && i < EXEC_MAX_PARAMS; i++)
+      for (int j = 0; n->in[i] && j < n->n_items[i]; j++)
+        if (!reads_f16(n, i) && is_alias_of(p, n->in[i][j], s)) return 1;
+  }
+  return 0;
+}
+
+static void keep_f16_aliases_readable(planner *p) {
+  exec_function *f = p->f;
+  for (int s = 0; s < f->n_states; s++) {
+    if (f->states[s].dtype != MIL_FP16) continue;
+    int un_alias = alias_read_elsewhere(p, s);
+    for (int v = 0; v < p->n_vals; v++) {
+      if (p->vals[v].alias != s) continue;
+      if (un_alias) p->vals[v].alias = -1;
+      else p->vals[v].t->storage = EXEC_F16;
+    }
+    for (int k = 0; un_alias && k < f->n_steps; k++)
+      if (f->steps[k].kind == EXEC_STEP_READ_STATE && f->steps[k].state == s) f->steps[k].in_place = 0;
+  }
 }
 
 void plan_alias_states(planner *p) {
@@ -64,6 +107,7 @@ void plan_alias_states(planner *p) {
       p->vals[yv].alias = s;
     }
   }
+  keep_f16_aliases_readable(p);
   for (int k = 0; k < f->n_steps; k++) { /* a write of the state's own buffer copies nothing */
     exec_step *st = &f->steps[k];
     if (st->kind != EXEC_STEP_WRITE_STATE) continue;

@@ -71,15 +71,8 @@ int plan_assign_buffers(planner *p) {
   }
   mr_free(pool);
   if (rc) return rc;
-  int nth = util_pool_size(util_pool_default());
-  f->scratch = mr_alloc(f->scratch_floats * sizeof(float) * (size_t)nth + 1);
-  if (!f->scratch) return util_err_nomem(p->err, "scratch");
-  f->activation_bytes += f->scratch_floats * sizeof(float) * (size_t)nth;
-  for (int s = 0; s < f->n_steps; s++) {
-    f->steps[s].node.scratch = f->scratch;
-    f->steps[s].node.scratch_stride = f->scratch_floats;
-    f->steps[s].node.nth = nth;
-  }
+  rc = exec_function_set_threads(f, util_pool_size(util_pool_default()), p->err);
+  if (rc) return rc;
   for (int k = 0; k < p->n_vals; k++)
     if (p->vals[k].buf >= 0) p->vals[k].t->data = f->buffers[p->vals[k].buf];
   return MR_OK;

@@ -96,9 +96,13 @@ int64_t exec_red_item(const exec_red_geom *g, int64_t r);
 void exec_strides(int rank, const int64_t *shape, int64_t *strides);
 
 /* Copy a strided n-d block (rank <= 2 * MR_MAX_RANK): the element at coordinates c (of shape) moves
- * from src[sum c_i * sstr_i] to dst[sum c_i * dstr_i]; esize is 1 or 4 bytes. */
+ * from src[sum c_i * sstr_i] to dst[sum c_i * dstr_i]; esize is 1, 2 or 4 bytes. */
 void exec_copy_strided(size_t esize, int rank, const int64_t *shape, const void *src,
                        const int64_t *sstr, void *dst, const int64_t *dstr);
+/* The same between two storages: equal ones, or EXEC_F16 <-> EXEC_F32 (converting; to fp16 rounds
+ * to nearest even). */
+void exec_copy_strided_as(exec_storage from, exec_storage to, int rank, const int64_t *shape, const void *src,
+                          const int64_t *sstr, void *dst, const int64_t *dstr);
 
 /* Element i of a numeric tensor as double (F32, I32, U8 storage). */
 double exec_get(const exec_tensor *t, int64_t i);

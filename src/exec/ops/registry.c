@@ -12,6 +12,7 @@
 #define PB EXEC_PBIT
 #define ALL EXEC_PALL
 #define MOVES EXEC_OP_MOVES_DATA
+#define SLICE (EXEC_OP_MOVES_DATA | EXEC_OP_READS_F16_X)
 
 /* X(name, plan/run functions, param list, variant, params taken, min outputs, max outputs,
  *   scratch function, properties, in-place param) */
@@ -64,10 +65,10 @@
   OP("transpose", transpose, 0, MOVES) OP("shape", shape, 0, 0) OP("concat", concat, 0, MOVES)      \
   X("split", split, split, 0, ALL(split), 1, 256, NULL, MOVES, -1)                                  \
   OP("stack", stack, 0, MOVES) OP("tile", tile, 0, MOVES) OP("pad", pad, 0, 0)                     \
-  X("slice_by_index", slice_by_index, slice, 0, SLICE_BY_INDEX, 1, 1, NULL, MOVES, -1)              \
+  X("slice_by_index", slice_by_index, slice, 0, SLICE_BY_INDEX, 1, 1, NULL, SLICE, -1)              \
   X("slice_by_size", slice_by_size, slice, 0, PB(slice, x) | PB(slice, begin) | PB(slice, size), 1, \
-    1, NULL, MOVES, -1)                                                                             \
-  X("slice_update", slice_update, slice, 0, SLICE_BY_INDEX | PB(slice, update), 1, 1, NULL, MOVES,  \
+    1, NULL, SLICE, -1)                                                                             \
+  X("slice_update", slice_update, slice, 0, SLICE_BY_INDEX | PB(slice, update), 1, 1, NULL, SLICE,  \
     P_slice_x)                                                                                      \
   OP("gather", gather, 0, MOVES) OP("gather_along_axis", gather_along_axis, 0, MOVES)               \
   X("scatter", scatter, scatter, 0, ALL(scatter), 1, 1, NULL, 0, -1)                                \
