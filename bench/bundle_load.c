@@ -1,11 +1,11 @@
 /* bundle_load.c — memory and time of loading and running a .mlmodelc.
  *
- *   bench_bundle_load BUNDLE [RUNS]
+ *   bench_bundle_load BUNDLE [RUNS [FUNCTION]]
  *
  * Reports the resident memory added by mr_bundle_open (VmRSS before and after, so it counts the
  * weight pages actually touched plus everything decoded) against the size of weights/weight.bin,
- * the bytes the bundle says it holds for weights, and the mean time of RUNS predictions of the
- * default function on inputs filled with a fixed pattern. */
+ * the bytes the bundle says it holds for weights, and the mean time of RUNS predictions of FUNCTION
+ * (default: the bundle's default function) on inputs filled with a fixed pattern. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +32,7 @@ static double now(void) {
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: %s BUNDLE.mlmodelc [RUNS]\n", argv[0]);
+    fprintf(stderr, "usage: %s BUNDLE.mlmodelc [RUNS [FUNCTION]]\n", argv[0]);
     return 2;
   }
   int runs = argc > 2 ? atoi(argv[2]) : 20;
@@ -56,7 +56,7 @@ int main(int argc, char **argv) {
   printf("RSS added by load %ld KiB = %.2f x weight.bin\n", after - before, wsize ? (after - before) * 1024.0 / wsize : 0);
   printf("weights held      %zu bytes = %.2f x weight.bin (mapped payloads + decoded tables)\n",
          mr_bundle_weight_bytes(b), wsize ? (double)mr_bundle_weight_bytes(b) / wsize : 0);
-  const char *fn = mr_bundle_default_function(b);
+  const char *fn = argc > 3 ? argv[3] : mr_bundle_default_function(b);
   const mr_io_info *in, *si;
   int ni = mr_bundle_inputs(b, fn, &in), ns = mr_bundle_states(b, fn, &si);
   mr_tensor *ts = calloc((size_t)ni + 1, sizeof *ts);

@@ -129,6 +129,7 @@ static inline exec_tensor *tt_packed_lut4(tnode *t, int rank, const int64_t *sha
   p->kind = EXEC_PACK_LUT;
   p->data = bytes;
   p->bits = 4;
+  p->pal16 = NULL;
   p->palettes = pal;
   p->palette = 16;
   p->vec = 1;

@@ -47,6 +47,25 @@ static void test_inspect_text_and_json(void) {
   mr_free(out);
 }
 
+/* --mil prints the compiler's own text back (the printer's canonical form is Apple's layout). */
+static void test_inspect_mil(void) {
+  char cmd[2048], *out, *want;
+  size_t n;
+  mr_error e = {0};
+  const char *bundle = th_fixture("silero-vad/unified_palette_4bit.mlmodelc");
+  snprintf(cmd, sizeof cmd, "%s inspect --mil %s", milrun(), bundle);
+  CHECK_EQ_INT(sh(cmd, &out), 0);
+  char path[2048];
+  snprintf(path, sizeof path, "%s/model.mil", bundle);
+  CHECK(util_read_file(path, &want, &n, &e) == MR_OK);
+  CHECK(strlen(out) == n && !memcmp(out, want, n));
+  mr_free(want);
+  mr_free(out);
+  snprintf(cmd, sizeof cmd, "%s inspect --mil --json %s", milrun(), bundle);
+  CHECK_EQ_INT(sh(cmd, &out), 2);
+  mr_free(out);
+}
+
 static void test_run_writes_npy(void) {
   char cmd[2048], *out, dir[600], path[700];
   snprintf(dir, sizeof dir, "%s/run1", th_tmpdir());
@@ -182,6 +201,7 @@ static void test_errors_and_exit_codes(void) {
 int main(int argc, char **argv) {
   static const th_case cases[] = {
     {"inspect_text_and_json", test_inspect_text_and_json},
+    {"inspect_mil", test_inspect_mil},
     {"run_writes_npy", test_run_writes_npy},
     {"inspect_dry_run_bundle", test_inspect_dry_run_bundle},
     {"run_many_inputs", test_run_many_inputs},

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "llm/anemll_names.h"
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -28,11 +29,10 @@ struct llm_model {
   int32_t *ids, *pos;
 };
 
-static char *component(const char *dir, const char *prefix, const char *what, const char *lut) {
+/* dir/name of a component (names: llm/anemll_names.h); NULL when out of memory. */
+static char *component(const char *dir, int (*name_of)(char *, size_t, const char *, int), const char *prefix, int lut) {
   char name[256];
-  if (strcmp(lut, "none") != 0) snprintf(name, sizeof name, "%s_%s_lut%s.mlmodelc", prefix, what, lut);
-  else snprintf(name, sizeof name, "%s_%s.mlmodelc", prefix, what);
-  return util_path_join(dir, name);
+  return name_of(name, sizeof name, prefix, lut) ? NULL : util_path_join(dir, name);
 }
 
 static int open_bundle(const char *path, mr_bundle **out, mr_error *err) {
@@ -42,26 +42,27 @@ static int open_bundle(const char *path, mr_bundle **out, mr_error *err) {
 
 static int open_components(llm_model *m, const char *dir, mr_error *err) {
   const llm_meta *mt = &m->meta;
-  char *p = component(dir, mt->prefix, "embeddings", mt->lut_embeddings);
+  int lut_emb = anemll_lut_bits(mt->lut_embeddings), lut_ffn = anemll_lut_bits(mt->lut_ffn),
+      lut_lm = anemll_lut_bits(mt->lut_lmhead);
+  if (lut_emb < 0 || lut_ffn < 0 || lut_lm < 0)
+    return util_err(err, MR_EFORMAT, "meta.yaml: a lut_* value is neither none nor a number of bits");
+  char *p = component(dir, anemll_name_embeddings, mt->prefix, lut_emb);
   if (p && !util_is_dir(p)) { /* chat.py retries the embeddings without the _lut suffix */
     mr_free(p);
-    p = component(dir, mt->prefix, "embeddings", "none");
+    p = component(dir, anemll_name_embeddings, mt->prefix, 0);
   }
   int rc = p ? open_bundle(p, &m->emb, err) : util_err_nomem(err, "model");
   mr_free(p);
   if (rc) return rc;
-  p = component(dir, mt->prefix, "lm_head", mt->lut_lmhead);
+  p = component(dir, anemll_name_lm_head, mt->prefix, lut_lm);
   rc = p ? open_bundle(p, &m->lm, err) : util_err_nomem(err, "model");
   mr_free(p);
   if (rc) return rc;
   m->ffn = util_calloc((size_t)mt->chunks, sizeof *m->ffn);
   if (!m->ffn) return util_err_nomem(err, "model");
   for (int c = 0; c < mt->chunks && !rc; c++) {
-    char what[64];
-    snprintf(what, sizeof what, "FFN_PF_chunk_%02dof%02d", c + 1, mt->chunks);
-    if (strcmp(mt->lut_ffn, "none") != 0)
-      snprintf(what, sizeof what, "FFN_PF_lut%s_chunk_%02dof%02d", mt->lut_ffn, c + 1, mt->chunks);
-    p = component(dir, mt->prefix, what, "none");
+    char name[256];
+    p = anemll_name_ffn_chunk(name, sizeof name, mt->prefix, lut_ffn, c + 1, mt->chunks) ? NULL : util_path_join(dir, name);
     rc = p ? open_bundle(p, &m->ffn[c], err) : util_err_nomem(err, "model");
     mr_free(p);
   }

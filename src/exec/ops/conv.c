@@ -6,6 +6,7 @@
  * channels at a time into scratch. */
 #include <string.h>
 
+#include "exec/kernels/kernels.h"
 #include "exec/kernels/matmul.h"
 #include "exec/weights.h"
 #include "exec/ops/ops.h"
@@ -201,14 +202,15 @@ static void conv_channels(const exec_node *n, void *ctx, int ith, int nth) {
   float *scratch = exec_scratch(n, ith);
   (void)ctx;
   exec_split(p->cout, 1, ith, nth, &lo, &hi);
+  exec_wmat wm;
+  if (p->pointwise && p->batch == 1 && p->groups == 1 && exec_wmat_of(wt, &wm)) {
+    /* decode step of an LLM: the kernels read the packed rows (LUT lookup fused into the dot) */
+    float *y = exec_f32(n->out[0]);
+    exec_wmat_gemv(&wm, lo, hi, exec_f32(xt), y + lo);
+    for (int64_t co = lo; bt && co < hi; co++) y[co] += exec_f32(bt)[co];
+    return;
+  }
   for (int64_t co = lo; co < hi; co++) {
-    const uint8_t *idx;
-    const float *pal = p->pointwise && p->batch == 1 ? exec_packed_lut8_row(wt, co, &idx) : NULL;
-    if (pal) { /* decode step of an LLM: the LUT lookup fused into the dot product */
-      const float *x = exec_f32(xt) + (co / p->cout_g) * p->cin_g;
-      exec_f32(n->out[0])[co] = (bt ? exec_f32(bt)[co] : 0) + exec_kernel_lut8_dot(pal, idx, x, p->cin_g);
-      continue;
-    }
     const float *w = scratch;
     if (wt->storage == EXEC_F32) w = exec_f32(wt) + co * wcols;
     else exec_kernel_read(wt, co * wcols, wcols, scratch);

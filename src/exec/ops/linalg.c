@@ -4,6 +4,7 @@
  * activation row). The inner products are the kernels of kernels/matmul.c. */
 #include <string.h>
 
+#include "exec/kernels/kernels.h"
 #include "exec/kernels/matmul.h"
 #include "exec/weights.h"
 #include "exec/ops/ops.h"
@@ -84,11 +85,14 @@ static void linear_rows_part(const exec_node *n, void *ctx, int ith, int nth) {
   int64_t m = j->m, din = j->din, dout = j->dout, lo, hi;
   float *y = exec_f32(n->out[0]);
   exec_split(dout, 1, ith, nth, &lo, &hi);
+  exec_wmat wm;
+  if (m == 1 && exec_wmat_of(w, &wm)) { /* the kernels read packed rows directly */
+    exec_wmat_gemv(&wm, lo, hi, exec_f32(x), y + lo);
+    for (int64_t o = lo; b && o < hi; o++) y[o] += exec_f32(b)[o];
+    return;
+  }
   for (int64_t o = lo; o < hi; o++) {
-    const uint8_t *idx;
-    const float *pal = m == 1 ? exec_packed_lut8_row(w, o, &idx) : NULL;
-    if (pal) y[o] = exec_kernel_lut8_dot(pal, idx, exec_f32(x), din); /* lookup fused into the dot */
-    else exec_kernel_dot_rows(weight_row(w, o, din, exec_scratch(n, ith)), exec_f32(x), m, din, din, y + o, dout);
+    exec_kernel_dot_rows(weight_row(w, o, din, exec_scratch(n, ith)), exec_f32(x), m, din, din, y + o, dout);
     if (b)
       for (int64_t r = 0; r < m; r++) y[r * dout + o] += exec_f32(b)[o];
   }
