@@ -235,6 +235,23 @@ static inline cJSON *su_post(int port, const char *path, const char *body, long 
   return j;
 }
 
+/* Milliseconds per generated token on this server, from a probe request's timings. */
+static inline double su_ms_per_token(int port) {
+  long st;
+  cJSON *j = su_post(port, "/v1/completions", "{\"prompt\":\"def f():\",\"max_tokens\":8,\"temperature\":0,\"ignore_eos\":true}", &st);
+  const cJSON *t = cJSON_GetObjectItem(j, "timings"), *ms = cJSON_GetObjectItem(t, "predicted_ms"), *n = cJSON_GetObjectItem(t, "predicted_n");
+  double r = ms && n && n->valuedouble > 0 ? ms->valuedouble / n->valuedouble : 50;
+  cJSON_Delete(j);
+  return r;
+}
+
+/* How many tokens take about `ms` at `per_token` ms each, within [lo, hi]: long requests last long
+ * enough for a test's timing on fast and slow builds alike. */
+static inline int su_tokens_for(double ms, double per_token, int lo, int hi) {
+  double n = ms / (per_token > 0.1 ? per_token : 0.1);
+  return n < lo ? lo : n > hi ? hi : (int)n;
+}
+
 /* The text of a finished answer: chat's message content or a completion's text. */
 static inline const char *su_text(const cJSON *j) {
   const cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "choices"), 0);

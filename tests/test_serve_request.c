@@ -21,7 +21,7 @@ static void test_chat_fields(void) {
       "\"temperature\":0.25,\"top_p\":0.5,\"max_tokens\":16,\"stop\":[\"\\n\",\"END\",\"\"],\"stream\":true,"
       "\"stream_options\":{\"include_usage\":true},\"logprobs\":true,\"top_logprobs\":3,\"seed\":42,"
       "\"presence_penalty\":-1.5,\"frequency_penalty\":0.5,\"top_k\":7,\"min_p\":0.1,\"repeat_penalty\":1.3,"
-      "\"repeat_last_n\":9,\"chat_template_kwargs\":{\"enable_thinking\":false},\"unknown_field\":{\"x\":[1]}}";
+      "\"repeat_last_n\":9,\"ignore_eos\":true,\"chat_template_kwargs\":{\"enable_thinking\":false},\"unknown_field\":{\"x\":[1]}}";
   srv_params p;
   srv_error e;
   CHECK_EQ_INT(parse(SRV_CHAT, body, &p, &e), 0);
@@ -54,6 +54,7 @@ static void test_chat_fields(void) {
   CHECK_EQ_INT(p.include_usage, 1);
   CHECK_EQ_INT(p.logprobs, 3);
   CHECK_EQ_INT(p.think, 0);
+  CHECK_EQ_INT(p.ignore_eos, 1);
   srv_params_free(&p);
 }
 

@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "harness.h"
+#include "hub_mock.h"
 #include "util/alloc.h"
 #include "util/file.h"
 
@@ -179,6 +180,70 @@ static void test_python_lut8(void) {
   if (d) python_all(d, "LUT8");
 }
 
+/* A 0.3.5-style build: each chunk split into a prefill and an infer bundle (one function `main`
+ * each), two chunks, prefill batches of 4 and an argmax LM head. The session's full-batch prefill
+ * runs the prefill bundles, the rest and the decode the infer ones, and the head's argmax gives the
+ * golden greedy ids. */
+static void test_split_argmax(void) {
+  const char *d = convert("qwen3-tiny-python", "python-split", "--context 64 --batch 4 --chunks 2 --split-ffn --argmax");
+  if (!d) return;
+  char path[700];
+  snprintf(path, sizeof path, "%s/qwen_prefill_chunk_02of02.mlmodelc", d);
+  CHECK(util_is_dir(path));
+  snprintf(path, sizeof path, "%s/qwen_FFN_PF_chunk_01of02.mlmodelc", d);
+  CHECK(!util_is_dir(path));
+  cJSON *g = golden("qwen3-tiny-python");
+  const cJSON *c, *cases = g ? cJSON_GetObjectItem(g, "cases") : NULL;
+  cJSON_ArrayForEach(c, cases) {
+    cJSON *r = generate(d, c, 40, "--no-shift");
+    const cJSON *ids = r ? cJSON_GetObjectItem(r, "ids") : NULL, *gi = cJSON_GetObjectItem(c, "greedy_ids");
+    CHECK_EQ_INT(cJSON_GetArraySize(ids), 40);
+    int agree = 0;
+    for (int i = 0; ids && i < 40; i++) agree += cJSON_GetArrayItem(ids, i)->valueint == cJSON_GetArrayItem(gi, i)->valueint;
+    CHECK_EQ_INT(agree, 40);
+    cJSON_Delete(r);
+  }
+  cJSON_Delete(g);
+  /* which bundle ran: --verbose traces each call with its input shapes */
+  char args[1024];
+  snprintf(args, sizeof args, "generate --model \"%s\" --raw --ids 750,75698,1445,982,11,13 -n 2 --verbose", d);
+  CHECK_EQ_INT(run(args, NULL, 1), 0);
+  CHECK_MSG(strstr(out, "ffn[2].main hidden_states[1, 4, 128]") != NULL, "%s", out);
+  CHECK_MSG(strstr(out, "ffn[2].main hidden_states[1, 1, 128]") != NULL, "%s", out);
+  CHECK_MSG(strstr(out, "lm_head.main hidden_states[1, 1, 128] -> [16] [16]") != NULL, "%s", out);
+}
+
+/* --model ORG/NAME: downloaded from the (mock) hub into the cache on first use, then offline from
+ * the cache; both generate what the local folder generates. */
+static void test_hub_id(void) {
+  const char *d = convert("qwen3-tiny-python", "python-c64", "--context 64");
+  if (!d) return;
+  char repo[800], args[2048], cmd[4096];
+  static char want[sizeof out];
+  snprintf(args, sizeof args, "generate --model \"%s\" --raw -p \"import os\" -n 8 --temperature 0 --ignore-eos", d);
+  CHECK_EQ_INT(run(args, NULL, 0), 0);
+  snprintf(want, sizeof want, "%s", out);
+  snprintf(repo, sizeof repo, "org/tiny=%s", d);
+  const char *margs[] = {"--repo", repo, NULL};
+  hub_mock m;
+  if (hub_mock_start(&m, margs) != 0) {
+    CHECK(0);
+    return;
+  }
+  for (int offline = 0; offline < 2; offline++) {
+    snprintf(cmd, sizeof cmd, "HF_ENDPOINT='%s' HF_HOME='%s/hf-home' HF_TOKEN= HF_HUB_CACHE='%s/hub-cache' HF_HUB_OFFLINE=%d "
+             "\"%s\" generate --model org/tiny --raw -p \"import os\" -n 8 --temperature 0 --ignore-eos 2>/dev/null",
+             m.endpoint, th_tmpdir(), th_tmpdir(), offline, getenv("MR_MILRUN"));
+    if (offline) hub_mock_stop(&m);
+    FILE *p = popen(cmd, "r");
+    size_t k = p ? fread(out, 1, sizeof out - 1, p) : 0;
+    out[k] = 0;
+    CHECK_EQ_INT(p ? WEXITSTATUS(pclose(p)) : -1, 0);
+    CHECK_EQ_STR(out, want);
+  }
+  hub_mock_stop(&m);
+}
+
 /* 200 tokens with a 64-token context: shifts, and before the first one the no-shift run's ids. */
 static void test_context_shift(void) {
   const char *d = convert("qwen3-tiny-python", "python-c64", "--context 64");
@@ -215,20 +280,30 @@ static int collect(void *ud, int32_t id, const char *text, size_t len) {
   return 0;
 }
 
+/* A model from the converted folder d and a session on it; nonzero (after a failed check) when not. */
+static int open_session(const char *d, const mr_session_options *so, mr_model **m, mr_session **s) {
+  mr_error err = {0};
+  if (!d || mr_model_open(d, NULL, m, &err)) {
+    CHECK_MSG(0, "%s", err.msg);
+    return -1;
+  }
+  if (mr_session_new(*m, so, s, &err)) {
+    CHECK_MSG(0, "%s", err.msg);
+    mr_model_close(*m);
+    return -1;
+  }
+  return 0;
+}
+
 /* Turn 2 computes only its new tokens (and the last generated one, which no step has run yet). */
 static void test_multi_turn(void) {
-  const char *d = convert("qwen3-tiny-python", "python", "--context 256");
-  mr_model *m;
-  mr_session *s;
-  mr_error err = {0};
-  if (!d || mr_model_open(d, NULL, &m, &err)) {
-    CHECK_MSG(0, "%s", err.msg);
-    return;
-  }
   mr_session_options so = {.has_sampling = 1};
   mr_sampling_defaults(&so.sampling);
   so.sampling.temperature = 0;
-  CHECK_EQ_INT(mr_session_new(m, &so, &s, &err), MR_OK);
+  mr_model *m;
+  mr_session *s;
+  mr_error err = {0};
+  if (open_session(convert("qwen3-tiny-python", "python", "--context 256"), &so, &m, &s)) return;
   int32_t p1[4] = {750, 75698, 1445, 982}, all[64];
   mr_session_stats st;
   CHECK_EQ_INT(mr_session_feed(s, p1, 4, &err), MR_OK);
@@ -261,17 +336,12 @@ static void test_multi_turn(void) {
 /* Streaming: the callback's text joined equals the decoded ids, with characters split over tokens
  * (a random-weight model sampled at high temperature emits byte tokens of multi-byte characters). */
 static void test_streaming(void) {
-  const char *d = convert("qwen3-tiny", "qwen3", "--context 256");
+  mr_session_options so = {.has_sampling = 1};
+  so.sampling = (mr_sampling){.temperature = 100, .top_p = 1, .repeat_penalty = 1, .seed = 7};
   mr_model *m;
   mr_session *s;
   mr_error err = {0};
-  if (!d || mr_model_open(d, NULL, &m, &err)) {
-    CHECK_MSG(0, "%s", err.msg);
-    return;
-  }
-  mr_session_options so = {.has_sampling = 1};
-  so.sampling = (mr_sampling){.temperature = 100, .top_p = 1, .repeat_penalty = 1, .seed = 7};
-  CHECK_EQ_INT(mr_session_new(m, &so, &s, &err), MR_OK);
+  if (open_session(convert("qwen3-tiny", "qwen3", "--context 256"), &so, &m, &s)) return;
   int32_t p[3] = {9707, 11, 1879};
   CHECK_EQ_INT(mr_session_feed(s, p, 3, &err), MR_OK);
   mr_generate_options go = {.max_tokens = 200, .ignore_stop = 1};
@@ -433,6 +503,8 @@ int main(int argc, char **argv) {
                                   {"python_lut8", test_python_lut8},   {"context_shift", test_context_shift},
                                   {"multi_turn", test_multi_turn},     {"streaming", test_streaming},
                                   {"no_alloc", test_no_alloc_per_token}, {"chat_save_load", test_chat_save_load},
-                                  {"errors", test_errors}, {"model_config", test_model_config},             {NULL, NULL}};
+                                  {"errors", test_errors}, {"model_config", test_model_config},
+                                  {"split_argmax", test_split_argmax}, {"hub_id", test_hub_id},
+                                  {NULL, NULL}};
   return th_run(cases, argc, argv);
 }

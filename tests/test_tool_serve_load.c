@@ -209,11 +209,11 @@ static void test_disconnect_frees_slot(void) {
   su_server s;
   if (su_start(&s, "--parallel 1 --queue 1", NULL)) return;
   long st;
-  cJSON *probe = su_post(s.port, "/v1/completions", "{\"prompt\":\"def f():\",\"max_tokens\":8,\"temperature\":0}", &st);
-  double ms_per_token = timing(probe, "predicted_ms") / (timing(probe, "predicted_n") > 0 ? timing(probe, "predicted_n") : 1);
-  cJSON_Delete(probe);
-  bg a = {s.port, "/v1/completions", "{\"prompt\":\"def main():\",\"max_tokens\":200,\"stream\":true,\"temperature\":0,\"stop\":[]}", 3,
-          {0}, 0};
+  double ms_per_token = su_ms_per_token(s.port);
+  char body[256];
+  snprintf(body, sizeof body, "{\"prompt\":\"def main():\",\"max_tokens\":%d,\"stream\":true,\"temperature\":0,\"ignore_eos\":true}",
+           su_tokens_for(5000, ms_per_token, 40, 240));
+  bg a = {s.port, "/v1/completions", body, 3, {0}, 0};
   pthread_t ta;
   pthread_create(&ta, NULL, bg_main, &a);
   su_sleep_ms(100);
@@ -226,13 +226,15 @@ static void test_disconnect_frees_slot(void) {
             ms_per_token);
   cJSON_Delete(b);
   util_sb_free(&a.r.body);
-  /* the queue holds one: of three long requests at once, one is refused */
+  /* the queue holds one: of three long requests (about 1.5 s each) at once, one is refused */
+  snprintf(body, sizeof body, "{\"prompt\":\"def g():\",\"max_tokens\":%d,\"temperature\":0,\"ignore_eos\":true}",
+           su_tokens_for(1500, ms_per_token, 12, 240));
   bg r[3];
   pthread_t t[3];
   for (int k = 0; k < 3; k++) {
-    r[k] = (bg){s.port, "/v1/completions", "{\"prompt\":\"def g():\",\"max_tokens\":12,\"temperature\":0,\"stop\":[]}", 0, {0}, 0};
+    r[k] = (bg){s.port, "/v1/completions", body, 0, {0}, 0};
     pthread_create(&t[k], NULL, bg_main, &r[k]);
-    su_sleep_ms(150);
+    su_sleep_ms(100);
   }
   int ok = 0, busy = 0;
   for (int k = 0; k < 3; k++) {

@@ -24,6 +24,8 @@ static int usage(FILE *f) {
           "  --lut-lmhead L       the same for the LM head\n"
           "  --lut-embeddings L   the same for the embeddings\n"
           "  --argmax             the LM head outputs argmax_idx / argmax_val (Anemll 0.3.5)\n"
+          "  --split-ffn          each chunk as two bundles, {P}_prefill_chunk_* and {P}_FFN_chunk_* (one function\n"
+          "                       each), as Anemll writes them before combining them into FFN_PF\n"
           "  --tokenizer DIR      copy the tokenizer files from DIR instead of HF_DIR\n"
           "  --name NAME          model name in meta.yaml (default: HF_DIR's folder name)\n"
           "  --dry-run            write model.mil and metadata.json only (no weights; checkpoint not read)\n"
@@ -53,6 +55,7 @@ int tool_convert(int argc, char **argv) {
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(stdout);
     if (!strcmp(a, "--dry-run")) o.dry_run = 1;
     else if (!strcmp(a, "--argmax")) o.argmax = 1;
+    else if (!strcmp(a, "--split-ffn")) o.split_ffn = 1;
     else if (!strcmp(a, "--quiet")) o.verbose = 0;
     else if (a[0] == '-' && a[1] == '-' && !v) bad = 1;
     else if (!strcmp(a, "--context")) bad = int_arg(argv[++i], &o.context);

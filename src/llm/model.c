@@ -1,5 +1,5 @@
 /* model.c — running an Anemll model (see model.h). One fp16 KV state, created from the first
- * chunk's prefill bundle, is passed to every chunk's prefill and infer (contract §2.2). The
+ * chunk's prefill bundle, is passed to every chunk's prefill and infer (docs/anemll.md §2.2). The
  * contract is checked once at open: each FFN function's inputs by name and shape, the same hidden
  * size, context and state in every chunk, the chunk numbers of the Anemll metadata. */
 #include "llm/model.h"
@@ -14,18 +14,29 @@
 #include "util/file.h"
 #include "util/fp16.h"
 
-#define MAX_PARTS 64
+/* One prepared call (milrun.h mr_call) with its inputs bound once to buffers the model owns: a run
+ * changes only their contents. `in` keeps the bound descriptors for --verbose traces. */
+typedef struct step {
+  mr_call *call;
+  char what[16];
+  const char *fn;
+  int n_in;
+  const char *names[4];
+  mr_tensor in[4];
+} step;
 
 typedef struct chunk {
   mr_bundle *pf, *inf; /* inf may equal pf */
   const char *pf_fn, *inf_fn;
+  step prefill, infer;
 } chunk;
 
 struct llm_model {
   mr_bundle *emb, *lm, *mono;
   chunk *ffn;
   int chunks;
-  mr_state *kv;      /* the model's own state (logits), or the bound session's */
+  step emb_pf, emb_inf, head, mono_pf, mono_inf;
+  mr_state *kv;      /* the state the calls are bound to: the model's own, or a session's */
   mr_state *own_kv;
   const char *state_name;
   int hidden, context, batch, v035, argmax;
@@ -35,6 +46,8 @@ struct llm_model {
   float *h;        /* hidden states [B * hidden] */
   float *mask;     /* rows of the causal mask [B * context] */
   int32_t *ids, *pos;
+  int32_t cur;     /* current_pos */
+  int32_t one;     /* the id of one-token embeddings */
   llm_counters cnt;
   void (*trace)(void *, const char *);
   void *trace_ud;
@@ -59,11 +72,9 @@ double llm_now_ms(void) {
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static int bundle_err(mr_bundle *b, int rc, mr_error *err) { return util_err(err, rc, "%s", mr_bundle_errmsg(b)); }
-
 static int open_bundle(const char *path, mr_bundle **out, mr_error *err) {
   if (!util_is_dir(path)) return util_err(err, MR_ENOTFOUND, "%s: component not found", path);
-  return mr_bundle_open(path, out, err);
+  return mr_bundle_open(path, NULL, out, err);
 }
 
 static const mr_io_info *find_io(const mr_io_info *io, int n, const char *name) {
@@ -160,7 +171,7 @@ static int check_chunk_no(const char *path, int c, int chunks, mr_error *err) {
 static int open_head(llm_model *m, const char *path, int64_t vocab_size, mr_error *err) {
   const mr_io_info *out;
   int n = mr_bundle_outputs(m->mono ? m->mono : m->lm, m->mono ? "infer" : NULL, &out);
-  if (n < 1 || n > MAX_PARTS) return util_err(err, MR_EFORMAT, "%s: an LM head needs 1 to %d outputs, it has %d", path, MAX_PARTS, n);
+  if (n < 1) return util_err(err, MR_EFORMAT, "%s: an LM head needs at least one output", path);
   m->n_parts = n;
   if (find_io(out, n, "argmax_idx") && find_io(out, n, "argmax_val")) {
     m->argmax = 1;
@@ -221,6 +232,66 @@ static int open_mono(llm_model *m, const llm_files *f, mr_error *err) {
   return open_head(m, f->mono, f->vocab_size, err);
 }
 
+/* Prepare `fn` of b as step st, binding the state when stateful and the first n_in of the inputs
+ * (names[i], in[i]) already set in st. */
+static int prepare(llm_model *m, step *st, mr_bundle *b, const char *what, const char *fn, int stateful, mr_error *err) {
+  snprintf(st->what, sizeof st->what, "%s", what);
+  st->fn = fn ? fn : mr_bundle_default_function(b);
+  int rc = mr_call_new(b, fn, &st->call, err);
+  if (!rc && stateful) rc = mr_call_set_state(st->call, m->state_name, m->kv, err);
+  for (int i = 0; i < st->n_in && !rc; i++) rc = mr_call_set_input(st->call, st->names[i], &st->in[i], err);
+  return rc;
+}
+
+/* The FFN inputs of T tokens over the model's buffers; first = input_ids (monolithic) or hidden_states. */
+static void ffn_inputs(llm_model *m, step *st, int T) {
+  *st = (step){.n_in = 4, .names = {m->mono ? "input_ids" : "hidden_states", "position_ids", "causal_mask", "current_pos"}};
+  st->in[0] = m->mono ? (mr_tensor){MR_INT32, 2, {1, T}, m->ids} : (mr_tensor){MR_FLOAT32, 3, {1, T, m->hidden}, m->h};
+  st->in[1] = (mr_tensor){MR_INT32, 1, {T}, m->pos};
+  st->in[2] = (mr_tensor){MR_FLOAT32, 4, {1, 1, T, m->context}, m->mask};
+  st->in[3] = (mr_tensor){MR_INT32, 1, {1}, &m->cur};
+}
+
+static void io_input(step *st, const char *name, mr_tensor t) {
+  *st = (step){.n_in = 1, .names = {name}, .in = {t}};
+}
+
+/* Every call the model makes, prepared once: a token then only changes buffer contents. */
+static int prepare_calls(llm_model *m, mr_error *err) {
+  int B = m->batch, rc;
+  if (m->mono) {
+    ffn_inputs(m, &m->mono_pf, B);
+    ffn_inputs(m, &m->mono_inf, 1);
+    rc = prepare(m, &m->mono_pf, m->mono, "model", "prefill", 1, err);
+    return rc ? rc : prepare(m, &m->mono_inf, m->mono, "model", "infer", 1, err);
+  }
+  io_input(&m->emb_pf, "input_ids", (mr_tensor){MR_INT32, 2, {1, B}, m->ids});
+  io_input(&m->emb_inf, "input_ids", (mr_tensor){MR_INT32, 2, {1, 1}, &m->one});
+  io_input(&m->head, "hidden_states", (mr_tensor){MR_FLOAT32, 3, {1, 1, m->hidden}, m->h});
+  rc = m->emb_batch ? prepare(m, &m->emb_pf, m->emb, "embeddings", NULL, 0, err) : MR_OK;
+  if (!rc) rc = prepare(m, &m->emb_inf, m->emb, "embeddings", NULL, 0, err);
+  if (!rc) rc = prepare(m, &m->head, m->lm, "lm_head", NULL, 0, err);
+  for (int c = 0; c < m->chunks && !rc; c++) {
+    chunk *k = &m->ffn[c];
+    char what[16];
+    snprintf(what, sizeof what, "ffn[%d]", c + 1);
+    ffn_inputs(m, &k->prefill, B);
+    ffn_inputs(m, &k->infer, 1);
+    rc = prepare(m, &k->prefill, k->pf, what, k->pf_fn, 1, err);
+    if (!rc) rc = prepare(m, &k->infer, k->inf, what, k->inf_fn, 1, err);
+  }
+  return rc;
+}
+
+static int alloc_buffers(llm_model *m, mr_error *err) {
+  size_t B = (size_t)m->batch, C = (size_t)m->context, H = (size_t)(m->hidden > 0 ? m->hidden : 1);
+  m->h = mr_alloc(B * H * sizeof(float));
+  m->mask = mr_alloc(B * C * sizeof(float));
+  m->ids = util_calloc(B, sizeof(int32_t));
+  m->pos = util_calloc(B, sizeof(int32_t));
+  return m->h && m->mask && m->ids && m->pos ? MR_OK : util_err_nomem(err, "model buffers");
+}
+
 int llm_model_open_files(const llm_files *f, llm_model **out, mr_error *err) {
   *out = NULL;
   llm_model *m = util_calloc(1, sizeof *m);
@@ -228,17 +299,11 @@ int llm_model_open_files(const llm_files *f, llm_model **out, mr_error *err) {
   m->v035 = f->v035;
   int rc = f->mono ? open_mono(m, f, err) : open_split(m, f, err);
   mr_bundle *b0 = m->mono ? m->mono : m->ffn ? m->ffn[0].pf : NULL;
-  if (!rc && mr_state_new(b0, m->state_name, &m->own_kv)) rc = bundle_err(b0, MR_ENOMEM, err);
+  if (!rc) rc = mr_state_new(b0, m->state_name, &m->own_kv, err);
   m->kv = m->own_kv;
   if (!rc && (m->context < 1 || m->batch < 1)) rc = util_err(err, MR_EFORMAT, "model: no causal_mask / prefill batch found");
-  if (!rc) {
-    size_t B = (size_t)m->batch, C = (size_t)m->context, H = (size_t)(m->hidden > 0 ? m->hidden : 1);
-    m->h = mr_alloc(B * H * sizeof(float));
-    m->mask = mr_alloc(B * C * sizeof(float));
-    m->ids = mr_alloc(B * sizeof(int32_t));
-    m->pos = mr_alloc(B * sizeof(int32_t));
-    if (!m->h || !m->mask || !m->ids || !m->pos) rc = util_err_nomem(err, "model buffers");
-  }
+  if (!rc) rc = alloc_buffers(m, err);
+  if (!rc) rc = prepare_calls(m, err);
   if (rc) {
     llm_model_close(m);
     return rc;
@@ -249,6 +314,12 @@ int llm_model_open_files(const llm_files *f, llm_model **out, mr_error *err) {
 
 void llm_model_close(llm_model *m) {
   if (!m) return;
+  step *steps[] = {&m->emb_pf, &m->emb_inf, &m->head, &m->mono_pf, &m->mono_inf};
+  for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) mr_call_free(steps[i]->call);
+  for (int c = 0; m->ffn && c < m->chunks; c++) {
+    mr_call_free(m->ffn[c].prefill.call);
+    mr_call_free(m->ffn[c].infer.call);
+  }
   mr_state_free(m->own_kv);
   mr_bundle_close(m->emb);
   mr_bundle_close(m->lm);
@@ -274,11 +345,25 @@ llm_counters *llm_model_counters(llm_model *m) { return &m->cnt; }
 void llm_model_reset(llm_model *m) { mr_state_reset(m->kv); }
 
 int llm_model_kv_new(llm_model *m, mr_state **out, mr_error *err) {
-  mr_bundle *b0 = m->mono ? m->mono : m->ffn[0].pf;
-  return mr_state_new(b0, m->state_name, out) ? bundle_err(b0, MR_ENOMEM, err) : MR_OK;
+  return mr_state_new(m->mono ? m->mono : m->ffn[0].pf, m->state_name, out, err);
 }
 
-void llm_model_use_kv(llm_model *m, mr_state *kv) { m->kv = kv ? kv : m->own_kv; }
+int llm_model_use_kv(llm_model *m, mr_state *kv, mr_error *err) {
+  if (!kv) kv = m->own_kv;
+  if (kv == m->kv) return MR_OK;
+  m->kv = kv;
+  int rc = MR_OK;
+  if (m->mono) {
+    rc = mr_call_set_state(m->mono_pf.call, m->state_name, kv, err);
+    if (!rc) rc = mr_call_set_state(m->mono_inf.call, m->state_name, kv, err);
+  }
+  for (int c = 0; c < m->chunks && !rc; c++) {
+    rc = mr_call_set_state(m->ffn[c].prefill.call, m->state_name, kv, err);
+    if (!rc) rc = mr_call_set_state(m->ffn[c].infer.call, m->state_name, kv, err);
+  }
+  if (rc) m->kv = NULL; /* bound to nothing known: the next use binds again */
+  return rc;
+}
 
 size_t llm_model_kv_bytes(const llm_model *m) {
   mr_tensor v;
@@ -304,46 +389,57 @@ static size_t shape_text(char *buf, size_t size, const mr_tensor *t) {
   return o < size ? o : size - 1;
 }
 
-/* One predict, counted under `stage` and traced as "what.fn in -> out  ms". */
-static int predict(llm_model *m, int stage, const char *what, mr_bundle *b, const char *fn, int n_in,
-                   const char *const *names, const mr_tensor *in, int n_out, mr_tensor *out, mr_error *err) {
+static void trace_step(llm_model *m, const step *st, double ms) {
+  char line[1024];
+  size_t o = (size_t)snprintf(line, sizeof line, "%s.%s", st->what, st->fn);
+  for (int i = 0; i < st->n_in && o < sizeof line - 64; i++) {
+    o += (size_t)snprintf(line + o, sizeof line - o, " %s", st->names[i]);
+    o += shape_text(line + o, sizeof line - o, &st->in[i]);
+  }
+  o += (size_t)snprintf(line + o, sizeof line - o, " ->");
+  int n_out = mr_call_output_count(st->call);
+  mr_tensor t;
+  for (int i = 0; i < n_out && i < 2 && o < sizeof line - 64; i++) {
+    mr_call_output(st->call, i, &t);
+    o += (size_t)snprintf(line + o, sizeof line - o, " ");
+    o += shape_text(line + o, sizeof line - o, &t);
+  }
+  if (n_out > 2) o += (size_t)snprintf(line + o, sizeof line - o, " ... (%d outputs)", n_out);
+  snprintf(line + o, sizeof line - o, "  %.3f ms", ms);
+  m->trace(m->trace_ud, line);
+}
+
+/* One run of a prepared step, counted under `stage` and traced as "what.fn in -> out  ms". */
+static int run_step(llm_model *m, int stage, const step *st, mr_error *err) {
   double t0 = llm_now_ms();
-  const char *sn[1] = {m->state_name};
-  mr_state *st[1] = {m->kv};
-  int stateful = stage == LLM_FFN || (b == m->mono && stage != LLM_HEAD);
-  int rc = mr_bundle_predict(b, fn, n_in, names, in, stateful, sn, st, n_out, out);
+  int rc = mr_call_run(st->call, err);
   double ms = llm_now_ms() - t0;
   m->cnt.calls[stage]++;
   m->cnt.ms[stage] += ms;
-  if (rc) return bundle_err(b, rc, err);
-  if (m->trace) {
-    char line[1024];
-    size_t o = (size_t)snprintf(line, sizeof line, "%s.%s", what, fn ? fn : "main");
-    for (int i = 0; i < n_in && o < sizeof line - 64; i++) {
-      o += (size_t)snprintf(line + o, sizeof line - o, " %s", names[i]);
-      o += shape_text(line + o, sizeof line - o, &in[i]);
-    }
-    o += (size_t)snprintf(line + o, sizeof line - o, " ->");
-    for (int i = 0; i < n_out && i < 2 && o < sizeof line - 64; i++) {
-      o += (size_t)snprintf(line + o, sizeof line - o, " ");
-      o += shape_text(line + o, sizeof line - o, &out[i]);
-    }
-    if (n_out > 2) o += (size_t)snprintf(line + o, sizeof line - o, " ... (%d outputs)", n_out);
-    snprintf(line + o, sizeof line - o, "  %.3f ms", ms);
-    m->trace(m->trace_ud, line);
-  }
-  return MR_OK;
+  if (!rc && m->trace) trace_step(m, st, ms);
+  return rc;
 }
 
-/* hidden states of ids[0..n) into m->h [n, H]. */
-static int embed(llm_model *m, const int32_t *ids, int n, mr_error *err) {
-  static const char *const names[1] = {"input_ids"};
-  int step = m->emb_batch ? n : 1;
-  for (int i = 0; i < n; i += step) {
-    mr_tensor in = {MR_INT32, 2, {1, step}, (void *)(ids + i)}, o;
-    int rc = predict(m, LLM_EMB, "embeddings", m->emb, NULL, 1, names, &in, 1, &o, err);
+/* The step's first output as floats into out (n values). */
+static void output_f32(const step *st, float *out, int64_t n) {
+  mr_tensor o;
+  mr_call_output(st->call, 0, &o);
+  int64_t have = mr_tensor_count(&o);
+  to_f32(&o, out, n < have ? n : have);
+}
+
+/* Hidden states of m->ids[0..n) into m->h [n, H]: one batched call, or one call per token. */
+static int embed(llm_model *m, int n, mr_error *err) {
+  if (m->emb_batch && n > 1) {
+    int rc = run_step(m, LLM_EMB, &m->emb_pf, err);
+    if (!rc) output_f32(&m->emb_pf, m->h, (int64_t)n * m->hidden);
+    return rc;
+  }
+  for (int i = 0; i < n; i++) {
+    m->one = m->ids[i];
+    int rc = run_step(m, LLM_EMB, &m->emb_inf, err);
     if (rc) return rc;
-    to_f32(&o, m->h + (size_t)i * (size_t)m->hidden, (int64_t)step * m->hidden);
+    output_f32(&m->emb_inf, m->h + (size_t)i * (size_t)m->hidden, m->hidden);
   }
   return MR_OK;
 }
@@ -355,30 +451,16 @@ static void mask_rows(llm_model *m, int row0, int n) {
     for (int j = 0; j < C; j++) m->mask[(size_t)r * C + j] = j <= row0 + r ? 0.0f : -1.0f / 0.0f;
 }
 
-/* The FFN of T tokens at pos0 (position ids in m->pos, mask rows in m->mask): every chunk, or the
- * monolithic bundle on m->ids (its outputs in mono_out). */
-static int run_ffn(llm_model *m, int prefill, int T, int pos0, mr_tensor *mono_out, mr_error *err) {
-  static const char *const names[4] = {"hidden_states", "position_ids", "causal_mask", "current_pos"};
-  static const char *const mnames[4] = {"input_ids", "position_ids", "causal_mask", "current_pos"};
-  int32_t cur = pos0;
-  mr_tensor in[4] = {{MR_FLOAT32, 3, {1, T, m->hidden}, m->h},
-                     {MR_INT32, 1, {T}, m->pos},
-                     {MR_FLOAT32, 4, {1, 1, T, m->context}, m->mask},
-                     {MR_INT32, 1, {1}, &cur}};
-  if (m->mono) {
-    in[0] = (mr_tensor){MR_INT32, 2, {1, T}, m->ids};
-    return predict(m, LLM_FFN, "model", m->mono, prefill ? "prefill" : "infer", 4, mnames, in, prefill ? 0 : m->n_parts,
-                   mono_out, err);
-  }
+/* The FFN at m->cur (position ids in m->pos, mask rows in m->mask): every chunk, each reading the
+ * previous one's hidden states from m->h, or the monolithic bundle on m->ids. */
+static int run_ffn(llm_model *m, int prefill, mr_error *err) {
+  if (m->mono) return run_step(m, LLM_FFN, prefill ? &m->mono_pf : &m->mono_inf, err);
   for (int c = 0; c < m->chunks; c++) {
-    const chunk *k = &m->ffn[c];
-    char what[32];
-    snprintf(what, sizeof what, "ffn[%d]", c + 1);
-    mr_tensor o;
-    int rc = predict(m, LLM_FFN, what, prefill ? k->pf : k->inf, prefill ? k->pf_fn : k->inf_fn, 4, names, in, 1, &o, err);
+    const step *st = prefill ? &m->ffn[c].prefill : &m->ffn[c].infer;
+    int rc = run_step(m, LLM_FFN, st, err);
     if (rc) return rc;
-    if (c + 1 < m->chunks) to_f32(&o, m->h, mr_tensor_count(&o));
-    else if (!prefill) to_f32(&o, m->h, m->hidden);
+    if (c + 1 < m->chunks) output_f32(st, m->h, (int64_t)(prefill ? m->batch : 1) * m->hidden);
+    else if (!prefill) output_f32(st, m->h, m->hidden);
   }
   return MR_OK;
 }
@@ -391,10 +473,11 @@ int llm_model_prefill_batch(llm_model *m, const int32_t *ids, int take, int star
     m->ids[i] = i < take ? ids[i] : 0;
     m->pos[i] = start + i;
   }
-  int rc = m->mono ? MR_OK : embed(m, m->ids, B, err);
+  m->cur = start;
+  int rc = m->mono ? MR_OK : embed(m, B, err);
   if (rc) return rc;
   mask_rows(m, start, B);
-  return run_ffn(m, 1, B, start, NULL, err);
+  return run_ffn(m, 1, err);
 }
 
 int llm_model_prefill(llm_model *m, const int32_t *ids, int n, mr_error *err) {
@@ -408,23 +491,27 @@ int llm_model_prefill(llm_model *m, const int32_t *ids, int n, mr_error *err) {
 
 /* Logits from the head's outputs (parts joined in declaration order), or the global argmax: the
  * part with the largest argmax_val, its argmax_idx plus the sizes of the parts before it. */
-static void head_result(llm_model *m, const mr_tensor *outs, float *logits, int32_t *argmax) {
+static void head_result(llm_model *m, const mr_call *head, float *logits, int32_t *argmax) {
+  mr_tensor o;
   if (m->argmax) {
-    const mr_tensor *idx = &outs[m->idx_out], *val = &outs[m->val_out];
-    int64_t K = mr_tensor_count(val), best = 0, off = 0;
+    mr_tensor idx, val;
+    mr_call_output(head, m->idx_out, &idx);
+    mr_call_output(head, m->val_out, &val);
+    int64_t K = mr_tensor_count(&val), best = 0, off = 0;
     float bv = 0;
     for (int64_t k = 0; k < K; k++) {
-      float v = val->dtype == MR_FLOAT16 ? util_f16_to_f32(((const uint16_t *)val->data)[k]) : ((const float *)val->data)[k];
+      float v = val.dtype == MR_FLOAT16 ? util_f16_to_f32(((const uint16_t *)val.data)[k]) : ((const float *)val.data)[k];
       if (k == 0 || v > bv) bv = v, best = k;
     }
     for (int64_t k = 0; k < best; k++) off += m->vocab / K + (k < m->vocab % K ? 1 : 0);
-    *argmax = ((const int32_t *)idx->data)[best] + (int32_t)off;
+    *argmax = ((const int32_t *)idx.data)[best] + (int32_t)off;
     return;
   }
   int64_t off = 0;
   for (int k = 0; k < m->n_parts; k++) {
-    int64_t v = outs[k].shape[outs[k].rank - 1];
-    to_f32(&outs[k], logits + off, v);
+    mr_call_output(head, k, &o);
+    int64_t v = o.shape[o.rank - 1];
+    to_f32(&o, logits + off, v);
     off += v;
   }
 }
@@ -433,17 +520,13 @@ int llm_model_step(llm_model *m, int32_t token, int pos, int head, float *logits
   if (pos < 0 || pos >= m->context) return util_err(err, MR_EINVAL, "position %d is outside the context of %d", pos, m->context);
   m->ids[0] = token;
   m->pos[0] = pos;
-  int rc = m->mono ? MR_OK : embed(m, m->ids, 1, err);
+  m->cur = pos;
+  int rc = m->mono ? MR_OK : embed(m, 1, err);
   if (rc) return rc;
   mask_rows(m, pos, 1);
-  mr_tensor outs[MAX_PARTS];
-  if ((rc = run_ffn(m, 0, 1, pos, outs, err)) || !head) return rc;
-  if (!m->mono) {
-    static const char *const names[1] = {"hidden_states"};
-    mr_tensor in = {MR_FLOAT32, 3, {1, 1, m->hidden}, m->h};
-    if ((rc = predict(m, LLM_HEAD, "lm_head", m->lm, NULL, 1, names, &in, m->n_parts, outs, err))) return rc;
-  }
-  head_result(m, outs, logits, argmax);
+  if ((rc = run_ffn(m, 0, err)) || !head) return rc;
+  if (!m->mono && (rc = run_step(m, LLM_HEAD, &m->head, err))) return rc;
+  head_result(m, m->mono ? m->mono_inf.call : m->head.call, logits, argmax);
   return MR_OK;
 }
 

@@ -1,4 +1,4 @@
-/* model.h — an Anemll-layout LLM opened for inference (anemll-contract.md §1.4-§1.5, §2, §4): the
+/* model.h — an Anemll-layout LLM opened for inference (docs/anemll.md §1.5, §2, §4): the
  * embeddings, the FFN chunks sharing one KV state (each chunk's prefill and infer functions, in one
  * bundle or two), and the LM head (logits parts or in-model argmax); or one 0.3.5 monolithic
  * bundle from ids to logits. Every size comes from the components' own declarations; meta.yaml
@@ -58,7 +58,7 @@ void llm_model_reset(llm_model *m);
 /* KV states: a new zero-filled one (a session's own), the one the following calls use (NULL: the
  * model's own), and the bytes of one. */
 int llm_model_kv_new(llm_model *m, mr_state **out, mr_error *err);
-void llm_model_use_kv(llm_model *m, mr_state *kv);
+int llm_model_use_kv(llm_model *m, mr_state *kv, mr_error *err);
 size_t llm_model_kv_bytes(const llm_model *m);
 /* One prefill call: ids[0..take) at positions start.. (right-padded with id 0 to the batch). */
 int llm_model_prefill_batch(llm_model *m, const int32_t *ids, int take, int start, mr_error *err);

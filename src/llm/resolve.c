@@ -1,7 +1,7 @@
 /* resolve.c — see resolve.h. File names of a meta.yaml folder: the path keys when the file exists
- * (Swift's rule), else the names chat.py builds from the prefix and LUT keys ({P}_embeddings[_lutN],
- * retried without the suffix; {P}_lm_head[_lutN]; {P}_FFN_PF[_lutN]_chunk_NNofMM); split builds
- * with separate {P}_prefill / {P}_FFN chunks; {P}_monolithic_full[_lutN] for 0.3.5 monolithic. */
+ * (Swift's rule), else the names chat.py builds from the prefix and LUT keys (llm/anemll_names.h;
+ * the embeddings retried without the LUT suffix; a split build's prefill / FFN chunks where the
+ * combined FFN_PF chunk is missing). */
 #include "llm/resolve.h"
 
 #include <stdio.h>
@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "llm/anemll_names.h"
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -32,25 +33,16 @@ static int is_v035(const char *version) {
   return a > 0 || b > 3 || (b == 3 && c >= 5);
 }
 
-/* name with its _chunk_NNofMM replaced by chunk i of n; NULL without such a suffix. */
-static char *chunk_name(const char *name, int i, int n) {
-  const char *k = strstr(name, "_chunk_");
-  if (!k) return NULL;
-  const char *of = strstr(k + 7, "of");
-  if (!of) return NULL;
-  const char *rest = of + 2;
-  while (*rest >= '0' && *rest <= '9') rest++;
-  size_t len = strlen(name) + 32;
-  char *s = mr_alloc(len);
-  if (s) snprintf(s, len, "%.*s_chunk_%02dof%02d%s", (int)(k - name), name, i + 1, n, rest);
-  return s;
+/* dir/name of a component named by `name_of` (llm/anemll_names.h); NULL when out of memory. */
+static char *named(const char *dir, int (*name_of)(char *, size_t, const char *, int), const char *prefix, int lut) {
+  char name[512];
+  return name_of(name, sizeof name, prefix, lut) ? NULL : util_path_join(dir, name);
 }
 
-static char *named(const char *dir, const char *prefix, const char *what, const char *lut, const char *suffix) {
-  char name[512];
-  if (strcmp(lut, "none") != 0) snprintf(name, sizeof name, "%s_%s_lut%s%s.mlmodelc", prefix, what, lut, suffix);
-  else snprintf(name, sizeof name, "%s_%s%s.mlmodelc", prefix, what, suffix);
-  return util_path_join(dir, name);
+/* A copy of name renumbered as chunk c of n (anemll_renumber_chunk); NULL without a chunk part. */
+static char *chunk_name(const char *name, int c, int n) {
+  char buf[512];
+  return anemll_renumber_chunk(buf, sizeof buf, name, c + 1, n) ? NULL : util_strdup(buf);
 }
 
 /* The path key when it names an existing folder, else the built name (kept even when missing, so
@@ -71,16 +63,22 @@ static int missing(const char *path, const char *what, mr_error *err) {
   return util_err(err, MR_ENOTFOUND, "%s: missing %s (named by meta.yaml)", path, what);
 }
 
-static int ffn_files(const char *dir, const llm_meta *mt, llm_files *f, mr_error *err) {
+/* dir/name of chunk c of n: the combined FFN_PF bundle, or a split build's prefill / infer one. */
+static char *chunk_path(const char *dir, const llm_meta *mt, int lut, int split, int prefill, int c, int n) {
+  char name[512];
+  int bad = split ? anemll_name_split_chunk(name, sizeof name, mt->prefix, lut, prefill, c + 1, n)
+                  : anemll_name_ffn_chunk(name, sizeof name, mt->prefix, lut, c + 1, n);
+  return bad ? NULL : util_path_join(dir, name);
+}
+
+static int ffn_files(const char *dir, const llm_meta *mt, int lut, llm_files *f, mr_error *err) {
   int n = mt->chunks;
   f->pf = util_calloc((size_t)n, sizeof *f->pf);
   f->inf = util_calloc((size_t)n, sizeof *f->inf);
   if (!f->pf || !f->inf) return util_err_nomem(err, "model files");
   f->chunks = n;
   for (int c = 0; c < n; c++) {
-    char suffix[32];
-    snprintf(suffix, sizeof suffix, "_chunk_%02dof%02d", c + 1, n);
-    char *p = named(dir, mt->prefix, "FFN_PF", mt->lut_ffn, suffix);
+    char *p = chunk_path(dir, mt, lut, 0, 0, c, n);
     if (p && !util_is_dir(p) && mt->ffn[0]) { /* the ffn key: the whole name, or chunk 01 to renumber */
       char *key = n == 1 && !strstr(mt->ffn, "_chunk_") ? util_strdup(mt->ffn) : chunk_name(mt->ffn, c, n);
       if (key) p = pick(dir, key, p);
@@ -89,7 +87,7 @@ static int ffn_files(const char *dir, const llm_meta *mt, llm_files *f, mr_error
     if (!p) return util_err_nomem(err, "model files");
     f->pf[c] = f->inf[c] = p;
     if (util_is_dir(p)) continue;
-    char *pre = named(dir, mt->prefix, "prefill", mt->lut_ffn, suffix), *inf = named(dir, mt->prefix, "FFN", mt->lut_ffn, suffix);
+    char *pre = chunk_path(dir, mt, lut, 1, 1, c, n), *inf = chunk_path(dir, mt, lut, 1, 0, c, n);
     if (pre && inf && util_is_dir(pre) && util_is_dir(inf)) { /* a split build */
       mr_free(p);
       f->pf[c] = pre;
@@ -109,22 +107,26 @@ int llm_files_from_meta(const char *dir, const llm_meta *mt, llm_files *f, mr_er
   memset(f, 0, sizeof *f);
   f->v035 = is_v035(mt->version);
   f->vocab_size = mt->vocab_size;
+  int lut_emb = anemll_lut_bits(mt->lut_embeddings), lut_ffn = anemll_lut_bits(mt->lut_ffn),
+      lut_lm = anemll_lut_bits(mt->lut_lmhead);
+  if (lut_emb < 0 || lut_ffn < 0 || lut_lm < 0)
+    return util_err(err, MR_EFORMAT, "%s/meta.yaml: a lut_* value is neither none nor a number of bits", dir);
   if (mt->monolithic) {
-    f->mono = pick(dir, mt->mono, named(dir, mt->prefix, "monolithic_full", mt->lut_ffn, ""));
+    f->mono = pick(dir, mt->mono, named(dir, anemll_name_monolithic, mt->prefix, lut_ffn));
     if (!f->mono) return util_err_nomem(err, "model files");
     return util_is_dir(f->mono) ? MR_OK : missing(f->mono, "the monolithic model", err);
   }
-  f->emb = named(dir, mt->prefix, "embeddings", mt->lut_embeddings, "");
+  f->emb = named(dir, anemll_name_embeddings, mt->prefix, lut_emb);
   if (f->emb && !util_is_dir(f->emb)) { /* chat.py retries the embeddings without the _lut suffix */
     mr_free(f->emb);
-    f->emb = named(dir, mt->prefix, "embeddings", "none", "");
+    f->emb = named(dir, anemll_name_embeddings, mt->prefix, 0);
   }
   f->emb = f->emb ? pick(dir, mt->embeddings, f->emb) : NULL;
-  f->lm = pick(dir, mt->lm_head, named(dir, mt->prefix, "lm_head", mt->lut_lmhead, ""));
+  f->lm = pick(dir, mt->lm_head, named(dir, anemll_name_lm_head, mt->prefix, lut_lm));
   if (!f->emb || !f->lm) return util_err_nomem(err, "model files");
   if (!util_is_dir(f->emb)) return missing(f->emb, "the embeddings", err);
   if (!util_is_dir(f->lm)) return missing(f->lm, "the LM head", err);
-  return ffn_files(dir, mt, f, err);
+  return ffn_files(dir, mt, lut_ffn, f, err);
 }
 
 static char *tokenizer_in(const char *dir) {
@@ -171,13 +173,9 @@ static char *parent_dir(const char *path) {
 
 /* Chunks of a config: the ffn file and, when it names chunk 01 of MM, the other MM - 1. */
 static int config_ffn(const char *base, const char *pf, const char *inf, const char *path, llm_files *f, mr_error *err) {
-  const char *k = strstr(pf, "_chunk_");
-  int n = 1;
-  if (k) {
-    const char *of = strstr(k, "of");
-    n = of ? atoi(of + 2) : 1;
-    if (n < 1 || n > 64) return util_err(err, MR_EFORMAT, "%s: cannot read the chunk count of '%s'", path, pf);
-  }
+  int first, n = 1;
+  if (strstr(pf, "_chunk_") && anemll_parse_chunk(pf, &first, &n))
+    return util_err(err, MR_EFORMAT, "%s: cannot read the chunk numbers of '%s' (_chunk_NNofMM)", path, pf);
   f->pf = util_calloc((size_t)n, sizeof *f->pf);
   f->inf = util_calloc((size_t)n, sizeof *f->inf);
   if (!f->pf || !f->inf) return util_err_nomem(err, "model files");

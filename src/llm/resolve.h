@@ -1,5 +1,5 @@
 /* resolve.h — from what a user passes as --model to the component files of a model: "demo", a
- * folder with meta.yaml (Anemll 0.3.4 / 0.3.5 naming, contract §1.5), a model-config JSON naming each
+ * folder with meta.yaml (Anemll 0.3.4 / 0.3.5 naming, docs/anemll.md §1.5), a model-config JSON naming each
  * component (candle-coreml's ModelConfig), or a Hugging Face id through mr_hub_resolve. */
 #ifndef LLM_RESOLVE_H
 #define LLM_RESOLVE_H

@@ -193,7 +193,7 @@ void mr_session_free(mr_session *s) {
   mr_free(s->logits);
   llm_sampler_free(s->sp);
   mr_detok_free(s->dt);
-  llm_model_use_kv(s->m->lm, NULL);
+  llm_model_use_kv(s->m->lm, NULL, NULL); /* the calls must not keep a freed state */
   mr_state_free(s->kv);
   mr_free(s->lp.raw);
   mr_free(s->lp.top_ids);
@@ -258,8 +258,8 @@ void mr_session_cancel(mr_session *s) { s->cancel = 1; }
 /* KV entries of positions [from, to), by the model's prefill mode. */
 static int compute(mr_session *s, int from, int to, mr_error *err) {
   llm_model *lm = s->m->lm;
-  int B = llm_model_batch(lm), C = llm_model_context(lm), mode = s->m->prefill, rc = MR_OK;
-  llm_model_use_kv(lm, s->kv);
+  int B = llm_model_batch(lm), C = llm_model_context(lm), mode = s->m->prefill;
+  int rc = llm_model_use_kv(lm, s->kv, err);
   if (B > C) mode = MR_PREFILL_SINGLE;
   int b = from;
   while (!rc && b < to && mode != MR_PREFILL_SINGLE) {
@@ -347,8 +347,8 @@ static void take_logprobs(token_logprobs *lp, int64_t V, int32_t tok) {
 /* One token after the last one: its logits (or the head's argmax) and the sampler. */
 static int next_token(mr_session *s, int32_t *tok, mr_error *err) {
   llm_model *lm = s->m->lm;
-  llm_model_use_kv(lm, s->kv);
-  int rc = llm_model_step(lm, s->tokens[s->n_kv], s->n_kv, 1, s->logits, tok, err);
+  int rc = llm_model_use_kv(lm, s->kv, err);
+  if (!rc) rc = llm_model_step(lm, s->tokens[s->n_kv], s->n_kv, 1, s->logits, tok, err);
   if (rc) return rc;
   s->n_kv++;
   if (llm_model_argmax(lm)) return MR_OK;

@@ -60,6 +60,7 @@ static srv_job *make_job(srv *s, srv_params *p, int32_t *ids, size_t n) {
   int room = srv_slots_context(s->slots) - (int)n + 1; /* the last position yields one more token */
   j->max_tokens = p->max_tokens && p->max_tokens < room ? p->max_tokens : room;
   j->logprobs = p->logprobs;
+  j->ignore_eos = p->ignore_eos;
   for (int i = 0; i < p->n_stop; i++) {
     j->stop[i] = p->stop[i];
     p->stop[i] = NULL;

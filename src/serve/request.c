@@ -148,7 +148,8 @@ static int read_output(int kind, const cJSON *o, srv_params *p, srv_error *e) {
   long long max = 0, n = 1, top = 0;
   int given = 0, lp = 0, top_given = 0;
   const cJSON *so = field(o, "stream_options");
-  if (get_bool(o, "stream", &p->stream, e) || get_int(o, "n", 1, 128, &n, NULL, e) ||
+  if (get_bool(o, "stream", &p->stream, e) || get_bool(o, "ignore_eos", &p->ignore_eos, e) ||
+      get_int(o, "n", 1, 128, &n, NULL, e) ||
       get_int(o, "max_tokens", 1, 1e9, &max, NULL, e) ||
       (kind == SRV_CHAT && get_int(o, "max_completion_tokens", 1, 1e9, &max, &given, e)))
     return -1;

@@ -35,6 +35,7 @@ typedef struct srv_params {
   size_t n_ids;
   int stream, include_usage;
   int max_tokens;        /* 0: not given */
+  int ignore_eos;        /* llama.cpp's: stop tokens do not end the generation */
   mr_sampling sampling;  /* milrun's defaults (llama.cpp's) where not given */
   int has_seed;
   char *stop[SRV_MAX_STOP];

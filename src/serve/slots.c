@@ -242,7 +242,7 @@ static void run(srv_slots *s, slot *sl, srv_job *j) {
   token_ctx c = {s, sl, 0};
   int finish = MR_FINISH_LENGTH;
   if (!rc) {
-    mr_generate_options go = {.max_tokens = j->max_tokens};
+    mr_generate_options go = {.max_tokens = j->max_tokens, .ignore_stop = j->ignore_eos};
     rc = mr_session_generate(ss, &go, on_token, &c, &finish, &err);
   }
   model_give(s, sl);

@@ -33,6 +33,7 @@ typedef struct srv_job {
   size_t n_ids;
   mr_sampling sampling;
   int max_tokens, logprobs; /* logprobs: -1 off, else top entries per token */
+  int ignore_eos;
   char *stop[SRV_MAX_STOP];
   int n_stop;
   /* The answer, under mu (cv signals each change). */
