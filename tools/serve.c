@@ -50,7 +50,7 @@ int tool_serve(int argc, char **argv) {
     {"timeout-idle", 0, OPT_INT, &o.idle_timeout_s, "S", "seconds a connection may stay silent (default 60)"},
     {"shutdown-timeout", 0, OPT_INT, &o.shutdown_timeout_s, "S", "on Ctrl-C/SIGTERM, seconds running requests get to finish (default 10)"},
     {"threads", 't', OPT_INT, &threads, "N", "CPU threads (default: $MILRUN_THREADS, else all)"},
-    {"verbose", 'v', OPT_FLAG, &o.verbose, NULL, "log the reason of each error answer and the HTTP library's messages"},
+    {"verbose", 'v', OPT_FLAG, &o.verbose, NULL, "log lines also give each error's reason, a generation's slot, cached tokens and times, and the HTTP library's messages"},
     {NULL, 0, OPT_FLAG, NULL, NULL, NULL}};
   const tool_opt *tables[] = {table, NULL};
   const char *pos[1];

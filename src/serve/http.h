@@ -37,6 +37,8 @@ typedef struct http_options {
   void (*log)(void *ud, const char *line); /* the layer's own events (timeouts, refusals) */
 } http_options;
 
+/* MR_EINVAL unless host is an IPv4 or IPv6 address and port a TCP port. */
+int http_check_address(const char *host, int port, mr_error *err);
 int http_server_start(const http_options *o, http_server **out, mr_error *err);
 int http_server_port(const http_server *s);
 /* Stop accepting connections; open ones go on. */

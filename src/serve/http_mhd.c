@@ -321,24 +321,36 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls, en
 
 /* ---- the server -------------------------------------------------------------------------------- */
 
+/* host:port as a socket address. */
+static int address(const char *host, int port, struct sockaddr_storage *ss, mr_error *err) {
+  struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+  struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+  memset(ss, 0, sizeof *ss);
+  if (port < 0 || port > 65535) return util_err(err, MR_EINVAL, "--port %d: not a TCP port", port);
+  if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)port);
+  } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons((uint16_t)port);
+  } else {
+    return util_err(err, MR_EINVAL, "--host %s: not an IPv4 or IPv6 address", host);
+  }
+  return MR_OK;
+}
+
+int http_check_address(const char *host, int port, mr_error *err) {
+  struct sockaddr_storage ss;
+  return address(host, port, &ss, err);
+}
+
 int http_server_start(const http_options *o, http_server **out, mr_error *err) {
   *out = NULL;
-  struct sockaddr_storage ss = {0};
+  struct sockaddr_storage ss;
+  int rc = address(o->host, o->port, &ss, err);
+  if (rc) return rc;
   unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC |
-                   MHD_USE_ERROR_LOG;
-  struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-  struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-  if (o->port < 0 || o->port > 65535) return util_err(err, MR_EINVAL, "--port %d: not a TCP port", o->port);
-  if (inet_pton(AF_INET, o->host, &a4->sin_addr) == 1) {
-    a4->sin_family = AF_INET;
-    a4->sin_port = htons((uint16_t)o->port);
-  } else if (inet_pton(AF_INET6, o->host, &a6->sin6_addr) == 1) {
-    a6->sin6_family = AF_INET6;
-    a6->sin6_port = htons((uint16_t)o->port);
-    flags |= MHD_USE_IPv6;
-  } else {
-    return util_err(err, MR_EINVAL, "--host %s: not an IPv4 or IPv6 address", o->host);
-  }
+                   MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
   http_server *s = util_calloc(1, sizeof *s);
   if (!s) return util_err_nomem(err, "server");
   s->o = *o;

@@ -371,7 +371,9 @@ static int start(srv *s, mr_error *err) {
 int serve_run(const serve_options *o, mr_error *err) {
   if (o->parallel < 1 || o->queue < 0 || o->context < 0 || o->header_timeout_s < 1 || o->idle_timeout_s < 1 ||
       o->shutdown_timeout_s < 0 || o->max_body < 1)
-    return util_err(err, MR_EINVAL, "serve: --parallel, --timeout-* and --max-body must be positive, --queue and --ctx-per-slot not negative");
+    return util_err(err, MR_EINVAL, "--parallel, --timeout-* and --max-body must be positive, --queue and --ctx-per-slot not negative");
+  int rc = http_check_address(o->host, o->port, err); /* before a model that may take long to load */
+  if (rc) return rc;
   srv *s = util_calloc(1, sizeof *s);
   if (!s) return util_err_nomem(err, "server");
   s->o = *o;
@@ -379,7 +381,7 @@ int serve_run(const serve_options *o, mr_error *err) {
   s->started = (long long)time(NULL);
   pthread_mutex_init(&s->tok_mu, NULL);
   srv_metrics_init(&s->metrics);
-  int rc = start(s, err);
+  rc = start(s, err);
   if (!rc) {
     while (!*o->stop) sleep_ms(50);
     stop_gracefully(s);
