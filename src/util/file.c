@@ -1,6 +1,7 @@
 /* file.c — POSIX file access: mmap for weights, whole-file reads for text, atomic writes. */
 #include "util/file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -137,4 +138,23 @@ int util_mkdirs(const char *path, mr_error *err) {
   }
   mr_free(p);
   return MR_OK;
+}
+
+void util_remove_tree(const char *path) {
+  struct stat st;
+  if (lstat(path, &st) != 0) return;
+  DIR *d = S_ISDIR(st.st_mode) ? opendir(path) : NULL;
+  if (!d) {
+    unlink(path);
+    return;
+  }
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    char *p = util_path_join(path, e->d_name);
+    if (p) util_remove_tree(p);
+    mr_free(p);
+  }
+  closedir(d);
+  rmdir(path);
 }

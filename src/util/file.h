@@ -29,5 +29,7 @@ int util_is_dir(const char *path);
 int util_exists(const char *path);
 /* mkdir -p. */
 int util_mkdirs(const char *path, mr_error *err);
+/* rm -r: a file, a symlink (not followed) or a folder and everything below it; best effort. */
+void util_remove_tree(const char *path);
 
 #endif
