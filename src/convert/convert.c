@@ -237,6 +237,7 @@ int conv_convert(const char *hf_dir, const char *out_dir, const conv_options *op
   } else {
     chmod_umask(tmp);
     rc = build_all(&m, hf_dir, opt->tokenizer_dir, tmp, err);
+    if (!rc && opt->cancel && *opt->cancel) rc = util_err(err, MR_ECANCEL, "interrupted"); /* during the last tensor */
     if (!rc && rename(tmp, out_dir) != 0) rc = util_err(err, MR_EIO, "%s: cannot rename to %s: %s", tmp, out_dir, strerror(errno));
     if (rc) util_remove_tree(tmp);
   }
