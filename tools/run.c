@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "milrun.h"
@@ -164,6 +165,55 @@ static int write_state(const char *dir, const mr_io_info *info, const mr_tensor 
   return rc;
 }
 
+/* A .npy's stored dtype against the input's: the same kind converts (float64 -> float32 and int64 ->
+ * int32 with a note, uint8 -> bool as nonzero), any other kind is refused by its NumPy name. */
+static int check_dtype(const char *file, const char *stored, const mr_io_info *info) {
+  int is_float = info->dtype == MR_FLOAT32 || info->dtype == MR_FLOAT16;
+  const char *same[2] = {is_float ? "float32" : info->dtype == MR_INT32 ? "int32" : "bool", is_float ? "float16" : NULL};
+  const char *wide = is_float ? "float64" : info->dtype == MR_INT32 ? "int64" : "uint8";
+  if (!strcmp(stored, same[0]) || (same[1] && !strcmp(stored, same[1]))) return 0;
+  if (!strcmp(stored, wide)) {
+    fprintf(stderr, "milrun run: note: %s holds %s; read as %s for input '%s'%s\n", file, stored, same[0], info->name,
+            info->dtype == MR_BOOL ? " (nonzero = true)" : "");
+    return 0;
+  }
+  fprintf(stderr, "milrun run: input '%s' is %s but %s holds %s (save it as %s)\n", info->name, mr_dtype_name(info->dtype),
+          file, stored, same[0]);
+  return 1;
+}
+
+/* Every name given on the command line must exist: a typo would otherwise run with zeros. */
+static int check_names(const char *what, const char *fn, char (*names)[256], int n, const mr_io_info *info, int ni) {
+  for (int k = 0; k < n; k++) {
+    int i = 0;
+    while (i < ni && strcmp(names[k], info[i].name)) i++;
+    if (i < ni) continue;
+    fprintf(stderr, "milrun run: function '%s' has no %s '%s' (it has:", fn, what, names[k]);
+    for (i = 0; i < ni; i++) fprintf(stderr, " %s", info[i].name);
+    fprintf(stderr, "%s)\n", ni ? "" : " none");
+    return 1;
+  }
+  return 0;
+}
+
+/* The output folder exists (or is made) and is writable before the model runs. */
+static int prepare_output(const char *dir) {
+  mr_error err = {0};
+  if (util_exists(dir) && !util_is_dir(dir)) {
+    fprintf(stderr, "milrun run: --output-dir %s is a file, not a folder\n", dir);
+    return 1;
+  }
+  if (util_mkdirs(dir, &err)) {
+    fprintf(stderr, "milrun run: %s\n", err.msg);
+    return 1;
+  }
+  if (access(dir, W_OK) != 0) {
+    fprintf(stderr, "milrun run: --output-dir %s is not writable\n", dir);
+    return 1;
+  }
+  return 0;
+}
+
 static int run(run_args *a, mr_bundle *b) {
   const char *fn = a->function ? a->function : mr_bundle_default_function(b);
   const mr_io_info *in_info, *out_info, *st_info;
@@ -178,15 +228,22 @@ static int run(run_args *a, mr_bundle *b) {
   static mr_state *states[MAX_ARGS];
   int n = 0, rc = 1;
   mr_error err = {0};
+  if (check_names("input", fn, a->in_names, a->n_in, in_info, ni) || check_names("state", fn, a->st_names, a->n_st, st_info, ns) ||
+      prepare_output(a->out_dir))
+    return 1;
   for (int i = 0; i < ni && i < MAX_ARGS; i++) {
     int k = 0;
     while (k < a->n_in && strcmp(a->in_names[k], in_info[i].name)) k++;
     names[n] = in_info[i].name;
     if (k < a->n_in) {
-      if (util_npy_read(a->in_files[k], &inputs[n], &err)) {
+      const char *stored = NULL;
+      if (util_npy_read_stored(a->in_files[k], &inputs[n], &stored, &err)) {
         fprintf(stderr, "milrun run: %s\n", err.msg);
         goto done;
       }
+      n++;
+      if (check_dtype(a->in_files[k], stored, &in_info[i])) goto done;
+      continue;
     } else if (!a->have_seed) {
       fprintf(stderr, "milrun run: input '%s' is missing (give --input %s=FILE.npy or --random SEED)\n", in_info[i].name, in_info[i].name);
       goto done;
@@ -195,14 +252,6 @@ static int run(run_args *a, mr_bundle *b) {
       goto done;
     }
     n++;
-  }
-  for (int k = 0; k < a->n_in; k++) {
-    int known = 0;
-    for (int i = 0; i < ni; i++) known |= !strcmp(a->in_names[k], in_info[i].name);
-    if (!known) {
-      fprintf(stderr, "milrun run: function '%s' has no input '%s'\n", fn, a->in_names[k]);
-      goto done;
-    }
   }
   for (int i = 0; i < ns && i < MAX_ARGS; i++) {
     snames[i] = st_info[i].name;
@@ -213,7 +262,8 @@ static int run(run_args *a, mr_bundle *b) {
     for (int k = 0; k < a->n_st; k++) {
       if (strcmp(a->st_names[k], st_info[i].name)) continue;
       mr_tensor init, view;
-      if (util_npy_read(a->st_files[k], &init, &err)) {
+      const char *stored = NULL;
+      if (util_npy_read_stored(a->st_files[k], &init, &stored, &err)) {
         fprintf(stderr, "milrun run: %s\n", err.msg);
         goto done;
       }
@@ -225,7 +275,8 @@ static int run(run_args *a, mr_bundle *b) {
           ((float *)view.data)[e] = init.dtype == MR_FLOAT32 ? ((float *)init.data)[e] : util_f16_to_f32(((uint16_t *)init.data)[e]);
       mr_free(init.data);
       if (!ok) {
-        fprintf(stderr, "milrun run: %s: shape or dtype does not match state '%s'\n", a->st_files[k], st_info[i].name);
+        fprintf(stderr, "milrun run: %s (%s, rank %d) does not match state '%s' (float32 or float16, rank %d)\n",
+                a->st_files[k], stored, init.rank, st_info[i].name, view.rank);
         goto done;
       }
     }
@@ -237,11 +288,6 @@ static int run(run_args *a, mr_bundle *b) {
     goto done;
   }
   clock_gettime(CLOCK_MONOTONIC, &t1);
-  mr_error derr = {0};
-  if (util_mkdirs(a->out_dir, &derr)) {
-    fprintf(stderr, "milrun run: %s\n", derr.msg);
-    goto done;
-  }
   printf("%s: function %s ran in %.3f ms\n", a->bundle, fn, (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
   rc = 0;
   for (int i = 0; i < no && !rc; i++) {
