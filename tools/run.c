@@ -7,29 +7,14 @@
 
 #include "commands.h"
 #include "milrun.h"
+#include "model_path.h"
+#include "opts.h"
 #include "util/alloc.h"
 #include "util/file.h"
 #include "util/fp16.h"
 #include "util/npy.h"
 
 #define MAX_ARGS 64
-
-static int usage(FILE *f) {
-  fprintf(f,
-          "usage: milrun run BUNDLE.mlmodelc [options]\n\n"
-          "Run one function once. Inputs and (optionally) initial states come from .npy files;\n"
-          "outputs and final states are written as DIR/<name>.npy.\n\n"
-          "options:\n"
-          "  --function F         function to run (default: the bundle's default function)\n"
-          "  --input NAME=FILE    an input as .npy (float32, float16, int32 or bool); repeatable\n"
-          "  --random SEED        fill inputs not given with reproducible random values\n"
-          "                       (floats uniform in [-1, 1), integers in [0, 16), bools 0/1;\n"
-          "                       a flexible '?' dimension is 1)\n"
-          "  --state NAME=FILE    initial contents of a state (default: zeros); repeatable\n"
-          "  --output-dir DIR     where to write outputs and final states (required)\n"
-          "  --help               this help\n");
-  return f == stdout ? 0 : 2;
-}
 
 /* xorshift64*: reproducible across platforms for a given seed. */
 static uint64_t next_random(uint64_t *s) {
@@ -57,18 +42,6 @@ static int fill_random(mr_tensor *t, const mr_io_info *info, uint64_t *seed) {
   return 0;
 }
 
-static int split_arg(const char *opt, const char *arg, char *name, size_t nsz, const char **file) {
-  const char *eq = strchr(arg, '=');
-  if (!eq || eq == arg || !eq[1] || (size_t)(eq - arg) >= nsz) {
-    fprintf(stderr, "milrun run: %s expects NAME=FILE.npy, got '%s'\n", opt, arg);
-    return -1;
-  }
-  memcpy(name, arg, (size_t)(eq - arg));
-  name[eq - arg] = 0;
-  *file = eq + 1;
-  return 0;
-}
-
 typedef struct run_args {
   const char *bundle, *function, *out_dir;
   char in_names[MAX_ARGS][256], st_names[MAX_ARGS][256];
@@ -77,44 +50,57 @@ typedef struct run_args {
   uint64_t seed;
 } run_args;
 
-static int parse_args(int argc, char **argv, run_args *a) {
-  for (int i = 1; i < argc; i++) {
-    const char *o = argv[i];
-    int has_val = i + 1 < argc;
-    if (!strcmp(o, "--help") || !strcmp(o, "-h")) return usage(stdout) - 1;
-    if (!strcmp(o, "--function") && has_val) a->function = argv[++i];
-    else if (!strcmp(o, "--output-dir") && has_val) a->out_dir = argv[++i];
-    else if (!strcmp(o, "--random") && has_val) {
-      char *end;
-      a->seed = strtoull(argv[++i], &end, 10);
-      if (*end) {
-        fprintf(stderr, "milrun run: --random expects an integer seed\n");
-        return 2;
-      }
-      a->seed = a->seed * 2654435761u + 88172645463325252ull;
-      a->have_seed = 1;
-    } else if ((!strcmp(o, "--input") || !strcmp(o, "--state")) && has_val) {
-      int is_in = o[2] == 'i';
-      int *n = is_in ? &a->n_in : &a->n_st;
-      if (*n == MAX_ARGS) {
-        fprintf(stderr, "milrun run: too many %s options\n", o);
-        return 2;
-      }
-      if (split_arg(o, argv[++i], is_in ? a->in_names[*n] : a->st_names[*n], 256,
-                    is_in ? &a->in_files[*n] : &a->st_files[*n]))
-        return 2;
-      (*n)++;
-    } else if (o[0] != '-' && !a->bundle) a->bundle = o;
-    else {
-      fprintf(stderr, "milrun run: unexpected argument '%s'\n", o);
-      return usage(stderr);
-    }
-  }
-  if (!a->bundle || !a->out_dir) {
-    fprintf(stderr, "milrun run: %s is required\n", a->bundle ? "--output-dir" : "BUNDLE");
-    return usage(stderr);
-  }
+/* NAME=FILE into the next of names/files. */
+static int name_file(const char *v, char (*names)[256], const char **files, int *n, char *why, size_t whysz) {
+  const char *eq = strchr(v, '=');
+  if (*n == MAX_ARGS) return snprintf(why, whysz, "given more than %d times", MAX_ARGS), 1;
+  if (!eq || eq == v || !eq[1] || (size_t)(eq - v) >= 256) return snprintf(why, whysz, "expected NAME=FILE.npy, got '%s'", v), 1;
+  snprintf(names[*n], 256, "%.*s", (int)(eq - v), v);
+  files[(*n)++] = eq + 1;
   return 0;
+}
+
+static int input_opt(void *dest, const char *v, char *why, size_t whysz) {
+  run_args *a = dest;
+  return name_file(v, a->in_names, a->in_files, &a->n_in, why, whysz);
+}
+
+static int state_opt(void *dest, const char *v, char *why, size_t whysz) {
+  run_args *a = dest;
+  return name_file(v, a->st_names, a->st_files, &a->n_st, why, whysz);
+}
+
+static int seed_opt(void *dest, const char *v, char *why, size_t whysz) {
+  run_args *a = dest;
+  char *end;
+  a->seed = strtoull(v, &end, 10);
+  if (end == v || *end || v[0] == '-') return snprintf(why, whysz, "expected an integer seed, got '%s'", v), 1;
+  a->seed = a->seed * 2654435761u + 88172645463325252ull;
+  a->have_seed = 1;
+  return 0;
+}
+
+static int parse_args(int argc, char **argv, run_args *a) {
+  const tool_opt opts[] = {
+    {"function", 'f', OPT_STR, &a->function, "F", "function to run (default: the bundle's default function)", 0, 0, NULL},
+    {"input", 'i', OPT_FN, a, "NAME=FILE", "an input as .npy (float32/float16 for float inputs, int32," OPT_NL
+     "bool; float64, int64 and uint8 are read with a note); repeatable", 0, 0, input_opt},
+    {"random", 0, OPT_FN, a, "SEED", "fill inputs not given with reproducible random values" OPT_NL
+     "(floats uniform in [-1, 1), integers in [0, 16), bools 0/1;" OPT_NL "a flexible '?' dimension is 1)", 0, 0, seed_opt},
+    {"state", 's', OPT_FN, a, "NAME=FILE", "initial contents of a state (default: zeros); repeatable", 0, 0, state_opt},
+    {"output-dir", 'o', OPT_STR, &a->out_dir, "DIR", "where to write outputs and final states (required)", 0, 0, NULL},
+    {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
+  const tool_cmd cmd = {
+    "run", "BUNDLE [options]",
+    "Run one function once. Inputs and (optionally) initial states come from .npy files;\n"
+    "outputs and final states are written as DIR/<name>.npy. BUNDLE is a .mlmodelc folder or a bundle\n"
+    "in a Hugging Face repository, ORG/NAME[@REV]:path/in/repo.mlmodelc (downloaded on first use).\n"
+    "Every NAME must exist in the function; the output folder is checked before the model runs.",
+    opts, NULL, 1, 1, "BUNDLE"};
+  int npos;
+  int rc = tool_parse(&cmd, argc, argv, &a->bundle, &npos);
+  if (!rc && !a->out_dir) rc = tool_usage_error(&cmd, "--output-dir DIR is required");
+  return rc;
 }
 
 static int write_npy(const char *dir, const char *name, const mr_tensor *t) {
@@ -309,14 +295,17 @@ int tool_run(int argc, char **argv) {
   run_args a;
   memset(&a, 0, sizeof a);
   int rc = parse_args(argc, argv, &a);
-  if (rc) return rc < 0 ? 0 : rc;
-  mr_bundle *b;
+  if (rc) return tool_parse_exit(rc);
+  mr_bundle *b = NULL;
   mr_error err = {0};
-  if (mr_bundle_open(a.bundle, &b, &err)) {
+  char *path = NULL;
+  if (tool_model_path(a.bundle, &path, &err) || mr_bundle_open(path, &b, &err)) {
     fprintf(stderr, "milrun run: %s\n", err.msg);
+    mr_free(path);
     return 1;
   }
   rc = run(&a, b);
   mr_bundle_close(b);
+  mr_free(path);
   return rc;
 }
