@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 
 #include "commands.h"
+#include "model_path.h"
+#include "opts.h"
 #include "exec/bundle.h"
 #include "mil/blob.h"
 #include "util/alloc.h"
@@ -144,28 +146,27 @@ static double file_size(const char *dir, const char *rel) {
   return stat(path, &st) == 0 ? (double)st.st_size : 0;
 }
 
-static int usage(FILE *f) {
-  fprintf(f, "usage: milrun inspect BUNDLE.mlmodelc [--json]\n\n"
-             "Describe a compiled Core ML model: functions (default marked), inputs, outputs and states\n"
-             "with dtypes and shapes, an op histogram, weight bytes by storage kind and the metadata.\n\n"
-             "options:\n  --json   print one JSON object instead of text\n  --help   this help\n");
-  return f == stdout ? 0 : 2;
-}
-
 int tool_inspect(int argc, char **argv) {
-  const char *path = NULL;
+  const char *arg = NULL;
   int json = 0;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--json")) json = 1;
-    else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout);
-    else if (argv[i][0] == '-' || path) {
-      fprintf(stderr, "milrun inspect: unexpected argument '%s'\n", argv[i]);
-      return usage(stderr);
-    } else path = argv[i];
-  }
-  if (!path) return usage(stderr);
+  const tool_opt opts[] = {{"json", 0, OPT_FLAG, &json, NULL, "print one JSON object instead of text", 0, 0, NULL},
+                           {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
+  const tool_cmd cmd = {
+    "inspect", "BUNDLE [--json]",
+    "Describe a compiled Core ML model: functions (default marked), inputs, outputs and states\n"
+    "with dtypes and shapes, an op histogram, weight bytes by storage kind and the metadata.\n"
+    "BUNDLE is a .mlmodelc folder or ORG/NAME[@REV]:path/in/repo.mlmodelc (downloaded on first use).",
+    opts, NULL, 1, 1, "BUNDLE"};
+  int npos;
+  int rc = tool_parse(&cmd, argc, argv, &arg, &npos);
+  if (rc) return tool_parse_exit(rc);
+  char *path = NULL;
   mr_bundle *b;
   mr_error err = {0};
+  if (tool_model_path(arg, &path, &err) != MR_OK) {
+    fprintf(stderr, "milrun inspect: %s\n", err.msg);
+    return 1;
+  }
   /* Without weights (a converter's --dry-run) the bundle is described from model.mil alone. */
   char wpath[4096];
   snprintf(wpath, sizeof wpath, "%s/weights", path);
@@ -173,6 +174,7 @@ int tool_inspect(int argc, char **argv) {
   int no_weights = stat(wpath, &wst) != 0;
   if ((no_weights ? exec_bundle_describe(path, &b, &err) : mr_bundle_open(path, &b, &err)) != MR_OK) {
     fprintf(stderr, "milrun inspect: %s\n", err.msg);
+    mr_free(path);
     return 1;
   }
   if (no_weights && !json) printf("(no weights/ folder: described from model.mil and metadata.json only)\n");
@@ -241,5 +243,6 @@ int tool_inspect(int argc, char **argv) {
   cJSON_Delete(root);
   util_strmap_free(&ws.seen);
   mr_bundle_close(b);
+  mr_free(path);
   return 0;
 }
