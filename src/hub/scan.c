@@ -87,7 +87,7 @@ static void refs_of(const char *dir, const char *commit, char *buf, size_t size)
   buf[0] = 0;
   char *refs = util_path_join(dir, "refs");
   if (refs && list_dir(refs, &names, &n) == MR_OK) {
-    qsort(names, (size_t)n, sizeof *names, cmp_name);
+    if (n) qsort(names, (size_t)n, sizeof *names, cmp_name);
     for (int i = 0; i < n; i++) {
       char *c = NULL;
       if (hub_cache_read_ref(dir, names[i], &c, NULL) == MR_OK && !strcmp(c, commit)) {
@@ -166,7 +166,7 @@ int hub_cache_scan(const char *cache, hub_cache_repo **repos, int *n, mr_error *
   int rc = list_dir(cache, &names, &count);
   if (rc == MR_EIO) return util_err(err, MR_EIO, "%s: cannot read: %s", cache, strerror(errno));
   if (rc != MR_OK) return util_err_nomem(err, cache);
-  qsort(names, (size_t)count, sizeof *names, cmp_name);
+  if (count) qsort(names, (size_t)count, sizeof *names, cmp_name);
   if (count && !(*repos = util_calloc((size_t)count, sizeof **repos))) rc = MR_ENOMEM;
   for (int i = 0; rc == MR_OK && i < count; i++) {
     char *dir = util_path_join(cache, names[i]);
@@ -229,7 +229,7 @@ static int collect_garbage(const char *dir, int64_t *freed) {
   char *snaps = util_path_join(dir, "snapshots"), *bdir = util_path_join(dir, "blobs");
   int rc = snaps && bdir ? linked_blobs(snaps, &used, &nused) : MR_ENOMEM;
   if (rc == MR_OK) rc = list_dir(bdir, &blobs, &nblobs);
-  if (rc == MR_OK) qsort(used, (size_t)nused, sizeof *used, cmp_name);
+  if (rc == MR_OK && nused) qsort(used, (size_t)nused, sizeof *used, cmp_name);
   for (int i = 0; rc == MR_OK && i < nblobs; i++) {
     size_t len = strlen(blobs[i]);
     if (len > 11 && !strcmp(blobs[i] + len - 11, ".incomplete")) continue;
