@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/alloc.h"
+
 int tool_usage_error(const tool_cmd *cmd, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -50,14 +52,20 @@ static void range_text(const tool_opt *o, char *buf, size_t n) {
   else snprintf(buf, n, "%s", what);
 }
 
-static int set_value(const tool_cmd *cmd, const tool_opt *o, const char *spelled, const char *v) {
+void tool_list_free(tool_list *l) {
+  mr_free(l->v);
+  l->v = NULL;
+  l->n = 0;
+}
+
+static int set_value(const tool_cmd *cmd, const tool_opt *o, const char *spelled, const char *v, int argc) {
   char why[512] = "";
   if (o->kind == OPT_STR) {
     *(const char **)o->dest = v;
   } else if (o->kind == OPT_LIST) {
     tool_list *l = o->dest;
-    if (l->n == TOOL_LIST_MAX) return tool_usage_error(cmd, "%s given more than %d times", spelled, TOOL_LIST_MAX);
-    l->v[l->n++] = v;
+    if (!l->v && !(l->v = util_calloc((size_t)argc + 1, sizeof *l->v))) return tool_usage_error(cmd, "out of memory");
+    l->v[l->n++] = v; /* at most argc values: each takes an argument */
     l->v[l->n] = NULL;
   } else if (o->kind == OPT_INT || o->kind == OPT_DOUBLE) {
     char *end;
@@ -101,7 +109,7 @@ static int one_option(const tool_cmd *cmd, int argc, char **argv, int *i) {
     if (*i + 1 >= argc) return tool_usage_error(cmd, "option '%s' needs a value (%s)", spelled, o->metavar);
     inline_v = argv[++*i];
   }
-  return set_value(cmd, o, spelled, inline_v);
+  return set_value(cmd, o, spelled, inline_v, argc);
 }
 
 int tool_parse(const tool_cmd *cmd, int argc, char **argv, const char **pos, int *npos) {

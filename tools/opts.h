@@ -1,7 +1,17 @@
 /* opts.h — the one option parser of every milrun subcommand. A command describes its options in a
  * table; the parser accepts `--opt value`, `--opt=value`, `-o value`, `--` (the rest is
  * positional) and `-h/--help` everywhere, checks typed values against their range, and words every
- * usage error the same way. Usage errors exit 2, every other failure 1 (commands.h). */
+ * usage error the same way. Usage errors exit 2, every other failure 1 (commands.h).
+ *
+ * A command, in short:
+ *   int n = 5; const char *model = NULL;
+ *   const tool_opt opts[] = {
+ *     {"count", 'n', OPT_INT, &n, "N", "how many (default: 5)", 1, 100, NULL},
+ *     {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
+ *   const tool_cmd cmd = {"name", "MODEL [options]", "What it does.", opts, NULL, 1, 1, "MODEL"};
+ *   int npos, rc = tool_parse(&cmd, argc, argv, &model, &npos);
+ *   if (rc) return tool_parse_exit(rc);   // help printed (0) or usage error printed (2)
+ * A check the table cannot express ends with `return tool_usage_error(&cmd, "...")` (exit 2). */
 #ifndef TOOLS_OPTS_H
 #define TOOLS_OPTS_H
 
@@ -17,11 +27,13 @@ typedef enum tool_opt_kind {
   OPT_FN      /* custom: fn(dest, value, why, whysz) returns 0, or nonzero with a reason in why */
 } tool_opt_kind;
 
-#define TOOL_LIST_MAX 64
+/* An OPT_LIST's values, in the order given: v is NULL-terminated (NULL when none was given) and
+ * sized by the parser from argc, so there is no limit; free it with tool_list_free. */
 typedef struct tool_list {
-  const char *v[TOOL_LIST_MAX + 1]; /* NULL-terminated */
+  const char **v;
   int n;
 } tool_list;
+void tool_list_free(tool_list *l);
 
 typedef struct tool_opt {
   const char *name; /* long name without "--" */

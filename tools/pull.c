@@ -9,8 +9,26 @@
 #include "milrun.h"
 #include "opts.h"
 
+static int pull(const char *spec, mr_hub_options *o, const tool_list *include, const tool_list *exclude, int jobs) {
+  o->include = include->v;
+  o->exclude = exclude->v;
+  o->jobs = jobs;
+  /* Finished files are already in the cache and unfinished ones stay as resumable .incomplete
+   * blobs; the ref that marks the snapshot whole is written last, so stopping here is safe. */
+  tool_interrupt_exit("\nmilrun pull: interrupted; run the same pull again to resume the unfinished files\n");
+  char *snapshot = NULL;
+  mr_error err = {0};
+  if (mr_hub_pull(spec, o, &snapshot, &err) != MR_OK) {
+    fprintf(stderr, "milrun pull: %s\n", err.msg);
+    return err.code == MR_EINVAL ? 2 : 1;
+  }
+  printf("%s\n", snapshot);
+  mr_free(snapshot);
+  return 0;
+}
+
 int tool_pull(int argc, char **argv) {
-  static tool_list include, exclude;
+  tool_list include = {0}, exclude = {0};
   mr_hub_options o = {0};
   int jobs = 4;
   const tool_opt opts[] = {
@@ -39,20 +57,8 @@ int tool_pull(int argc, char **argv) {
   const char *spec;
   int npos;
   int rc = tool_parse(&cmd, argc, argv, &spec, &npos);
-  if (rc) return tool_parse_exit(rc);
-  o.include = include.n ? include.v : NULL;
-  o.exclude = exclude.n ? exclude.v : NULL;
-  o.jobs = jobs;
-  /* Finished files are already in the cache and unfinished ones stay as resumable .incomplete
-   * blobs; the ref that marks the snapshot whole is written last, so stopping here is safe. */
-  tool_interrupt_exit("\nmilrun pull: interrupted; run the same pull again to resume the unfinished files\n");
-  char *snapshot = NULL;
-  mr_error err = {0};
-  if (mr_hub_pull(spec, &o, &snapshot, &err) != MR_OK) {
-    fprintf(stderr, "milrun pull: %s\n", err.msg);
-    return err.code == MR_EINVAL ? 2 : 1;
-  }
-  printf("%s\n", snapshot);
-  mr_free(snapshot);
-  return 0;
+  if (rc == TOOL_OK) rc = pull(spec, &o, &include, &exclude, jobs);
+  tool_list_free(&include);
+  tool_list_free(&exclude);
+  return tool_parse_exit(rc);
 }

@@ -248,17 +248,17 @@ static int collect_garbage(const char *dir, int64_t *freed) {
 }
 
 /* Remove snapshots/<commit> and every ref holding it. */
-static int delete_revision(const char *dir, const char *commit, int64_t *freed) {
+static int delete_revision(const char *dir, const char *commit, int64_t *freed, mr_error *err) {
   char *snap = join2(dir, "snapshots", commit), *refs = util_path_join(dir, "refs");
-  if (!snap || !refs) {
+  du u = {0};
+  int rc = snap && refs ? MR_OK : util_err_nomem(err, dir);
+  if (rc == MR_OK) disk_usage(snap, 0, &u); /* files unzipped into the snapshot; linked blobs are counted by the GC */
+  if (rc == MR_OK && (rc = util_remove_tree(snap, err)) == MR_OK) *freed += u.bytes;
+  if (rc != MR_OK) {
     mr_free(snap);
     mr_free(refs);
-    return MR_ENOMEM;
+    return rc;
   }
-  du u = {0};
-  disk_usage(snap, 0, &u); /* files unzipped into the snapshot; linked blobs are counted by the GC */
-  *freed += u.bytes;
-  util_remove_tree(snap);
   char **names;
   int n;
   if (list_dir(refs, &names, &n) == MR_OK) {
@@ -272,7 +272,8 @@ static int delete_revision(const char *dir, const char *commit, int64_t *freed) 
   }
   mr_free(snap);
   mr_free(refs);
-  return collect_garbage(dir, freed);
+  rc = collect_garbage(dir, freed);
+  return rc == MR_ENOMEM ? util_err_nomem(err, dir) : rc ? util_err(err, rc, "%s: cannot list its blobs", dir) : MR_OK;
 }
 
 int hub_cache_delete(const char *cache, const char *repo, const char *rev, int64_t *freed, mr_error *err) {
@@ -285,16 +286,14 @@ int hub_cache_delete(const char *cache, const char *repo, const char *rev, int64
   } else if (!rev) {
     du u = {0};
     disk_usage(dir, 0, &u);
-    util_remove_tree(dir);
-    if (util_exists(dir)) rc = util_err(err, MR_EIO, "%s: could not remove everything", dir);
-    *freed = u.bytes;
+    if ((rc = util_remove_tree(dir, err)) == MR_OK) *freed = u.bytes;
   } else {
     char *commit = NULL;
     if (hub_cache_read_ref(dir, rev, &commit, NULL) != MR_OK) {
       rc = util_err(err, MR_ENOTFOUND, "%s has no revision '%s' in the cache at %s (milrun cache ls lists them)",
                     repo, rev, cache);
-    } else if (delete_revision(dir, commit, freed) != MR_OK) {
-      rc = util_err_nomem(err, repo);
+    } else {
+      rc = delete_revision(dir, commit, freed, err);
     }
     mr_free(commit);
   }
