@@ -7,7 +7,7 @@
 #include "milrun.h"
 
 static const tool_command commands[] = {
-  {"inspect", tool_inspect, "describe a .mlmodelc bundle: functions, I/O, ops, weights"},
+  {"inspect", tool_inspect, "describe a .mlmodelc bundle, or an Anemll model and whether it fits"},
   {"run", tool_run, "run one function of a .mlmodelc bundle on .npy inputs"},
   {"pull", tool_pull, "download a model from Hugging Face into the standard cache"},
   {"cache", tool_cache, "list (ls) or delete (rm) models of the Hugging Face cache"},
