@@ -1,5 +1,7 @@
-/* inspect.c — `milrun inspect BUNDLE [--json]`: what a .mlmodelc holds: functions with their inputs,
- * outputs and states, an op histogram, weight bytes by storage kind, and the metadata. */
+/* inspect.c — `milrun inspect BUNDLE [--json | --mil]`: what a .mlmodelc holds: functions with their
+ * inputs, outputs and states, an op histogram, weight bytes by storage kind, and the metadata; or
+ * its program as canonical model.mil text. A folder with meta.yaml is an Anemll model, described
+ * as a whole by inspect_model.c. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
