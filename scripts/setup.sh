@@ -4,7 +4,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 PKGS="build-essential cmake pkg-config clang libcjson-dev libyaml-dev libutf8proc-dev libpcre2-dev
-libcurl4-openssl-dev zlib1g-dev libzip-dev python3 espeak-ng"
+libcurl4-openssl-dev zlib1g-dev libzip-dev python3 espeak-ng libprotobuf-c-dev protobuf-c-compiler"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
