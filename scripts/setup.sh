@@ -16,6 +16,12 @@ if [ -n "$missing" ]; then
     exit 1
   fi
 fi
+# Test-only Python tooling (coremltools as an independent reader/writer of Core ML packages); the
+# library and the CLI never need it, and the interop test skips itself when this fails.
+if [ ! -x build/venv/bin/python ]; then
+  python3 -m venv build/venv && build/venv/bin/pip install -q coremltools numpy ||
+    echo "setup.sh: no coremltools venv; test_coremltools_interop will be skipped" >&2
+fi
 JOBS=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$JOBS"

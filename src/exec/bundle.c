@@ -7,6 +7,7 @@
 #include "exec/bundle.h"
 #include "exec/plan.h"
 #include "mil/metadata.h"
+#include "mil/package.h"
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -82,7 +83,8 @@ static int copy_io(mr_bundle *b, mr_error *err) {
   return MR_OK;
 }
 
-static int open_parts(mr_bundle *b, int describe_only, mr_error *err) {
+/* A compiled bundle: model.mil and the optional metadata.json; @model_path is the bundle. */
+static int load_compiled(mr_bundle *b, mr_error *err) {
   int rc = mil_parse_file(b->mil_path, &b->prog, err);
   if (rc) return rc;
   char *md_path = util_path_join(b->path, "metadata.json");
@@ -95,7 +97,22 @@ static int open_parts(mr_bundle *b, int describe_only, mr_error *err) {
     *err = merr;
     return rc;
   }
-  rc = exec_consts_init(&b->consts, b->path, err);
+  return exec_consts_init(&b->consts, b->path, err);
+}
+
+/* A Core ML package (.mlpackage or .mlmodel): the program and description from protobuf. */
+static int load_package(mr_bundle *b, mr_error *err) {
+  char *root = NULL;
+  int rc = mil_package_load(b->path, &b->prog, &b->md, &root, err);
+  if (rc) return rc;
+  b->has_md = 1;
+  rc = exec_consts_init(&b->consts, root, err);
+  mr_free(root);
+  return rc;
+}
+
+static int open_parts(mr_bundle *b, int describe_only, mr_error *err) {
+  int rc = mil_package_is(b->path) ? load_package(b, err) : load_compiled(b, err);
   if (rc) return rc;
   b->funcs = util_calloc((size_t)b->prog->n_funcs + 1, sizeof *b->funcs);
   if (!b->funcs) return util_err_nomem(err, b->path);
@@ -128,12 +145,13 @@ static int open_parts(mr_bundle *b, int describe_only, mr_error *err) {
 
 static int open_bundle(const char *path, int describe_only, mr_bundle **out, mr_error *err) {
   *out = NULL;
-  if (!util_is_dir(path))
-    return util_err(err, util_exists(path) ? MR_EINVAL : MR_ENOTFOUND, "%s: not a .mlmodelc directory", path);
+  if (!util_is_dir(path) && !mil_package_is(path))
+    return util_err(err, util_exists(path) ? MR_EINVAL : MR_ENOTFOUND,
+                    "%s: not a .mlmodelc directory or a Core ML package", path);
   mr_bundle *b = util_calloc(1, sizeof *b);
   if (!b) return util_err_nomem(err, path);
   b->path = util_strdup(path);
-  b->mil_path = b->path ? util_path_join(path, "model.mil") : NULL;
+  b->mil_path = !b->path ? NULL : mil_package_is(path) ? util_strdup(path) : util_path_join(path, "model.mil");
   int rc = b->mil_path ? open_parts(b, describe_only, err) : util_err_nomem(err, path);
   if (rc) {
     mr_bundle_close(b);

@@ -295,3 +295,22 @@ int mil_package_write(const char *out, const mil_program *p, const mil_metadata 
   mr_free(weights);
   return rc;
 }
+
+int mil_package_from_bundle(const char *bundle, const char *out, mr_error *err) {
+  char *mil = util_path_join(bundle, "model.mil"), *mdp = util_path_join(bundle, "metadata.json");
+  if (!mil || !mdp) {
+    mr_free(mil);
+    mr_free(mdp);
+    return util_err_nomem(err, bundle);
+  }
+  mil_program *p = NULL;
+  mil_metadata md = {0};
+  int rc = mil_parse_file(mil, &p, err), has_md = 0;
+  if (!rc && util_exists(mdp)) has_md = (rc = mil_metadata_read(mdp, &md, err)) == MR_OK;
+  if (!rc) rc = mil_package_write(out, p, has_md ? &md : NULL, bundle, err);
+  if (has_md) mil_metadata_free(&md);
+  mil_program_free(p);
+  mr_free(mil);
+  mr_free(mdp);
+  return rc;
+}

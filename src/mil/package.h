@@ -21,4 +21,7 @@ int mil_package_load(const char *path, mil_program **prog, mil_metadata *md, cha
 int mil_package_write(const char *out, const mil_program *p, const mil_metadata *md, const char *weights_root,
                       mr_error *err);
 
+/* A compiled bundle (.mlmodelc: model.mil, metadata.json if present, weights) as the package `out`. */
+int mil_package_from_bundle(const char *bundle, const char *out, mr_error *err);
+
 #endif

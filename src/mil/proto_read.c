@@ -143,6 +143,7 @@ static double raw_elem(const uint8_t *b, int64_t i, mil_dtype d) {
   case MIL_BF16: return util_bf16_to_f32((uint16_t)(p[0] | p[1] << 8));
   case MIL_INT16: return (double)(int16_t)(p[0] | p[1] << 8);
   case MIL_UINT16: return (double)(uint16_t)(p[0] | p[1] << 8);
+  case MIL_UINT32: return (double)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
   default: return 0;
   }
 }
@@ -175,7 +176,7 @@ static int take_count(rd *r, const char *field, const char *what, size_t n, mil_
 static int read_bytes_value(rd *r, const ProtobufCBinaryData *b, const char *field, mil_value *v) {
   mil_dtype d = v->type->dtype;
   int bits = mil_dtype_bits(d);
-  int raw_ok = bits < 8 || d == MIL_INT8 || d == MIL_UINT8 || bits == 16;
+  int raw_ok = bits < 8 || d == MIL_INT8 || d == MIL_UINT8 || bits == 16 || d == MIL_UINT32;
   if (!raw_ok) return bad(r, "%s: TensorValue.bytes cannot hold %s values", field, mil_dtype_name(d));
   int64_t need = mil_type_count(v->type);
   if (need < 0 && bits < 8) return bad(r, "%s: packed %s values of a type with unknown dimensions", field, mil_dtype_name(d));

@@ -122,6 +122,9 @@ static pb_type *type(wr *w, const mil_type *t) {
 static void put_raw(uint8_t *b, int64_t i, mil_dtype d, double v) {
   uint16_t h;
   switch (d) {
+  case MIL_UINT32:
+    for (int k = 0; k < 4; k++) b[4 * i + k] = (uint8_t)((uint32_t)v >> (8 * k));
+    return;
   case MIL_INT8: b[i] = (uint8_t)(int8_t)v; return;
   case MIL_UINT8: b[i] = (uint8_t)v; return;
   case MIL_FP16: h = util_f32_to_f16((float)v); break;
@@ -133,7 +136,8 @@ static void put_raw(uint8_t *b, int64_t i, mil_dtype d, double v) {
   b[2 * i + 1] = (uint8_t)(h >> 8);
 }
 
-/* Sub-byte and 8/16-bit values as raw little-endian bytes (Core ML reads these types from there). */
+/* fp16, bf16, uint32 and the 8-bit and sub-byte types as raw little-endian bytes (coremltools'
+ * IMMEDIATE_VALUE_TYPES_IN_BYTES: Core ML reads them from there). */
 static void tensor_bytes(wr *w, pb_tensor_value *tv, const mil_value *v) {
   mil_dtype d = v->type->dtype;
   int bits = mil_dtype_bits(d);
@@ -206,7 +210,6 @@ static int tensor_value(wr *w, pb_tensor_value *tv, const mil_value *v) {
              CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__REPEATED_BOOLS__INIT);
     return MR_OK;
   case MIL_INT32:
-  case MIL_UINT32:
   case MIL_INT16:
   case MIL_UINT16:
     /* coremltools writes 16-bit integers to ints and reads them from there */
@@ -214,7 +217,7 @@ static int tensor_value(wr *w, pb_tensor_value *tv, const mil_value *v) {
              CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__REPEATED_INTS__INIT);
     return MR_OK;
   default:
-    if (bits <= 8 || d == MIL_FP16 || d == MIL_BF16) {
+    if (bits <= 8 || d == MIL_FP16 || d == MIL_BF16 || d == MIL_UINT32) {
       tensor_bytes(w, tv, v);
       return MR_OK;
     }
