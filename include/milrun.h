@@ -2,9 +2,10 @@
  * milrun.h — the public C API of milrun, a portable runtime for Core ML ML Program bundles
  * (.mlmodelc) and the LLMs that Anemll splits into them.
  *
- * Conventions (docs/STYLE.md of the design notes):
- *  - Every function that can fail returns an int: MR_OK (0) or a negative MR_E... code, and fills an
- *    mr_error with a message a user can act on (file, line:column, what was expected).
+ * Conventions:
+ *  - Every function that can fail returns an int: MR_OK (0) or a negative MR_E... code, and takes a
+ *    trailing mr_error *err that it fills with a message a user can act on (file, line:column, what
+ *    was expected). err may be NULL: then only the code is returned. No handle keeps an error.
  *  - Handles are opaque; X_open/X_close and X_new/X_free come in pairs; freeing NULL does nothing.
  *  - All heap memory goes through mr_alloc/mr_realloc/mr_free, which an embedder may replace.
  *  - Unless said otherwise a handle is not thread-safe: use one per thread, or lock around it.
@@ -66,8 +67,10 @@ MR_API void mr_free(void *ptr);
 
 /* ---- threads ----------------------------------------------------------------------------- */
 /* Threads used by the CPU executor's large ops (matrix products, convolutions): n >= 1, or 0 for
- * automatic ($MILRUN_THREADS, else the number of online CPUs). Results do not depend on it. Call it
- * when no prediction is running. */
+ * automatic ($MILRUN_THREADS, else the number of online CPUs). Results do not depend on it. It
+ * takes effect at the next mr_call_run of every bundle, including bundles already open (a bundle
+ * opened with mr_bundle_options.threads uses at most that many). Call it when no prediction is
+ * running. */
 MR_API void mr_set_threads(int n);
 
 /* ---- tensors ----------------------------------------------------------------------------- */
@@ -94,8 +97,9 @@ MR_API size_t mr_dtype_size(mr_dtype dtype);
 MR_API int64_t mr_tensor_count(const mr_tensor *t); /* number of elements (1 for rank 0) */
 
 /* ---- ML Program bundles (.mlmodelc) ---------------------------------------------------- */
-typedef struct mr_bundle mr_bundle; /* a loaded .mlmodelc: program, weights, metadata */
+typedef struct mr_bundle mr_bundle; /* a loaded .mlmodelc: program, metadata, an executor */
 typedef struct mr_state mr_state;   /* a state buffer (e.g. a KV cache) of one bundle */
+typedef struct mr_call mr_call;     /* a prepared call of one function of a bundle */
 
 /* Description of one input, output or state of a function. */
 typedef struct mr_io_info {
@@ -105,53 +109,72 @@ typedef struct mr_io_info {
   int64_t shape[MR_MAX_RANK]; /* -1 where the dimension is flexible ('?') */
 } mr_io_info;
 
-/* Open the .mlmodelc directory at `path`: parse model.mil, read metadata.json, map the weight
- * files, and prepare every function for execution (constants folded, LUT weights kept packed).
- * On success *out is a new bundle (close it with mr_bundle_close). On failure *out is NULL and
- * err says what is wrong, naming the file. Thread-safe with respect to other bundles. */
-MR_API int mr_bundle_open(const char *path, mr_bundle **out, mr_error *err);
-MR_API void mr_bundle_close(mr_bundle *b);
+/* Options of mr_bundle_open; zero-initialise, every field has a default. */
+typedef struct mr_bundle_options {
+  const char *backend; /* the executor: NULL or "cpu" (the only one built in) */
+  int threads;         /* at most this many threads for this bundle's ops; 0: mr_set_threads's setting */
+} mr_bundle_options;
 
-/* The last error of a call on this bundle. */
-MR_API const char *mr_bundle_errmsg(const mr_bundle *b);
+/* Open the .mlmodelc directory at `path`: parse model.mil, read metadata.json, map the weight
+ * files, and prepare every function for execution on the chosen executor (constants folded, LUT
+ * weights kept packed). opts may be NULL. On success *out is a new bundle (close it with
+ * mr_bundle_close). On failure *out is NULL and err says what is wrong, naming the file; an unknown
+ * backend is MR_ENOTFOUND. Thread-safe with respect to other bundles. */
+MR_API int mr_bundle_open(const char *path, const mr_bundle_options *opts, mr_bundle **out, mr_error *err);
+MR_API void mr_bundle_close(mr_bundle *b);
+/* The name of the executor running the bundle ("cpu"). */
+MR_API const char *mr_bundle_backend(const mr_bundle *b);
 
 /* Functions: names in program order; the default one is metadata.json's defaultFunctionName, else
- * the only/first function. Returned strings are owned by the bundle. */
+ * "main", else the first function. Returned strings are owned by the bundle. */
 MR_API int mr_bundle_function_count(const mr_bundle *b);
 MR_API const char *mr_bundle_function_name(const mr_bundle *b, int i);
 MR_API const char *mr_bundle_default_function(const mr_bundle *b);
 
 /* Inputs (function parameters that are not states), outputs and states of `function` (NULL = the
- * default function) as declared: a flexible dimension is -1 (the outputs of a prediction carry the
- * actual shapes). *info points into the bundle and stays valid until it is closed. Returns the
- * count, or MR_ENOTFOUND. */
+ * default function) as declared: a flexible dimension is -1 (the outputs of a run carry the actual
+ * shapes). *info points into the bundle and stays valid until it is closed. Returns the count, or
+ * MR_ENOTFOUND when there is no such function. */
 MR_API int mr_bundle_inputs(const mr_bundle *b, const char *function, const mr_io_info **info);
 MR_API int mr_bundle_outputs(const mr_bundle *b, const char *function, const mr_io_info **info);
 MR_API int mr_bundle_states(const mr_bundle *b, const char *function, const mr_io_info **info);
 
-/* A new zero-filled state named `name` (as declared by the bundle's functions). Any function of the
- * bundle that declares a state of this name and type can use it. Free with mr_state_free. */
-MR_API int mr_state_new(mr_bundle *b, const char *name, mr_state **out);
-MR_API void mr_state_free(mr_state *s);
-/* Borrow the state's contents: shape as declared, data as fp32 (an fp16 state holds fp16 values). The view
- * stays valid until the state is freed; writes through view->data change the state. */
-MR_API void mr_state_view(mr_state *s, mr_tensor *view);
-MR_API void mr_state_reset(mr_state *s); /* back to zeros */
-
-/* Run `function` (NULL = default) once. inputs[i] is bound to the input named input_names[i]; its
- * dtype and shape must match the declaration (fp32 data is also accepted for fp16 inputs).
- * states[i] is bound to the state parameter named state_names[i]. On success outputs[i] receives
- * output number i in declaration order (n_outputs may be smaller than the count): dtype, shape and
- * a data pointer borrowed from the bundle, valid until the next predict on this bundle or its close.
- * Copy what you keep. */
-MR_API int mr_bundle_predict(mr_bundle *b, const char *function,
-                             int n_inputs, const char *const *input_names, const mr_tensor *inputs,
-                             int n_states, const char *const *state_names, mr_state *const *states,
-                             int n_outputs, mr_tensor *outputs);
-
 /* Bytes of weight memory held after loading: mapped file bytes that are referenced plus any
  * decoded copies. Used by `milrun inspect` and the memory benchmark. */
 MR_API size_t mr_bundle_weight_bytes(const mr_bundle *b);
+
+/* A new zero-filled state named `name` (as declared by the bundle's functions), in its declared
+ * dtype and shape. Any function that declares a state of this name, dtype and shape can use it, in
+ * any bundle opened with the same backend (one KV cache shared by an LLM's chunks). Free it with
+ * mr_state_free after the calls that use it. */
+MR_API int mr_state_new(mr_bundle *b, const char *name, mr_state **out, mr_error *err);
+MR_API void mr_state_free(mr_state *s);
+/* Borrow the state's contents: dtype and shape as declared (an fp16 state is fp16 data, two bytes
+ * per element). The view stays valid until the state is freed; writes through view->data change
+ * the state. */
+MR_API void mr_state_view(mr_state *s, mr_tensor *view);
+MR_API void mr_state_reset(mr_state *s); /* back to zeros */
+
+/* A prepared call of `function` (NULL = the default): bind inputs and states by name once, then
+ * run it any number of times; a run allocates nothing (a function with flexible inputs is planned
+ * again when the input shapes change). Free with mr_call_free before closing the bundle. */
+MR_API int mr_call_new(mr_bundle *b, const char *function, mr_call **out, mr_error *err);
+/* Bind input `name` to t. Its dtype and shape must match the declaration (a flexible dimension
+ * takes any size; fp32 data is also accepted for fp16 inputs and fp16 data for fp32 ones). t itself
+ * is copied; t->data is borrowed and read at every run until the input is bound again or the call
+ * is freed, so a caller may bind once and change the data between runs. */
+MR_API int mr_call_set_input(mr_call *c, const char *name, const mr_tensor *t, mr_error *err);
+/* Bind the state parameter `name` to s (borrowed likewise; s must outlive its use). */
+MR_API int mr_call_set_state(mr_call *c, const char *name, mr_state *s, mr_error *err);
+/* Run the function once. Every input and state must be bound (MR_EINVAL names the first missing). */
+MR_API int mr_call_run(mr_call *c, mr_error *err);
+/* Outputs of the last successful run, in declaration order: dtype, actual shape and data borrowed
+ * from the bundle, valid until the next run of any call of this bundle or its close. Copy what you
+ * keep. mr_call_output returns MR_OK, or MR_EINVAL when i is out of range or nothing has run yet. */
+MR_API int mr_call_output_count(const mr_call *c);
+MR_API int mr_call_output(const mr_call *c, int i, mr_tensor *out);
+MR_API int mr_call_output_by_name(const mr_call *c, const char *name, mr_tensor *out, mr_error *err);
+MR_API void mr_call_free(mr_call *c);
 
 /* ---- Hugging Face hub -------------------------------------------------------------------- */
 /* Models are kept in the standard Hugging Face cache (models--ORG--NAME/{blobs,snapshots,refs}),

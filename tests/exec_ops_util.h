@@ -129,6 +129,7 @@ static inline exec_tensor *tt_packed_lut4(tnode *t, int rank, const int64_t *sha
   p->kind = EXEC_PACK_LUT;
   p->data = bytes;
   p->bits = 4;
+  p->pal16 = NULL;
   p->palettes = pal;
   p->palette = 16;
   p->vec = 1;
@@ -144,15 +145,15 @@ static inline exec_tensor *tt_packed_lut4(tnode *t, int rank, const int64_t *sha
 
 /* Bind tensors to the param `name` (several = a tuple). Returns 0, or -1 if the op lacks it. */
 static inline int tn_bind(tnode *t, const char *name, int count, exec_tensor **xs) {
-  for (int i = 0; i < EXEC_MAX_PARAMS && t->n.def->params[i]; i++) {
-    if (strcmp(t->n.def->params[i], name) != 0) continue;
-    for (int k = 0; k < count; k++) t->items[i][k] = xs[k];
-    t->n.in[i] = t->items[i];
-    t->n.n_items[i] = count;
-    return 0;
+  int i = exec_op_param(t->n.def, name); /* as the planner binds: by name, only params the op takes */
+  if (i < 0) {
+    fprintf(stderr, "  op %s has no param %s\n", t->n.def->name, name);
+    return -1;
   }
-  fprintf(stderr, "  op %s has no param %s\n", t->n.def->name, name);
-  return -1;
+  for (int k = 0; k < count; k++) t->items[i][k] = xs[k];
+  t->n.in[i] = t->items[i];
+  t->n.n_items[i] = count;
+  return 0;
 }
 
 static inline void tn_in(tnode *t, const char *name, exec_tensor *x) { tn_bind(t, name, 1, &x); }

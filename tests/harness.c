@@ -22,6 +22,18 @@ int th_run(const th_case *cases, int argc, char **argv) {
     }
   }
   printf("%d passed, %d failed\n", passed, failed);
+  fflush(stdout); /* keep the summary before any message below when both go to one pipe */
+  /* A filter with a typo would otherwise run nothing and report success. */
+  if (passed + failed == 0) {
+    if (argc <= 1) {
+      fprintf(stderr, "no cases to run\n");
+      return 2;
+    }
+    fprintf(stderr, "no case name contains '%s'; the cases are:", argv[1]);
+    for (const th_case *c = cases; c->name; c++) fprintf(stderr, " %s", c->name);
+    fprintf(stderr, "\n");
+    return 2;
+  }
   return failed ? 1 : 0;
 }
 
@@ -59,4 +71,16 @@ const char *th_bundle_from_fixture(const char *name, const char *rel) {
   if (out && fclose(out)) ok = 0;
   CHECK_MSG(ok, "cannot copy %s to %s", rel, path);
   return ok ? dir : NULL;
+}
+
+int th_python_word(const char *script, const char *arg, char *out, size_t cap) {
+  char cmd[4096], fmt[32];
+  snprintf(cmd, sizeof cmd, "python3 -c \"%s\" '%s'", script, arg);
+  snprintf(fmt, sizeof fmt, "%%%zus", cap - 1);
+  FILE *p = popen(cmd, "r");
+  int ok = p && fscanf(p, fmt, out) == 1;
+  char rest[64];
+  while (p && fgets(rest, sizeof rest, p)) continue; /* read to the end: no broken pipe for Python */
+  if (p) ok = pclose(p) == 0 && ok;
+  return ok;
 }

@@ -62,7 +62,8 @@ typedef struct th_case {
   void (*fn)(void);
 } th_case;
 
-/* Run the cases (all, or those whose name contains argv[1]); returns the process exit code. */
+/* Run the cases (all, or those whose name contains argv[1]); returns the process exit code: 0 when
+ * all passed, 1 when one failed, 2 when no case ran (a filter that matches nothing, or no cases). */
 int th_run(const th_case *cases, int argc, char **argv);
 
 /* Path of a fixture under tests/fixtures (from $MR_FIXTURES); static buffer, valid until next call. */
@@ -72,5 +73,9 @@ const char *th_tmpdir(void);
 /* A weightless bundle TMP/NAME holding the fixture REL as its model.mil; returns its path (static
  * buffer, valid until the next call), or NULL after reporting a failed check. */
 const char *th_bundle_from_fixture(const char *name, const char *rel);
+
+/* Run `python3 -c SCRIPT ARG` (an independent reference, e.g. hashlib) and put the first word it
+ * prints into out (cap bytes). Returns 1 on success, 0 if Python failed or printed nothing. */
+int th_python_word(const char *script, const char *arg, char *out, size_t cap);
 
 #endif

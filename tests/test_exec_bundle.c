@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "exec/bundle.h"
 #include "bundle_util.h"
 #include "harness.h"
 #include "mil/blob_writer.h"
 #include "mil/metadata.h"
+#include "mil/model.h"
 #include "util/alloc.h"
 #include "util/file.h"
 #include "util/fp16.h"
@@ -48,8 +48,15 @@ static void test_silero_io_matches_metadata(void) {
   for (int k = 0; k < N_SILERO; k++) {
     mr_bundle *b = th_open_bundle(silero_path(k));
     if (!b) continue;
-    const mil_metadata *md = exec_bundle_metadata(b);
-    CHECK(md != NULL);
+    mil_model *m;
+    mr_error err = {0};
+    CHECK_MSG(mil_model_load(silero_path(k), 0, &m, &err) == MR_OK, "%s", err.msg);
+    if (!m) {
+      mr_bundle_close(b);
+      continue;
+    }
+    CHECK(m->has_md);
+    const mil_metadata *md = &m->md;
     const mr_io_info *in, *out;
     int ni = mr_bundle_inputs(b, NULL, &in), no = mr_bundle_outputs(b, NULL, &out);
     const mil_meta_function *mf = mil_metadata_function(md, NULL);
@@ -63,21 +70,31 @@ static void test_silero_io_matches_metadata(void) {
     }
     check_io(out, no, mf->outputs, mf->n_outputs);
     CHECK_EQ_STR(mr_bundle_default_function(b), "main");
+    mil_model_free(m);
     mr_bundle_close(b);
   }
 }
 
-/* One VAD step: chunk [576] and states in, probability and new states out. */
+/* One VAD step: chunk [576] and states in, probability and new states out. A failure is
+ * reported as a failed check with the error. */
 static int vad_step(mr_bundle *b, const float *chunk, float *h, float *c, float *prob) {
   mr_tensor in[3] = {{MR_FLOAT32, 2, {1, 576}, (void *)chunk}, {MR_FLOAT32, 2, {1, 128}, h}, {MR_FLOAT32, 2, {1, 128}, c}};
   const char *names[3] = {"audio_input", "hidden_state", "cell_state"};
   mr_tensor out[3];
-  int rc = mr_bundle_predict(b, NULL, 3, names, in, 0, NULL, NULL, 3, out);
-  if (rc) return rc;
-  *prob = ((float *)out[0].data)[0];
-  memcpy(h, out[1].data, 128 * sizeof(float));
-  memcpy(c, out[2].data, 128 * sizeof(float));
-  return 0;
+  mr_call *call;
+  mr_error err = {0};
+  int rc = mr_call_new(b, NULL, &call, &err);
+  for (int i = 0; i < 3 && !rc; i++) rc = mr_call_set_input(call, names[i], &in[i], &err);
+  if (!rc) rc = mr_call_run(call, &err);
+  for (int i = 0; i < 3 && !rc; i++) rc = mr_call_output(call, i, &out[i]);
+  if (!rc) {
+    *prob = ((float *)out[0].data)[0];
+    memcpy(h, out[1].data, 128 * sizeof(float));
+    memcpy(c, out[2].data, 128 * sizeof(float));
+  }
+  CHECK_MSG(rc == MR_OK, "%s", err.msg);
+  mr_call_free(call);
+  return rc;
 }
 
 static void test_silero_variants_agree(void) {
@@ -96,7 +113,7 @@ static void test_silero_variants_agree(void) {
     mr_bundle *b = th_open_bundle(silero_path(k));
     if (!b) continue;
     float h[128] = {0}, c[128] = {0}, p[3];
-    for (int t = 0; t < 3; t++) CHECK_MSG(vad_step(b, chunk[t], h, c, &p[t]) == 0, "%s", mr_bundle_errmsg(b));
+    for (int t = 0; t < 3; t++) vad_step(b, chunk[t], h, c, &p[t]);
     if (k == 0) {
       memcpy(ref_p, p, sizeof p);
       memcpy(ref_h, h, sizeof h);
@@ -149,7 +166,7 @@ static void run_vad_stream(int variant) {
   if (!pcm) return;
   mr_bundle *b;
   mr_error err = {0};
-  CHECK_MSG(mr_bundle_open(silero_path(variant), &b, &err) == 0, "%s", err.msg);
+  CHECK_MSG(mr_bundle_open(silero_path(variant), NULL, &b, &err) == 0, "%s", err.msg);
   float h[128] = {0}, c[128] = {0}, window[576] = {0};
   int speech_hi = 0, speech_n = 0, sil_hi = 0, sil_n = 0;
   double speech_max = 0;
@@ -157,10 +174,7 @@ static void run_vad_stream(int variant) {
     memmove(window, window + 512, 64 * sizeof(float));
     for (int i = 0; i < 512; i++) window[64 + i] = pcm[pos + i] / 32768.0f;
     float p;
-    if (vad_step(b, window, h, c, &p)) {
-      CHECK_MSG(0, "%s", mr_bundle_errmsg(b));
-      break;
-    }
+    if (vad_step(b, window, h, c, &p)) break;
     if (stream_n[variant] < 256) stream_p[variant][stream_n[variant]++] = p;
     double t = (pos + 512) / 16000.0;
     if (t > 0.9 && t < 4.3) { /* well inside the speech */
@@ -193,7 +207,7 @@ static void test_vad_same_states_variants(void) {
   int16_t *pcm = read_wav(th_fixture("vad/speech_silence_16k.wav"), &n);
   mr_bundle *b[N_SILERO];
   mr_error err = {0};
-  for (int k = 0; k < N_SILERO; k++) CHECK_MSG(mr_bundle_open(silero_path(k), &b[k], &err) == 0, "%s", err.msg);
+  for (int k = 0; k < N_SILERO; k++) CHECK_MSG(mr_bundle_open(silero_path(k), NULL, &b[k], &err) == 0, "%s", err.msg);
   double mx[N_SILERO] = {0}, sum[N_SILERO] = {0}, mx_decided[N_SILERO] = {0};
   float h[128] = {0}, c[128] = {0}, window[576] = {0};
   int steps = 0;

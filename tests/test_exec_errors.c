@@ -41,7 +41,7 @@ static const char *bundle(const char *mil, long nbytes) {
 static void expect_open_error(const char *dir, int code, const char *suffix) {
   mr_bundle *b = NULL;
   mr_error err = {0};
-  int rc = mr_bundle_open(dir, &b, &err);
+  int rc = mr_bundle_open(dir, NULL, &b, &err);
   CHECK_EQ_INT(rc, code);
   CHECK(b == NULL);
   char expect[1200];
@@ -106,18 +106,18 @@ static void test_bad_offset(void) {
 static void test_missing_files(void) {
   mr_bundle *b;
   mr_error err = {0};
-  CHECK_EQ_INT(mr_bundle_open("/nonexistent/x.mlmodelc", &b, &err), MR_ENOTFOUND);
+  CHECK_EQ_INT(mr_bundle_open("/nonexistent/x.mlmodelc", NULL, &b, &err), MR_ENOTFOUND);
   CHECK_EQ_STR(err.msg, "/nonexistent/x.mlmodelc: not a .mlmodelc directory or a Core ML package");
   const char *dir = bundle(weight_model("64"), -1); /* no weight.bin */
   char suffix[1024];
   snprintf(suffix, sizeof suffix, "model.mil:4:66: %s/weights/weight.bin: No such file or directory", dir);
   (void)suffix;
-  CHECK_EQ_INT(mr_bundle_open(dir, &b, &err), MR_ENOTFOUND);
+  CHECK_EQ_INT(mr_bundle_open(dir, NULL, &b, &err), MR_ENOTFOUND);
   CHECK(strstr(err.msg, "weights/weight.bin: No such file or directory") != NULL);
   char path[600];
   snprintf(path, sizeof path, "%s/model.mil", dir);
   remove(path);
-  CHECK(mr_bundle_open(dir, &b, &err) != MR_OK);
+  CHECK(mr_bundle_open(dir, NULL, &b, &err) != MR_OK);
   CHECK(strstr(err.msg, "model.mil") != NULL);
 }
 
@@ -144,7 +144,7 @@ static void test_truncated_model_mil(void) {
     CHECK(util_write_file_atomic(path, text, cut, &err) == MR_OK);
     mr_bundle *b;
     mr_error e = {0};
-    int rc = mr_bundle_open(dir, &b, &e);
+    int rc = mr_bundle_open(dir, NULL, &b, &e);
     tries++;
     if (rc) {
       failures++;

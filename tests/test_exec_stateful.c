@@ -6,11 +6,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "exec/bundle.h"
+#include "exec/consts.h"
 #include "exec/plan.h"
 #include "bundle_util.h"
 #include "harness.h"
 #include "mil/blob_writer.h"
+#include "mil/model.h"
 #include "util/alloc.h"
 #include "util/file.h"
 #include "util/fp16.h"
@@ -63,22 +64,63 @@ static void ref_linear(const float *x, int T, double *q) {
     }
 }
 
+/* Plan function `name` of the bundle at path as the CPU executor does; *in_place counts the state
+ * steps that copy nothing, *aliased the values that are the fp16 state's own fp16 buffer. */
+static void plan_counts(const char *path, const char *name, int *in_place, int *aliased) {
+  mil_model *m;
+  exec_consts consts;
+  exec_function f;
+  mr_error err = {0};
+  *in_place = *aliased = -1;
+  CHECK_MSG(mil_model_load(path, 0, &m, &err) == MR_OK, "%s", err.msg);
+  if (!m) return;
+  CHECK(exec_consts_init(&consts, m->weights_root, &err) == MR_OK);
+  const mil_model_function *d = mil_model_function_find(m, name);
+  if (exec_function_plan(&f, m->prog, d->fn, m->program_file, &consts, NULL, &err) == MR_OK) {
+    *in_place = *aliased = 0;
+    for (int s = 0; s < f.n_steps; s++) *in_place += f.steps[s].in_place;
+    for (int a = 0; a < f.n_aliases; a++) *aliased += f.aliases[a].t->rank == 4 && f.aliases[a].t->storage == EXEC_F16;
+    exec_function_free(&f);
+  } else {
+    CHECK_MSG(0, "%s", err.msg);
+  }
+  exec_consts_free(&consts);
+  mil_model_free(m);
+}
+
+static float kv_at(const mr_tensor *view, int64_t i) { return util_f16_to_f32(((const uint16_t *)view->data)[i]); }
+
+/* Run function fn with the two inputs and the state; *out is borrowed from the bundle. */
+static int run_fn(mr_bundle *b, const char *fn, const mr_tensor *pos, const mr_tensor *x, mr_state *kv, mr_tensor *out) {
+  mr_call *c;
+  mr_error err = {0};
+  int rc = mr_call_new(b, fn, &c, &err);
+  if (!rc) rc = mr_call_set_input(c, "current_pos", pos, &err);
+  if (!rc) rc = mr_call_set_input(c, "hidden_states", x, &err);
+  if (!rc) rc = mr_call_set_state(c, "kv_cache_0", kv, &err);
+  if (!rc) rc = mr_call_run(c, &err);
+  if (!rc) rc = mr_call_output(c, 0, out);
+  CHECK_MSG(rc == MR_OK, "%s", err.msg);
+  mr_call_free(c);
+  return rc;
+}
+
 static void test_prefill_then_infer(void) {
   make_bundle();
+  /* the cache update is planned in place on the fp16 state: infer's read, slice_update, write and
+   * read copy nothing */
+  int in_place, aliased;
+  plan_counts(dir, "infer", &in_place, &aliased);
+  CHECK_EQ_INT(in_place, 3);
+  CHECK_EQ_INT(aliased, 3);
   mr_bundle *b = th_open_bundle(dir);
   if (!b) return;
   CHECK_EQ_INT(mr_bundle_function_count(b), 2);
-  /* the cache update is planned in place: infer's read, slice_update, write and read copy nothing */
-  const exec_function *fi = exec_bundle_function(b, "infer");
-  int in_place = 0, aliased_update = 0;
-  for (int s = 0; fi && s < fi->n_steps; s++) in_place += fi->steps[s].in_place;
-  for (int a = 0; fi && a < fi->n_aliases; a++) aliased_update += fi->aliases[a].t->rank == 4;
-  CHECK_EQ_INT(in_place, 3);
-  CHECK_EQ_INT(aliased_update, 3);
   mr_state *kv;
-  CHECK(mr_state_new(b, "kv_cache_0", &kv) == MR_OK);
+  CHECK(mr_state_new(b, "kv_cache_0", &kv, NULL) == MR_OK);
   mr_tensor view;
   mr_state_view(kv, &view);
+  CHECK_EQ_INT(view.dtype, MR_FLOAT16); /* fp16 in memory, as declared */
   CHECK_EQ_INT(view.rank, 4);
   CHECK_EQ_INT(view.shape[2], 16);
 
@@ -86,33 +128,30 @@ static void test_prefill_then_infer(void) {
   for (int i = 0; i < 4 * 64; i++) xp[i] = (float)sin(i * 0.37) * 0.8f;
   for (int i = 0; i < 64; i++) xi[i] = (float)cos(i * 0.21) * 0.9f;
   int32_t pos0 = 0, pos4 = 4;
-  const char *names[2] = {"current_pos", "hidden_states"};
-  const char *snames[1] = {"kv_cache_0"};
   mr_tensor in_p[2] = {{MR_INT32, 1, {1}, &pos0}, {MR_FLOAT32, 3, {1, 4, 64}, xp}};
   mr_tensor out;
-  CHECK_MSG(mr_bundle_predict(b, "prefill", 2, names, in_p, 1, snames, &kv, 1, &out) == MR_OK, "%s", mr_bundle_errmsg(b));
+  run_fn(b, "prefill", &in_p[0], &in_p[1], kv, &out);
 
   double qp[4 * 64], qi[64];
   ref_linear(xp, 4, qp);
   ref_linear(xi, 1, qi);
   /* prefill wrote q transposed to [1, 2 heads, 4 positions, 32] into kv[0, :, 0:4, :] */
-  const float *s = view.data;
   double maxerr = 0;
   for (int h = 0; h < 2; h++)
     for (int t = 0; t < 16; t++)
       for (int d = 0; d < 32; d++) {
         double want = t < 4 ? qp[t * 64 + h * 32 + d] : 0.0;
-        maxerr = fmax(maxerr, fabs(s[((0 * 2 + h) * 16 + t) * 32 + d] - want));
+        maxerr = fmax(maxerr, fabs(kv_at(&view, ((0 * 2 + h) * 16 + t) * 32 + d) - want));
       }
   CHECK_MSG(maxerr < 2e-2, "state after prefill differs by %g", maxerr);
-  for (int i = 2 * 16 * 32; i < view.shape[0] * 2 * 16 * 32; i++) CHECK(s[i] == 0.0f); /* kv[1] untouched */
+  for (int i = 2 * 16 * 32; i < view.shape[0] * 2 * 16 * 32; i++) CHECK(kv_at(&view, i) == 0.0f); /* kv[1] untouched */
 
   /* infer at position 4 reads the keys prefill wrote */
   mr_tensor in_i[2] = {{MR_INT32, 1, {1}, &pos4}, {MR_FLOAT16, 3, {1, 1, 64}, NULL}};
   uint16_t xi16[64];
   for (int i = 0; i < 64; i++) xi16[i] = util_f32_to_f16(xi[i]);
   in_i[1].data = xi16;
-  CHECK_MSG(mr_bundle_predict(b, "infer", 2, names, in_i, 1, snames, &kv, 1, &out) == MR_OK, "%s", mr_bundle_errmsg(b));
+  run_fn(b, "infer", &in_i[0], &in_i[1], kv, &out);
   CHECK_EQ_INT(out.dtype, MR_FLOAT16);
   CHECK_EQ_INT(out.rank, 4);
   CHECK_EQ_INT(out.shape[3], 16);
@@ -135,7 +174,7 @@ static void test_prefill_then_infer(void) {
   }
   /* a reset state makes infer see only its own key */
   mr_state_reset(kv);
-  CHECK(mr_bundle_predict(b, "infer", 2, names, in_i, 1, snames, &kv, 1, &out) == MR_OK);
+  CHECK(run_fn(b, "infer", &in_i[0], &in_i[1], kv, &out) == MR_OK);
   float p4 = util_f16_to_f32(((uint16_t *)out.data)[4]), p0 = util_f16_to_f32(((uint16_t *)out.data)[0]);
   double self = 0;
   for (int d = 0; d < 32; d++) self += qi[d] * qi[d];
@@ -149,29 +188,105 @@ static void test_state_misuse(void) {
   mr_bundle *b = th_open_bundle(dir);
   if (!b) return;
   mr_state *kv = NULL;
-  CHECK_EQ_INT(mr_state_new(b, "nope", &kv), MR_ENOTFOUND);
+  mr_error err = {0};
+  CHECK_EQ_INT(mr_state_new(b, "nope", &kv, &err), MR_ENOTFOUND);
   char expect[1024];
   snprintf(expect, sizeof expect, "%s: no function declares a state named 'nope'", dir);
-  CHECK_EQ_STR(mr_bundle_errmsg(b), expect);
+  CHECK_EQ_STR(err.msg, expect);
+  CHECK_EQ_INT(mr_state_new(b, "nope", &kv, NULL), MR_ENOTFOUND); /* err may be NULL */
   int32_t pos = 0;
   float x[64] = {0};
-  const char *names[2] = {"current_pos", "hidden_states"};
   mr_tensor in[2] = {{MR_INT32, 1, {1}, &pos}, {MR_FLOAT32, 3, {1, 1, 64}, x}};
-  mr_tensor out;
-  CHECK_EQ_INT(mr_bundle_predict(b, "infer", 2, names, in, 0, NULL, NULL, 1, &out), MR_EINVAL);
+  mr_call *c;
+  CHECK(mr_call_new(b, "infer", &c, &err) == MR_OK);
+  CHECK(mr_call_set_input(c, "current_pos", &in[0], &err) == MR_OK);
+  CHECK(mr_call_set_input(c, "hidden_states", &in[1], &err) == MR_OK);
+  CHECK_EQ_INT(mr_call_run(c, &err), MR_EINVAL);
   snprintf(expect, sizeof expect, "%s: function 'infer': state 'kv_cache_0' is missing (create it with mr_state_new)", dir);
-  CHECK_EQ_STR(mr_bundle_errmsg(b), expect);
-  mr_tensor bad[2] = {{MR_INT32, 1, {1}, &pos}, {MR_FLOAT32, 3, {1, 2, 32}, x}};
-  CHECK(mr_state_new(b, "kv_cache_0", &kv) == MR_OK);
-  const char *snames[1] = {"kv_cache_0"};
-  CHECK_EQ_INT(mr_bundle_predict(b, "infer", 2, names, bad, 1, snames, &kv, 1, &out), MR_ESHAPE);
+  CHECK_EQ_STR(err.msg, expect);
+  mr_tensor bad = {MR_FLOAT32, 3, {1, 2, 32}, x}, out;
+  CHECK(mr_state_new(b, "kv_cache_0", &kv, &err) == MR_OK);
+  CHECK_EQ_INT(mr_call_set_input(c, "hidden_states", &bad, &err), MR_ESHAPE);
   snprintf(expect, sizeof expect, "%s: function 'infer': input 'hidden_states' must be fp16 [1, 1, 64], got fp32 [1, 2, 32]", dir);
-  CHECK_EQ_STR(mr_bundle_errmsg(b), expect);
-  CHECK_EQ_INT(mr_bundle_predict(b, "infer", 1, names, in, 1, snames, &kv, 1, &out), MR_EINVAL);
+  CHECK_EQ_STR(err.msg, expect);
+  CHECK_EQ_INT(mr_call_set_input(c, "nope", &bad, &err), MR_ENOTFOUND);
+  CHECK_EQ_INT(mr_call_set_state(c, "nope", kv, &err), MR_ENOTFOUND);
+  CHECK_EQ_INT(mr_call_output(c, 0, &out), MR_EINVAL); /* nothing has run */
+  mr_call_free(c);
+  CHECK(mr_call_new(b, "infer", &c, &err) == MR_OK);
+  CHECK(mr_call_set_input(c, "current_pos", &in[0], &err) == MR_OK);
+  CHECK(mr_call_set_state(c, "kv_cache_0", kv, &err) == MR_OK);
+  CHECK_EQ_INT(mr_call_run(c, &err), MR_EINVAL);
   snprintf(expect, sizeof expect, "%s: function 'infer': input 'hidden_states' is missing", dir);
-  CHECK_EQ_STR(mr_bundle_errmsg(b), expect);
-  CHECK_EQ_INT(mr_bundle_predict(b, "decode", 2, names, in, 1, snames, &kv, 1, &out), MR_ENOTFOUND);
+  CHECK_EQ_STR(err.msg, expect);
+  CHECK_EQ_INT(mr_call_run(c, NULL), MR_EINVAL);
+  mr_call_free(c);
+  CHECK_EQ_INT(mr_call_new(b, "decode", &c, &err), MR_ENOTFOUND);
+  CHECK(c == NULL);
   mr_state_free(kv);
+  mr_bundle_close(b);
+}
+
+/* States read by ops other than slices: an fp16 state is then copied (converted) rather than
+ * aliased, an fp32 one still aliased; both accumulate exactly as a float64 reference rounded to
+ * their dtypes. acc += x; y = acc * x, three times. */
+static const char *const ACC_MIL =
+    "program(1.3)\n{\n    func main<ios18>(tensor<fp16, [4]> x, state<tensor<fp16, [4]>> a16, state<tensor<fp32, [4]>> a32) {\n"
+    "            tensor<fp16, [4]> o16 = read_state(input = a16)[name = string(\"o16\")];\n"
+    "            tensor<fp16, [4]> s16 = add(x = o16, y = x)[name = string(\"s16\")];\n"
+    "            write_state(data = s16, input = a16)[name = string(\"w16\")];\n"
+    "            tensor<fp16, [4]> n16 = read_state(input = a16)[name = string(\"n16\")];\n"
+    "            tensor<fp16, [4]> y16 = mul(x = n16, y = x)[name = string(\"y16\")];\n"
+    "            tensor<fp32, [4]> x32 = cast(dtype = string(\"fp32\"), x = x)[name = string(\"x32\")];\n"
+    "            tensor<fp32, [4]> o32 = read_state(input = a32)[name = string(\"o32\")];\n"
+    "            tensor<fp32, [4]> s32 = add(x = o32, y = x32)[name = string(\"s32\")];\n"
+    "            write_state(data = s32, input = a32)[name = string(\"w32\")];\n"
+    "            tensor<fp32, [4]> n32 = read_state(input = a32)[name = string(\"n32\")];\n"
+    "            tensor<fp32, [4]> y32 = mul(x = n32, y = x32)[name = string(\"y32\")];\n"
+    "        } -> (y16, y32);\n}\n";
+
+static void test_states_read_by_other_ops(void) {
+  char adir[600], path[700];
+  mr_error err = {0};
+  snprintf(adir, sizeof adir, "%s/acc.mlmodelc", th_tmpdir());
+  CHECK(util_mkdirs(adir, &err) == MR_OK);
+  snprintf(path, sizeof path, "%s/model.mil", adir);
+  CHECK(util_write_file_atomic(path, ACC_MIL, strlen(ACC_MIL), &err) == MR_OK);
+  int in_place, aliased;
+  plan_counts(adir, "main", &in_place, &aliased);
+  CHECK_EQ_INT(in_place, 2); /* the fp32 state's two reads */
+  CHECK_EQ_INT(aliased, 0);
+  mr_bundle *b = th_open_bundle(adir);
+  if (!b) return;
+  mr_state *a16, *a32;
+  mr_call *c;
+  CHECK(mr_state_new(b, "a16", &a16, &err) == MR_OK && mr_state_new(b, "a32", &a32, &err) == MR_OK);
+  CHECK(mr_call_new(b, NULL, &c, &err) == MR_OK);
+  CHECK(mr_call_set_state(c, "a16", a16, &err) == MR_OK && mr_call_set_state(c, "a32", a32, &err) == MR_OK);
+  float x[4] = {0.1f, -1.3f, 2.7f, 1e-3f};
+  mr_tensor xt = {MR_FLOAT32, 1, {4}, x}, y16, y32, v16, v32;
+  CHECK(mr_call_set_input(c, "x", &xt, &err) == MR_OK);
+  double acc16[4] = {0}, acc32[4] = {0};
+  for (int step = 0; step < 3; step++) {
+    CHECK_MSG(mr_call_run(c, &err) == MR_OK, "%s", err.msg);
+    CHECK(mr_call_output(c, 0, &y16) == MR_OK && mr_call_output(c, 1, &y32) == MR_OK);
+    mr_state_view(a16, &v16);
+    mr_state_view(a32, &v32);
+    CHECK_EQ_INT(v16.dtype, MR_FLOAT16);
+    CHECK_EQ_INT(v32.dtype, MR_FLOAT32);
+    for (int i = 0; i < 4; i++) {
+      float xi = util_round_f16(x[i]);
+      acc16[i] = util_round_f16((float)(acc16[i] + xi));
+      acc32[i] = (float)(acc32[i] + xi);
+      CHECK(util_f16_to_f32(((uint16_t *)v16.data)[i]) == (float)acc16[i]);
+      CHECK(((float *)v32.data)[i] == (float)acc32[i]);
+      CHECK(util_f16_to_f32(((uint16_t *)y16.data)[i]) == util_round_f16((float)acc16[i] * xi));
+      CHECK(((float *)y32.data)[i] == (float)acc32[i] * xi);
+    }
+  }
+  mr_call_free(c);
+  mr_state_free(a16);
+  mr_state_free(a32);
   mr_bundle_close(b);
 }
 
@@ -179,6 +294,7 @@ int main(int argc, char **argv) {
   static const th_case cases[] = {
     {"prefill_then_infer", test_prefill_then_infer},
     {"state_misuse", test_state_misuse},
+    {"states_read_by_other_ops", test_states_read_by_other_ops},
     {NULL, NULL}};
   return th_run(cases, argc, argv);
 }

@@ -80,21 +80,45 @@ static void make_bundle(void) {
 static float x[S * DIN], x1[DIN], xc[DIN * S], a[6 * S * 16], bm[6 * 16 * 20];
 static float out[6][DOUT * S * 6];
 
-static void run(int threads) {
-  mr_set_threads(threads);
-  mr_bundle *b;
-  mr_error err = {0};
-  if (mr_bundle_open(dir, &b, &err)) {
-    CHECK_MSG(0, "%s", err.msg);
-    return;
-  }
+/* A prepared call of the test model's function with every input bound. */
+static mr_call *prepare(mr_bundle *b) {
   const char *names[5] = {"x", "x1", "xc", "a", "bm"};
   mr_tensor in[5] = {{MR_FLOAT32, 3, {1, S, DIN}, x}, {MR_FLOAT32, 3, {1, 1, DIN}, x1},
                      {MR_FLOAT32, 4, {1, DIN, 1, S}, xc}, {MR_FLOAT32, 3, {6, S, 16}, a},
                      {MR_FLOAT32, 3, {6, 16, 20}, bm}};
-  mr_tensor o[6];
-  CHECK_MSG(mr_bundle_predict(b, NULL, 5, names, in, 0, NULL, NULL, 6, o) == MR_OK, "%s", mr_bundle_errmsg(b));
-  for (int k = 0; k < 6; k++) memcpy(out[k], o[k].data, (size_t)mr_tensor_count(&o[k]) * sizeof(float));
+  mr_call *c = NULL;
+  mr_error err = {0};
+  CHECK(mr_call_new(b, NULL, &c, &err) == MR_OK);
+  for (int i = 0; i < 5 && c; i++) CHECK(mr_call_set_input(c, names[i], &in[i], &err) == MR_OK);
+  return c;
+}
+
+/* Run c once; its six outputs into out[]. */
+static void run_call(mr_call *c) {
+  mr_error err = {0};
+  if (!c) return;
+  CHECK_MSG(mr_call_run(c, &err) == MR_OK, "%s", err.msg);
+  for (int k = 0; k < 6; k++) {
+    mr_tensor o;
+    if (mr_call_output(c, k, &o) == MR_OK) memcpy(out[k], o.data, (size_t)mr_tensor_count(&o) * sizeof(float));
+  }
+}
+
+static mr_bundle *open_with(int threads) {
+  mr_bundle *b = NULL;
+  mr_error err = {0};
+  mr_bundle_options o = {NULL, threads};
+  CHECK_MSG(mr_bundle_open(dir, &o, &b, &err) == MR_OK, "%s", err.msg);
+  return b;
+}
+
+static void run(int threads) {
+  mr_set_threads(threads);
+  mr_bundle *b = open_with(0);
+  if (!b) return;
+  mr_call *c = prepare(b);
+  run_call(c);
+  mr_call_free(c);
   mr_bundle_close(b);
 }
 
@@ -141,7 +165,41 @@ static void test_same_bits_any_thread_count(void) {
   mr_set_threads(0);
 }
 
+/* mr_set_threads reaches bundles that are already open, at their next run, and the per-bundle
+ * option caps it; the bits stay those of one thread. */
+static void test_set_threads_reaches_open_bundles(void) {
+  make_bundle();
+  exec_parallel_min_work(0);
+  static float ref[6][DOUT * S * 6];
+  mr_set_threads(1);
+  mr_bundle *b = open_with(0), *capped = open_with(2);
+  if (!b || !capped) return;
+  mr_call *c = prepare(b), *cc = prepare(capped);
+  exec_parallel_most_threads();
+  run_call(c);
+  CHECK_EQ_INT(exec_parallel_most_threads(), 1);
+  memcpy(ref, out, sizeof ref);
+  mr_set_threads(4);
+  run_call(c);
+  CHECK_EQ_INT(exec_parallel_most_threads(), 4);
+  CHECK(!memcmp(out, ref, sizeof ref));
+  run_call(cc);
+  CHECK_EQ_INT(exec_parallel_most_threads(), 2);
+  CHECK(!memcmp(out, ref, sizeof ref));
+  mr_set_threads(1);
+  run_call(c);
+  CHECK_EQ_INT(exec_parallel_most_threads(), 1);
+  CHECK(!memcmp(out, ref, sizeof ref));
+  mr_call_free(c);
+  mr_call_free(cc);
+  mr_bundle_close(b);
+  mr_bundle_close(capped);
+  mr_set_threads(0);
+}
+
 int main(int argc, char **argv) {
-  static const th_case cases[] = {{"same_bits_any_thread_count", test_same_bits_any_thread_count}, {NULL, NULL}};
+  static const th_case cases[] = {{"same_bits_any_thread_count", test_same_bits_any_thread_count},
+                                  {"set_threads_reaches_open_bundles", test_set_threads_reaches_open_bundles},
+                                  {NULL, NULL}};
   return th_run(cases, argc, argv);
 }

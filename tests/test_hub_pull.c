@@ -72,15 +72,8 @@ static int is_hex(const char *s, size_t n) {
 
 /* The git blob id of a file (sha1 of "blob <size>\0" + content), from Python's hashlib. */
 static int git_oid(const char *path, char out[41]) {
-  char cmd[1400];
-  snprintf(cmd, sizeof cmd, "python3 -c \"import hashlib,sys; d=open(sys.argv[1],'rb').read(); "
-           "print(hashlib.sha1(b'blob %%d\\0' %% len(d) + d).hexdigest())\" '%s'", path);
-  FILE *p = popen(cmd, "r");
-  int ok = p && fscanf(p, "%40s", out) == 1;
-  char rest[64];
-  while (p && fgets(rest, sizeof rest, p)) continue; /* read to the end: no broken pipe for Python */
-  if (p) pclose(p);
-  return ok;
+  return th_python_word("import hashlib,sys; d=open(sys.argv[1],'rb').read(); "
+                        "print(hashlib.sha1(b'blob %d\\0' % len(d) + d).hexdigest())", path, out, 41);
 }
 
 /* Everything huggingface_hub checks in a snapshot: each entry a relative link to
@@ -259,10 +252,7 @@ static void test_corrupt_body(void) {
   size_t n = 0;
   unsigned char *data = hub_slurp(src, &n);
   data[n / 2] ^= 0xff;
-  hub_sha256 s;
-  hub_sha256_init(&s);
-  hub_sha256_update(&s, data, n);
-  hub_sha256_hex(&s, bad);
+  CHECK_EQ_INT(hub_sha256_mem(data, n, bad, &e), MR_OK);
   free(data);
   CHECK_EQ_INT(do_pull(&m, "org/model", cache, &snap, &e), MR_ENET);
   snprintf(expect, sizeof expect, WEIGHT ": sha256 of the download is %s but should be %s (corrupted in "
@@ -548,7 +538,7 @@ static void test_missing_file(void) {
   hub_mock_stop(&m);
 }
 
-/* Out of memory at every allocation of a pull (STYLE rule 8): an error or success, never a crash,
+/* Out of memory at every allocation of a pull (docs/style.md §8): an error or success, never a crash,
  * a leak (ASan) or a half-installed file. First over a cached pull (listing only), then over
  * fresh downloads. */
 static void test_alloc_failures(void) {

@@ -2,7 +2,8 @@
  * model.mil of the Silero VAD bundles in tests/fixtures/silero-vad/ shared with the loader tests),
  * with references computed independently in this file: op counts and function names by a naive
  * line scan, hex floats by ldexp and strtod, the scalar-spelling equivalence by a textual rewrite of
- * the samples and a field-by-field IR comparison. Error cases assert the whole message. */
+ * the samples and mil_program_equal (itself tested in test_mil_print.c). Error cases assert the
+ * whole message. */
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -498,97 +499,13 @@ static void test_type_str(void) {
 
 /* ---- both scalar spellings give the same IR ------------------------------------------------ */
 
-static int same_type(const mil_type *a, const mil_type *b) {
-  if (!a || !b) return a == b;
-  if (a->kind != b->kind) return 0;
-  switch (a->kind) {
-  case MIL_TYPE_TENSOR:
-    if (a->dtype != b->dtype || a->rank != b->rank) return 0;
-    for (int i = 0; i < a->rank; i++)
-      if (a->dims[i] != b->dims[i]) return 0;
-    return 1;
-  case MIL_TYPE_STATE: return same_type(a->elem, b->elem);
-  case MIL_TYPE_LIST: return a->list_len == b->list_len && same_type(a->elem, b->elem);
-  case MIL_TYPE_DICT: return same_type(a->elem, b->elem) && same_type(a->value, b->value);
-  case MIL_TYPE_TUPLE:
-    if (a->n_members != b->n_members) return 0;
-    for (int i = 0; i < a->n_members; i++)
-      if (!same_type(a->members[i], b->members[i])) return 0;
-    return 1;
-  }
-  return 0;
-}
-
-static int same_str(const char *a, const char *b) { return (!a && !b) || (a && b && strcmp(a, b) == 0); }
-
-static int same_value(const mil_value *a, const mil_value *b) {
-  if (!a || !b) return a == b;
-  if (a->kind != b->kind || !same_type(a->type, b->type)) return 0;
-  if (a->kind == MIL_VALUE_BLOB) return same_str(a->blob_path, b->blob_path) && a->blob_offset == b->blob_offset;
-  if (a->kind == MIL_VALUE_COMPOSITE) {
-    if (a->n_items != b->n_items) return 0;
-    for (int i = 0; i < a->n_items; i++)
-      if (!same_value(a->items[i], b->items[i])) return 0;
-    return 1;
-  }
-  if (a->count != b->count || !a->strs != !b->strs) return 0;
-  for (int64_t i = 0; i < a->count; i++) {
-    if (a->strs && strcmp(a->strs[i], b->strs[i]) != 0) return 0;
-    if (!a->strs && memcmp(&a->nums[i], &b->nums[i], sizeof(double)) != 0) return 0;
-  }
-  return 1;
-}
-
-static int same_args(const mil_arg *a, int na, const mil_arg *b, int nb) {
-  if (na != nb) return 0;
-  for (int i = 0; i < na; i++) {
-    if (!same_str(a[i].name, b[i].name) || a[i].n_items != b[i].n_items ||
-        a[i].is_tuple != b[i].is_tuple || a[i].is_attr != b[i].is_attr || a[i].line != b[i].line)
-      return 0;
-    for (int k = 0; k < a[i].n_items; k++)
-      if (!same_str(a[i].items[k].var, b[i].items[k].var) ||
-          !same_value(a[i].items[k].value, b[i].items[k].value))
-        return 0;
-  }
-  return 1;
-}
-
-static int same_vars(const mil_var *a, int na, const mil_var *b, int nb) {
-  if (na != nb) return 0;
-  for (int i = 0; i < na; i++)
-    if (!same_str(a[i].name, b[i].name) || !same_type(a[i].type, b[i].type) || a[i].line != b[i].line)
-      return 0;
-  return 1;
-}
-
-static int same_block(const mil_block *a, const mil_block *b) {
-  if (a->n_ops != b->n_ops || a->n_outputs != b->n_outputs ||
-      !same_vars(a->inputs, a->n_inputs, b->inputs, b->n_inputs))
-    return 0;
-  for (int i = 0; i < a->n_outputs; i++)
-    if (!same_str(a->outputs[i], b->outputs[i])) return 0;
-  for (int i = 0; i < a->n_ops; i++) {
-    const mil_op *x = &a->ops[i], *y = &b->ops[i];
-    if (!same_str(x->type, y->type) || !same_str(x->opset, y->opset) || x->line != y->line ||
-        !same_args(x->args, x->n_args, y->args, y->n_args) ||
-        !same_vars(x->outputs, x->n_outputs, y->outputs, y->n_outputs) || x->n_blocks != y->n_blocks)
-      return 0;
-    for (int k = 0; k < x->n_blocks; k++)
-      if (!same_block(&x->blocks[k], &y->blocks[k])) return 0;
-  }
-  return 1;
-}
-
-static int same_program(const mil_program *a, const mil_program *b) {
-  if (a->n_funcs != b->n_funcs || !same_args(a->attrs, a->n_attrs, b->attrs, b->n_attrs)) return 0;
-  for (int i = 0; i < a->n_funcs; i++) {
-    const mil_function *x = &a->funcs[i], *y = &b->funcs[i];
-    if (!same_str(x->name, y->name) || !same_str(x->opset, y->opset) ||
-        !same_vars(x->params, x->n_params, y->params, y->n_params) ||
-        !same_args(x->attrs, x->n_attrs, y->attrs, y->n_attrs) || !same_block(&x->body, &y->body))
-      return 0;
-  }
-  return 1;
+/* The IR of both spellings, compared by mil_program_equal (its versions differ by construction). */
+static int same_program(const mil_program *a, mil_program *b) {
+  const char *version = b->version;
+  b->version = a->version;
+  int same = mil_program_equal(a, b, NULL, 0);
+  b->version = version;
+  return same;
 }
 
 static int is_dtype_at(const char *s, size_t *len) {

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
-#include "harness.h"
+#include "bundle_util.h"
 #include "util/alloc.h"
 #include "util/file.h"
 #include "util/npy.h"
@@ -44,6 +44,25 @@ static void test_inspect_text_and_json(void) {
   CHECK_EQ_INT(sh(cmd, &out), 0);
   CHECK(strstr(out, "\"default_function\":\t\"main\""));
   CHECK(strstr(out, "\"int8 affine_dequantize\""));
+  mr_free(out);
+}
+
+/* --mil prints the compiler's own text back (the printer's canonical form is Apple's layout). */
+static void test_inspect_mil(void) {
+  char cmd[2048], *out, *want;
+  size_t n;
+  mr_error e = {0};
+  const char *bundle = th_fixture("silero-vad/unified_palette_4bit.mlmodelc");
+  snprintf(cmd, sizeof cmd, "%s inspect --mil %s", milrun(), bundle);
+  CHECK_EQ_INT(sh(cmd, &out), 0);
+  char path[2048];
+  snprintf(path, sizeof path, "%s/model.mil", bundle);
+  CHECK(util_read_file(path, &want, &n, &e) == MR_OK);
+  CHECK(strlen(out) == n && !memcmp(out, want, n));
+  mr_free(want);
+  mr_free(out);
+  snprintf(cmd, sizeof cmd, "%s inspect --mil --json %s", milrun(), bundle);
+  CHECK_EQ_INT(sh(cmd, &out), 2);
   mr_free(out);
 }
 
@@ -93,7 +112,7 @@ static void test_inspect_dry_run_bundle(void) {
   snprintf(cmd, sizeof cmd, "%s inspect %s/qwen_FFN_PF_chunk_01of01.mlmodelc", milrun(), out);
   CHECK_EQ_INT(sh(cmd, &text), 0);
   static const char *const want[] = {
-      "(no weights/ folder: described from model.mil and metadata.json only)",
+      "(no weight files: described from the program and metadata only)",
       "function infer<ios18>",
       "      hidden_states                fp16  [1, 1, 1024]\n",
       "      position_ids                 int32 [1]\n",
@@ -123,6 +142,28 @@ static void test_run_flexible_random(void) {
   CHECK_EQ_INT(sh(cmd, &text), 0);
   CHECK_MSG(strstr(text, "  output                       fp32  [1]  min ") != NULL, "%s", text);
   mr_free(text);
+}
+
+/* `milrun run` takes as many --input options as the function has inputs (it once stopped at 64). */
+static void test_run_many_inputs(void) {
+  enum { N = 70 };
+  const char *dir = th_sum_bundle(N);
+  util_sb cmd = {0};
+  util_sb_printf(&cmd, "%s run %s --output-dir %s/many-out", milrun(), dir, th_tmpdir());
+  for (int i = 0; i < N; i++) {
+    char path[700];
+    float v[2] = {(float)i, 0.5f};
+    mr_tensor t = {MR_FLOAT32, 1, {2}, v};
+    mr_error err = {0};
+    snprintf(path, sizeof path, "%s/x%d.npy", th_tmpdir(), i);
+    CHECK(util_npy_write(path, &t, &err) == MR_OK);
+    util_sb_printf(&cmd, " --input x%d=%s", i, path);
+  }
+  char *text;
+  CHECK_EQ_INT(sh(util_sb_cstr(&cmd), &text), 0);
+  CHECK_MSG(strstr(text, "  y                            fp32  [2]  min 35  max 2415  mean 1225") != NULL, "%s", text);
+  mr_free(text);
+  util_sb_free(&cmd);
 }
 
 static void test_errors_and_exit_codes(void) {
@@ -160,8 +201,10 @@ static void test_errors_and_exit_codes(void) {
 int main(int argc, char **argv) {
   static const th_case cases[] = {
     {"inspect_text_and_json", test_inspect_text_and_json},
+    {"inspect_mil", test_inspect_mil},
     {"run_writes_npy", test_run_writes_npy},
     {"inspect_dry_run_bundle", test_inspect_dry_run_bundle},
+    {"run_many_inputs", test_run_many_inputs},
     {"run_flexible_random", test_run_flexible_random},
     {"errors_and_exit_codes", test_errors_and_exit_codes},
     {NULL, NULL}};

@@ -63,7 +63,7 @@ static void test_pull_then_load(void) {
     /* ...and it loads. */
     mr_bundle *b = NULL;
     mr_error e = {0};
-    int rc = mr_bundle_open(path, &b, &e);
+    int rc = mr_bundle_open(path, NULL, &b, &e);
     CHECK_MSG(rc == MR_OK, "mr_bundle_open(%s): %s", path, e.msg);
     if (b) CHECK(mr_bundle_function_count(b) >= 1);
     mr_bundle_close(b);

@@ -7,8 +7,9 @@
 #include <sys/stat.h>
 
 #include "commands.h"
-#include "exec/bundle.h"
 #include "mil/blob.h"
+#include "mil/model.h"
+#include "mil/print.h"
 #include "util/alloc.h"
 #include "util/strmap.h"
 
@@ -137,62 +138,102 @@ static void print_io(const char *title, const mr_io_info *info, int n) {
   }
 }
 
-static double file_size(const char *dir, const char *rel) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%s", dir, rel);
-  struct stat st;
-  return stat(path, &st) == 0 ? (double)st.st_size : 0;
+/* Bytes of the weight files the program names; *missing counts those that do not exist. */
+static double weight_file_bytes(const mil_model *m, int *missing) {
+  double total = 0;
+  *missing = 0;
+  for (int i = 0; i < m->n_weight_files; i++) {
+    struct stat st;
+    if (stat(m->weight_files[i], &st) == 0) total += (double)st.st_size;
+    else (*missing)++;
+  }
+  return total;
 }
 
 static int usage(FILE *f) {
-  fprintf(f, "usage: milrun inspect BUNDLE.mlmodelc [--json]\n\n"
+  fprintf(f, "usage: milrun inspect BUNDLE.mlmodelc [--json | --mil]\n\n"
              "Describe a compiled Core ML model: functions (default marked), inputs, outputs and states\n"
              "with dtypes and shapes, an op histogram, weight bytes by storage kind and the metadata.\n\n"
-             "options:\n  --json   print one JSON object instead of text\n  --help   this help\n");
+             "options:\n  --json   print one JSON object instead of text\n"
+             "  --mil    print the program as canonical model.mil text (BUNDLE may also be a .mil file)\n"
+             "  --help   this help\n");
   return f == stdout ? 0 : 2;
+}
+
+/* The bundle's program (or a .mil file's) through the one printer: Apple's layout, no comments. */
+static int print_mil(const char *path) {
+  struct stat st;
+  int is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+  mil_model *m = NULL;
+  mil_program *own = NULL;
+  mr_error err = {0};
+  /* A bundle through the format layer (whatever its files are); a bare .mil file parsed as is. */
+  if ((is_dir ? mil_model_load(path, 0, &m, &err) : mil_parse_file(path, &own, &err)) != MR_OK) {
+    fprintf(stderr, "milrun inspect: %s\n", err.msg);
+    return 1;
+  }
+  util_sb sb = {0};
+  mil_print(m ? m->prog : own, &sb);
+  int rc = util_sb_failed(&sb) ? 1 : 0;
+  if (rc) fprintf(stderr, "milrun inspect: out of memory\n");
+  else fwrite(sb.buf, 1, sb.len, stdout); /* the exact bytes: redirected, it is a model.mil */
+  util_sb_free(&sb);
+  if (m) mil_model_free(m);
+  else mil_program_free(own);
+  return rc;
 }
 
 int tool_inspect(int argc, char **argv) {
   const char *path = NULL;
-  int json = 0;
+  int json = 0, mil = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--json")) json = 1;
+    else if (!strcmp(argv[i], "--mil")) mil = 1;
     else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout);
     else if (argv[i][0] == '-' || path) {
       fprintf(stderr, "milrun inspect: unexpected argument '%s'\n", argv[i]);
       return usage(stderr);
     } else path = argv[i];
   }
-  if (!path) return usage(stderr);
-  mr_bundle *b;
+  if (!path || (json && mil)) return usage(stderr);
+  if (mil) return print_mil(path);
+  /* The description comes from the format layer; the bundle is opened (weights mapped, functions
+   * planned) only when there are weights, for the bytes it holds: a converter's --dry-run output
+   * has none and is described from model.mil and metadata.json alone. */
+  mil_model *m;
+  mr_bundle *b = NULL;
   mr_error err = {0};
-  /* Without weights (a converter's --dry-run) the bundle is described from model.mil alone. */
-  char wpath[4096];
-  snprintf(wpath, sizeof wpath, "%s/weights", path);
-  struct stat wst;
-  int no_weights = stat(wpath, &wst) != 0;
-  if ((no_weights ? exec_bundle_describe(path, &b, &err) : mr_bundle_open(path, &b, &err)) != MR_OK) {
+  if (mil_model_load(path, 0, &m, &err) != MR_OK) {
     fprintf(stderr, "milrun inspect: %s\n", err.msg);
     return 1;
   }
-  if (no_weights && !json) printf("(no weights/ folder: described from model.mil and metadata.json only)\n");
-  const mil_program *prog = exec_bundle_program(b);
-  const mil_metadata *md = exec_bundle_metadata(b);
+  int missing;
+  double wfile = weight_file_bytes(m, &missing);
+  int no_weights = m->n_weight_files && missing == m->n_weight_files;
+  if (!no_weights && mr_bundle_open(path, NULL, &b, &err) != MR_OK) {
+    fprintf(stderr, "milrun inspect: %s\n", err.msg);
+    mil_model_free(m);
+    return 1;
+  }
+  if (no_weights && !json) printf("(no weight files: described from the program and metadata only)\n");
+  const mil_program *prog = m->prog;
+  const mil_metadata *md = m->has_md ? &m->md : NULL;
+  const char *default_fn = m->funcs[m->default_fn].fn->name;
   static weight_stats ws;
   memset(&ws, 0, sizeof ws);
   for (int f = 0; f < prog->n_funcs; f++)
     for (int i = 0; i < prog->funcs[f].body.n_ops; i++) weight_op(&ws, &prog->funcs[f].body.ops[i]);
-  double wfile = file_size(path, "weights/weight.bin");
   cJSON *root = cJSON_CreateObject(), *funcs = cJSON_AddArrayToObject(root, "functions");
   cJSON_AddStringToObject(root, "path", path);
   cJSON_AddStringToObject(root, "program_version", prog->version ? prog->version : "");
-  cJSON_AddStringToObject(root, "default_function", mr_bundle_default_function(b));
+  cJSON_AddStringToObject(root, "default_function", default_fn);
   cJSON_AddBoolToObject(root, "weights_loaded", !no_weights);
   if (!json) printf("%s  (program %s, %d function%s)\n", path, prog->version ? prog->version : "?", prog->n_funcs, prog->n_funcs == 1 ? "" : "s");
-  for (int f = 0; f < mr_bundle_function_count(b); f++) {
-    const char *name = mr_bundle_function_name(b, f);
-    const mr_io_info *in, *out, *st;
-    int ni = mr_bundle_inputs(b, name, &in), no = mr_bundle_outputs(b, name, &out), ns = mr_bundle_states(b, name, &st);
+  for (int f = 0; f < m->n_funcs; f++) {
+    const mil_model_function *d = &m->funcs[f];
+    const char *name = d->fn->name;
+    const mr_io_info *in = d->inputs, *out = d->outputs, *st = d->states;
+    int ni = d->n_inputs, no = d->n_outputs, ns = d->n_states;
     op_count hist[256];
     int nh = histogram(&prog->funcs[f], hist, 256);
     cJSON *fo = cJSON_CreateObject();
@@ -206,7 +247,7 @@ int tool_inspect(int argc, char **argv) {
     cJSON_AddItemToArray(funcs, fo);
     if (json) continue;
     printf("\n  function %s<%s>%s\n", name, prog->funcs[f].opset,
-           !strcmp(name, mr_bundle_default_function(b)) ? "  (default)" : "");
+           !strcmp(name, default_fn) ? "  (default)" : "");
     print_io("inputs", in, ni);
     print_io("states", st, ns);
     print_io("outputs", out, no);
@@ -216,11 +257,13 @@ int tool_inspect(int argc, char **argv) {
   }
   cJSON *wo = cJSON_AddObjectToObject(root, "weights");
   cJSON_AddNumberToObject(wo, "file_bytes", wfile);
-  cJSON_AddNumberToObject(wo, "resident_bytes", (double)mr_bundle_weight_bytes(b));
+  size_t held = b ? mr_bundle_weight_bytes(b) : 0;
+  cJSON_AddNumberToObject(wo, "resident_bytes", (double)held);
   cJSON *kinds = cJSON_AddObjectToObject(wo, "by_kind");
   for (int k = 0; k < ws.n; k++) cJSON_AddNumberToObject(kinds, ws.kinds[k].name, ws.kinds[k].bytes);
   if (!json) {
-    printf("\n  weights: weights/weight.bin %.0f bytes; held after load %zu bytes\n", wfile, mr_bundle_weight_bytes(b));
+    printf("\n  weights: %d file%s, %.0f bytes; held after load %zu bytes\n", m->n_weight_files,
+           m->n_weight_files == 1 ? "" : "s", wfile, held);
     for (int k = 0; k < ws.n; k++)
       printf("    %-28s %12.0f bytes in %d tensor%s\n", ws.kinds[k].name, ws.kinds[k].bytes, ws.kinds[k].tensors,
              ws.kinds[k].tensors == 1 ? "" : "s");
@@ -241,5 +284,6 @@ int tool_inspect(int argc, char **argv) {
   cJSON_Delete(root);
   util_strmap_free(&ws.seen);
   mr_bundle_close(b);
+  mil_model_free(m);
   return 0;
 }

@@ -12,7 +12,7 @@ static const tool_command commands[] = {
   {"tokenize", tool_tokenize, "encode text (argument or stdin) to token ids"},
   {"template", tool_template, "render a conversation with the chat template"},
   {"convert", tool_convert, "convert a Hugging Face checkpoint into an Anemll-layout bundle"},
-  {"export", tool_export, "write a .mlmodelc bundle as a Core ML .mlpackage"},
+  {"export", tool_export, "write a bundle as a Core ML .mlpackage, or a package as a .mlmodelc"},
   {"logits", tool_logits, "run a converted LLM bundle on token ids and print or save the logits"},
   {NULL, NULL, NULL}
 };

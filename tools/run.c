@@ -11,8 +11,6 @@
 #include "util/fp16.h"
 #include "util/npy.h"
 
-#define MAX_ARGS 64
-
 static int usage(FILE *f) {
   fprintf(f,
           "usage: milrun run BUNDLE.mlmodelc [options]\n\n"
@@ -56,22 +54,29 @@ static int fill_random(mr_tensor *t, const mr_io_info *info, uint64_t *seed) {
   return 0;
 }
 
-static int split_arg(const char *opt, const char *arg, char *name, size_t nsz, const char **file) {
+/* One NAME=FILE option: name is argv's text up to the '='. */
+typedef struct named_file {
+  const char *name, *file;
+  size_t name_len;
+} named_file;
+
+static int split_arg(const char *opt, const char *arg, named_file *nf) {
   const char *eq = strchr(arg, '=');
-  if (!eq || eq == arg || !eq[1] || (size_t)(eq - arg) >= nsz) {
+  if (!eq || eq == arg || !eq[1]) {
     fprintf(stderr, "milrun run: %s expects NAME=FILE.npy, got '%s'\n", opt, arg);
     return -1;
   }
-  memcpy(name, arg, (size_t)(eq - arg));
-  name[eq - arg] = 0;
-  *file = eq + 1;
+  *nf = (named_file){arg, eq + 1, (size_t)(eq - arg)};
   return 0;
+}
+
+static int is_named(const named_file *nf, const char *name) {
+  return strlen(name) == nf->name_len && !memcmp(nf->name, name, nf->name_len);
 }
 
 typedef struct run_args {
   const char *bundle, *function, *out_dir;
-  char in_names[MAX_ARGS][256], st_names[MAX_ARGS][256];
-  const char *in_files[MAX_ARGS], *st_files[MAX_ARGS];
+  named_file *in, *st; /* argc entries each: there cannot be more options than arguments */
   int n_in, n_st, have_seed;
   uint64_t seed;
 } run_args;
@@ -94,15 +99,7 @@ static int parse_args(int argc, char **argv, run_args *a) {
       a->have_seed = 1;
     } else if ((!strcmp(o, "--input") || !strcmp(o, "--state")) && has_val) {
       int is_in = o[2] == 'i';
-      int *n = is_in ? &a->n_in : &a->n_st;
-      if (*n == MAX_ARGS) {
-        fprintf(stderr, "milrun run: too many %s options\n", o);
-        return 2;
-      }
-      if (split_arg(o, argv[++i], is_in ? a->in_names[*n] : a->st_names[*n], 256,
-                    is_in ? &a->in_files[*n] : &a->st_files[*n]))
-        return 2;
-      (*n)++;
+      if (split_arg(o, argv[++i], is_in ? &a->in[a->n_in++] : &a->st[a->n_st++])) return 2;
     } else if (o[0] != '-' && !a->bundle) a->bundle = o;
     else {
       fprintf(stderr, "milrun run: unexpected argument '%s'\n", o);
@@ -143,24 +140,91 @@ static void summarize(const char *name, const mr_tensor *t) {
   printf("]  min %.6g  max %.6g  mean %.6g\n", lo, hi, n ? sum / (double)n : 0.0);
 }
 
-/* A state as .npy in its declared dtype (the view holds fp32; an fp16 state's values are fp16). */
-static int write_state(const char *dir, const mr_io_info *info, const mr_tensor *view) {
-  mr_tensor t = *view;
-  int64_t n = mr_tensor_count(view);
-  uint16_t *h = NULL;
-  if (info->dtype == MR_FLOAT16) {
-    h = mr_alloc((size_t)n * 2 + 2);
-    if (!h) {
+/* Fill a state from a float32 or float16 .npy of its shape (converted to the state's dtype). */
+static int load_state(mr_state *s, const named_file *nf) {
+  mr_tensor init, view;
+  mr_error err = {0};
+  if (util_npy_read(nf->file, &init, &err)) {
+    fprintf(stderr, "milrun run: %s\n", err.msg);
+    return 1;
+  }
+  mr_state_view(s, &view);
+  int ok = init.rank == view.rank && (init.dtype == MR_FLOAT32 || init.dtype == MR_FLOAT16) &&
+           (view.dtype == MR_FLOAT32 || view.dtype == MR_FLOAT16);
+  for (int d = 0; ok && d < view.rank; d++) ok = init.shape[d] == view.shape[d];
+  for (int64_t e = 0; ok && e < mr_tensor_count(&view); e++) {
+    float f = init.dtype == MR_FLOAT32 ? ((float *)init.data)[e] : util_f16_to_f32(((uint16_t *)init.data)[e]);
+    if (view.dtype == MR_FLOAT16) ((uint16_t *)view.data)[e] = util_f32_to_f16(f);
+    else ((float *)view.data)[e] = f;
+  }
+  mr_free(init.data);
+  if (!ok) fprintf(stderr, "milrun run: %s: shape or dtype does not match state '%.*s'\n", nf->file, (int)nf->name_len, nf->name);
+  return !ok;
+}
+
+/* Bind every input: from its --input file, else random values with --random. */
+static int bind_inputs(run_args *a, mr_call *c, const mr_io_info *info, int ni, mr_tensor *inputs) {
+  mr_error err = {0};
+  for (int i = 0; i < ni; i++) {
+    int k = 0;
+    while (k < a->n_in && !is_named(&a->in[k], info[i].name)) k++;
+    if (k < a->n_in) {
+      if (util_npy_read(a->in[k].file, &inputs[i], &err)) break;
+    } else if (!a->have_seed) {
+      fprintf(stderr, "milrun run: input '%s' is missing (give --input %s=FILE.npy or --random SEED)\n", info[i].name, info[i].name);
+      return 1;
+    } else if (fill_random(&inputs[i], &info[i], &a->seed)) {
       fprintf(stderr, "milrun run: out of memory\n");
       return 1;
     }
-    for (int64_t k = 0; k < n; k++) h[k] = util_f32_to_f16(((const float *)view->data)[k]);
-    t.dtype = MR_FLOAT16;
-    t.data = h;
+    if (mr_call_set_input(c, info[i].name, &inputs[i], &err)) break;
   }
-  summarize(info->name, &t);
-  int rc = write_npy(dir, info->name, &t);
-  mr_free(h);
+  if (err.code) fprintf(stderr, "milrun run: %s\n", err.msg);
+  return err.code != 0;
+}
+
+/* Create every state (zeros, or its --state file) and bind it. */
+static int bind_states(run_args *a, mr_bundle *b, mr_call *c, const mr_io_info *info, int ns, mr_state **states) {
+  mr_error err = {0};
+  for (int i = 0; i < ns; i++) {
+    if (mr_state_new(b, info[i].name, &states[i], &err) || mr_call_set_state(c, info[i].name, states[i], &err)) {
+      fprintf(stderr, "milrun run: %s\n", err.msg);
+      return 1;
+    }
+    for (int k = 0; k < a->n_st; k++)
+      if (is_named(&a->st[k], info[i].name) && load_state(states[i], &a->st[k])) return 1;
+  }
+  return 0;
+}
+
+static int unknown_input(const run_args *a, const char *fn, const mr_io_info *info, int ni) {
+  for (int k = 0; k < a->n_in; k++) {
+    int known = 0;
+    for (int i = 0; i < ni; i++) known |= is_named(&a->in[k], info[i].name);
+    if (!known) {
+      fprintf(stderr, "milrun run: function '%s' has no input '%.*s'\n", fn, (int)a->in[k].name_len, a->in[k].name);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Outputs, then final states (in their declared dtype), as DIR/<name>.npy. */
+static int write_results(const run_args *a, const mr_call *c, const mr_io_info *out_info, const mr_io_info *st_info,
+                         mr_state **states, int ns) {
+  int rc = 0;
+  for (int i = 0; i < mr_call_output_count(c) && !rc; i++) {
+    mr_tensor t;
+    mr_call_output(c, i, &t);
+    summarize(out_info[i].name, &t);
+    rc = write_npy(a->out_dir, out_info[i].name, &t);
+  }
+  for (int i = 0; i < ns && !rc; i++) {
+    mr_tensor view;
+    mr_state_view(states[i], &view);
+    summarize(st_info[i].name, &view);
+    rc = write_npy(a->out_dir, st_info[i].name, &view);
+  }
   return rc;
 }
 
@@ -172,105 +236,55 @@ static int run(run_args *a, mr_bundle *b) {
     fprintf(stderr, "milrun run: %s has no function '%s'\n", a->bundle, fn);
     return 1;
   }
-  int no = mr_bundle_outputs(b, fn, &out_info), ns = mr_bundle_states(b, fn, &st_info);
-  static mr_tensor inputs[MAX_ARGS], outputs[MAX_ARGS];
-  static const char *names[MAX_ARGS], *snames[MAX_ARGS];
-  static mr_state *states[MAX_ARGS];
-  int n = 0, rc = 1;
+  int ns = mr_bundle_states(b, fn, &st_info), rc = 1;
+  mr_bundle_outputs(b, fn, &out_info);
+  mr_tensor *inputs = util_calloc((size_t)ni + 1, sizeof *inputs);
+  mr_state **states = util_calloc((size_t)ns + 1, sizeof *states);
+  mr_call *c = NULL;
   mr_error err = {0};
-  for (int i = 0; i < ni && i < MAX_ARGS; i++) {
-    int k = 0;
-    while (k < a->n_in && strcmp(a->in_names[k], in_info[i].name)) k++;
-    names[n] = in_info[i].name;
-    if (k < a->n_in) {
-      if (util_npy_read(a->in_files[k], &inputs[n], &err)) {
-        fprintf(stderr, "milrun run: %s\n", err.msg);
-        goto done;
-      }
-    } else if (!a->have_seed) {
-      fprintf(stderr, "milrun run: input '%s' is missing (give --input %s=FILE.npy or --random SEED)\n", in_info[i].name, in_info[i].name);
-      goto done;
-    } else if (fill_random(&inputs[n], &in_info[i], &a->seed)) {
-      fprintf(stderr, "milrun run: out of memory\n");
-      goto done;
-    }
-    n++;
+  if (!inputs || !states || mr_call_new(b, fn, &c, &err)) {
+    fprintf(stderr, "milrun run: %s\n", err.code ? err.msg : "out of memory");
+    goto done;
   }
-  for (int k = 0; k < a->n_in; k++) {
-    int known = 0;
-    for (int i = 0; i < ni; i++) known |= !strcmp(a->in_names[k], in_info[i].name);
-    if (!known) {
-      fprintf(stderr, "milrun run: function '%s' has no input '%s'\n", fn, a->in_names[k]);
-      goto done;
-    }
-  }
-  for (int i = 0; i < ns && i < MAX_ARGS; i++) {
-    snames[i] = st_info[i].name;
-    if (mr_state_new(b, st_info[i].name, &states[i])) {
-      fprintf(stderr, "milrun run: %s\n", mr_bundle_errmsg(b));
-      goto done;
-    }
-    for (int k = 0; k < a->n_st; k++) {
-      if (strcmp(a->st_names[k], st_info[i].name)) continue;
-      mr_tensor init, view;
-      if (util_npy_read(a->st_files[k], &init, &err)) {
-        fprintf(stderr, "milrun run: %s\n", err.msg);
-        goto done;
-      }
-      mr_state_view(states[i], &view);
-      int ok = init.rank == view.rank && (init.dtype == MR_FLOAT32 || init.dtype == MR_FLOAT16);
-      for (int d = 0; ok && d < view.rank; d++) ok = init.shape[d] == view.shape[d];
-      if (ok)
-        for (int64_t e = 0; e < mr_tensor_count(&view); e++)
-          ((float *)view.data)[e] = init.dtype == MR_FLOAT32 ? ((float *)init.data)[e] : util_f16_to_f32(((uint16_t *)init.data)[e]);
-      mr_free(init.data);
-      if (!ok) {
-        fprintf(stderr, "milrun run: %s: shape or dtype does not match state '%s'\n", a->st_files[k], st_info[i].name);
-        goto done;
-      }
-    }
-  }
+  if (unknown_input(a, fn, in_info, ni) || bind_inputs(a, c, in_info, ni, inputs) || bind_states(a, b, c, st_info, ns, states))
+    goto done;
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  if (mr_bundle_predict(b, fn, n, names, inputs, ns, snames, states, no, outputs)) {
-    fprintf(stderr, "milrun run: %s\n", mr_bundle_errmsg(b));
+  if (mr_call_run(c, &err) || util_mkdirs(a->out_dir, &err)) {
+    fprintf(stderr, "milrun run: %s\n", err.msg);
     goto done;
   }
   clock_gettime(CLOCK_MONOTONIC, &t1);
-  mr_error derr = {0};
-  if (util_mkdirs(a->out_dir, &derr)) {
-    fprintf(stderr, "milrun run: %s\n", derr.msg);
-    goto done;
-  }
   printf("%s: function %s ran in %.3f ms\n", a->bundle, fn, (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
-  rc = 0;
-  for (int i = 0; i < no && !rc; i++) {
-    summarize(out_info[i].name, &outputs[i]);
-    rc = write_npy(a->out_dir, out_info[i].name, &outputs[i]);
-  }
-  for (int i = 0; i < ns && !rc; i++) {
-    mr_tensor view;
-    mr_state_view(states[i], &view);
-    rc = write_state(a->out_dir, &st_info[i], &view);
-  }
+  rc = write_results(a, c, out_info, st_info, states, ns);
 done:
-  for (int i = 0; i < n; i++) mr_free(inputs[i].data);
-  for (int i = 0; i < ns && i < MAX_ARGS; i++) mr_state_free(states[i]);
+  mr_call_free(c);
+  for (int i = 0; inputs && i < ni; i++) mr_free(inputs[i].data);
+  for (int i = 0; states && i < ns; i++) mr_state_free(states[i]);
+  mr_free(inputs);
+  mr_free(states);
   return rc;
 }
 
 int tool_run(int argc, char **argv) {
   run_args a;
   memset(&a, 0, sizeof a);
-  int rc = parse_args(argc, argv, &a);
-  if (rc) return rc < 0 ? 0 : rc;
-  mr_bundle *b;
-  mr_error err = {0};
-  if (mr_bundle_open(a.bundle, &b, &err)) {
-    fprintf(stderr, "milrun run: %s\n", err.msg);
-    return 1;
+  a.in = util_calloc((size_t)argc, sizeof *a.in);
+  a.st = util_calloc((size_t)argc, sizeof *a.st);
+  int rc = a.in && a.st ? parse_args(argc, argv, &a) : 1;
+  if (!a.in || !a.st) fprintf(stderr, "milrun run: out of memory\n");
+  if (!rc) {
+    mr_bundle *b;
+    mr_error err = {0};
+    if (mr_bundle_open(a.bundle, NULL, &b, &err)) {
+      fprintf(stderr, "milrun run: %s\n", err.msg);
+      rc = 1;
+    } else {
+      rc = run(&a, b);
+      mr_bundle_close(b);
+    }
   }
-  rc = run(&a, b);
-  mr_bundle_close(b);
-  return rc;
+  mr_free(a.in);
+  mr_free(a.st);
+  return rc < 0 ? 0 : rc;
 }

@@ -4,16 +4,15 @@
  * any error it is removed, so a broken checkpoint never leaves a half-written bundle behind. */
 #include "convert/convert.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "convert/meta_yaml.h"
+#include "llm/anemll_names.h"
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -47,27 +46,24 @@ int conv_lut_parse(const char *s, conv_lut *out, mr_error *err) {
   return MR_OK;
 }
 
-static void lut_suffix(conv_lut l, char *buf, size_t size) {
-  if (l.bits) snprintf(buf, size, "_lut%d", l.bits);
-  else buf[0] = 0;
-}
-
 void conv_name_embeddings(const conv_model *m, char *buf, size_t size) {
-  char s[16];
-  lut_suffix(m->opt.lut_emb, s, sizeof s);
-  snprintf(buf, size, "%s_embeddings%s.mlmodelc", m->prefix, s);
+  anemll_name_embeddings(buf, size, m->prefix, m->opt.lut_emb.bits);
 }
 
 void conv_name_lmhead(const conv_model *m, char *buf, size_t size) {
-  char s[16];
-  lut_suffix(m->opt.lut_lmhead, s, sizeof s);
-  snprintf(buf, size, "%s_lm_head%s.mlmodelc", m->prefix, s);
+  anemll_name_lm_head(buf, size, m->prefix, m->opt.lut_lmhead.bits);
 }
 
 void conv_name_ffn(const conv_model *m, int chunk, char *buf, size_t size) {
-  char s[16];
-  lut_suffix(m->opt.lut_ffn, s, sizeof s);
-  snprintf(buf, size, "%s_FFN_PF%s_chunk_%02dof%02d.mlmodelc", m->prefix, s, chunk + 1, m->opt.chunks);
+  anemll_name_ffn_chunk(buf, size, m->prefix, m->opt.lut_ffn.bits, chunk + 1, m->opt.chunks);
+}
+
+int conv_open_writer(conv_model *m, conv_writer *w, const char *dir, mr_error *err) {
+  int rc = conv_w_open(w, dir, &m->st, m->opt.dry_run, err);
+  w->verbose = m->opt.verbose;
+  w->on_program = m->opt.on_program;
+  w->on_program_ctx = m->opt.on_program_ctx;
+  return rc;
 }
 
 void conv_chunk_layers(int layers, int chunks, int c, int *first, int *count) {
@@ -84,25 +80,6 @@ int conv_tensor(conv_model *m, const char *name, int rank, int64_t d0, int64_t d
   if (m->opt.dry_run) return MR_OK;
   int64_t shape[2] = {d0, d1};
   return conv_st_get(&m->st, name, rank, shape, out, err);
-}
-
-/* rm -r of a directory this converter created. */
-static void remove_tree(const char *path) {
-  DIR *d = opendir(path);
-  if (d) {
-    struct dirent *e;
-    while ((e = readdir(d))) {
-      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-      char *p = util_path_join(path, e->d_name);
-      if (!p) continue;
-      struct stat st;
-      if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(p);
-      else unlink(p);
-      mr_free(p);
-    }
-    closedir(d);
-  }
-  rmdir(path);
 }
 
 static int copy_file(const char *src, const char *dst, mr_error *err) {
@@ -207,7 +184,7 @@ int conv_convert(const char *hf_dir, const char *out_dir, const conv_options *op
   } else {
     rc = build_all(&m, hf_dir, opt->tokenizer_dir, tmp, err);
     if (!rc && rename(tmp, out_dir) != 0) rc = util_err(err, MR_EIO, "%s: cannot rename to %s: %s", tmp, out_dir, strerror(errno));
-    if (rc) remove_tree(tmp);
+    if (rc) util_remove_tree(tmp, NULL);
   }
   if (!rc && res) {
     res->lut_rel_error = m.lut_ref2 > 0 ? sqrt(m.lut_err2 / m.lut_ref2) : 0.0;

@@ -21,6 +21,9 @@ typedef struct conv_options {
   const char *tokenizer_dir; /* NULL: copy the tokenizer files from the checkpoint folder */
   const char *name;  /* meta.yaml model name; NULL: from the checkpoint folder's name */
   conv_lut lut_ffn, lut_lmhead, lut_emb;
+  /* Each component's IR program before it is printed (see conv_writer.on_program); NULL: none. */
+  void (*on_program)(const mil_program *prog, const char *dir, void *ctx);
+  void *on_program_ctx;
 } conv_options;
 
 /* Defaults of every option. */
@@ -52,6 +55,8 @@ void conv_name_embeddings(const conv_model *m, char *buf, size_t size);
 void conv_name_lmhead(const conv_model *m, char *buf, size_t size);
 void conv_name_ffn(const conv_model *m, int chunk, char *buf, size_t size);
 
+/* The writer of one component in dir, set up from the options. */
+int conv_open_writer(conv_model *m, conv_writer *w, const char *dir, mr_error *err);
 /* Each writes one complete .mlmodelc directory `dir`. */
 int conv_build_embeddings(conv_model *m, const char *dir, mr_error *err);
 int conv_build_ffn(conv_model *m, int chunk, const char *dir, mr_error *err);

@@ -1,8 +1,9 @@
 /* embeddings.c — `{prefix}_embeddings[_lutN]`: input_ids -> hidden_states, a gather on
  * embed_tokens (anemll-contract.md §2.1). Anemll declares input_ids with the enumerated shapes
  * [1, 1] and [1, B]: model.mil declares [1, ?] and metadata.json lists both as enumeratedShapes with
- * [1, 1] as the default. (The FlexibleShapeInformation attribute Core ML adds is left out: the
- * project's parser does not read its dict literals yet, and nothing executes it.) */
+ * [1, 1] as the default. (The FlexibleShapeInformation attribute Core ML adds is left out: its
+ * EnumeratedShapes entries are keyed by a compiler-made hash whose derivation is unknown, and nothing
+ * in milrun reads it; a .mlpackage carries the shapes in its FeatureType instead.) */
 #include <stdio.h>
 
 #include "convert/convert.h"
@@ -16,15 +17,15 @@ int conv_build_embeddings(conv_model *m, const char *dir, mr_error *err) {
   int rc = conv_tensor(m, "model.embed_tokens.weight", 2, cf->vocab, cf->hidden, &t, err);
   if (rc) return rc;
   conv_writer w;
-  if ((rc = conv_w_open(&w, dir, &m->st, m->opt.dry_run, err))) return rc;
-  w.verbose = m->opt.verbose;
-  conv_w_printf(&w, "    func main<ios18>(tensor<int32, [1, ?]> input_ids) {\n");
+  if ((rc = conv_open_writer(m, &w, dir, err))) return rc;
+  conv_w_function(&w, "main");
+  const conv_val ids = {"input_ids", MIL_INT32, 2, {1, -1}};
+  conv_w_param(&w, &ids, 0);
   conv_val e = conv_weight(&w, "model.embed_tokens.weight", t, 0, cf->vocab, 2, I64(cf->vocab, cf->hidden), m->opt.lut_emb);
   conv_val out = conv_new(&w, "hidden", MIL_FP16, 3, I64(1, -1, cf->hidden));
   snprintf(out.name, sizeof out.name, "hidden_states");
-  conv_op(&w, &out, "gather", "axis = int32(0), batch_dims = int32(0), indices = input_ids, validate_indices = bool(false), x = %s",
-          e.name);
-  conv_w_printf(&w, "        } -> (hidden_states);\n");
+  conv_op(&w, &out, "gather", CONV_ARGS(CONV_GATHER_ARGS(ids.name, e.name)));
+  conv_w_return(&w, out.name);
   m->lut_err2 += w.lut_err2;
   m->lut_ref2 += w.lut_ref2;
   if ((rc = conv_w_finish(&w, dir))) return rc;

@@ -35,31 +35,31 @@ static conv_val rmsnorm(fctx *c, const conv_val *x, const conv_val *weight) {
   int64_t n = x->shape[r - 1], s2[6], zero[6] = {0};
   memcpy(s2, x->shape, sizeof s2);
   s2[r - 1] = 2 * n;
-  conv_val neg = conv_emit(w, "neg", MIL_FP16, r, x->shape, "mul", "x = %s, y = %s", x->name, conv_f16(w, -1.0));
-  conv_val cat = conv_emit(w, "cat", MIL_FP16, r, s2, "concat", "axis = int32(-1), interleave = bool(false), values = (%s, %s)",
-                           x->name, neg.name);
-  conv_val ln = conv_emit(w, "ln", MIL_FP16, r, s2, "layer_norm", "axes = %s, epsilon = %s, x = %s",
-                          conv_ints(w, 1, I64(-1)), conv_f16(w, c->m->cfg.eps), cat.name);
-  conv_val half = conv_emit(w, "ln_half", MIL_FP16, r, x->shape, "slice_by_index", "begin = %s, end = %s, x = %s",
-                            conv_ints(w, r, zero), conv_ints(w, r, x->shape), ln.name);
-  return conv_emit(w, "normed", MIL_FP16, r, x->shape, "mul", "x = %s, y = %s", half.name, weight->name);
+  conv_val neg = conv_emit(w, "neg", MIL_FP16, r, x->shape, "mul", CONV_ARGS(CA_VAR("x", x->name), CA_F16("y", -1.0)));
+  conv_val cat = conv_emit(w, "cat", MIL_FP16, r, s2, "concat",
+                           CONV_ARGS(CA_I32("axis", -1), CA_BOOL("interleave", 0),
+                                     CA_TUPLE("values", CA_VAR(NULL, x->name), CA_VAR(NULL, neg.name))));
+  conv_val ln = conv_emit(w, "ln", MIL_FP16, r, s2, "layer_norm",
+                          CONV_ARGS(CA_INTS("axes", 1, I64(-1)), CA_F16("epsilon", c->m->cfg.eps), CA_VAR("x", cat.name)));
+  conv_val half = conv_emit(w, "ln_half", MIL_FP16, r, x->shape, "slice_by_index",
+                            CONV_ARGS(CA_INTS("begin", r, zero), CA_INTS("end", r, x->shape), CA_VAR("x", ln.name)));
+  return conv_emit(w, "normed", MIL_FP16, r, x->shape, "mul", CONV_ARGS(CA_VAR("x", half.name), CA_VAR("y", weight->name)));
 }
 
 /* [1, T, C] -> [1, C, 1, T] */
 static conv_val to_conv(fctx *c, const conv_val *x) {
   conv_writer *w = c->w;
   int64_t C = x->shape[2], T = x->shape[1];
-  conv_val t = conv_emit(w, "tr", MIL_FP16, 3, I64(1, C, T), "transpose", "perm = %s, x = %s", conv_ints(w, 3, I64(0, 2, 1)),
-                         x->name);
-  return conv_emit(w, "nchw", MIL_FP16, 4, I64(1, C, 1, T), "expand_dims", "axes = %s, x = %s", conv_ints(w, 1, I64(2)), t.name);
+  conv_val t = conv_emit(w, "tr", MIL_FP16, 3, I64(1, C, T), "transpose", CONV_ARGS(CA_INTS("perm", 3, I64(0, 2, 1)), CA_VAR("x", x->name)));
+  return conv_emit(w, "nchw", MIL_FP16, 4, I64(1, C, 1, T), "expand_dims", CONV_ARGS(CA_INTS("axes", 1, I64(2)), CA_VAR("x", t.name)));
 }
 
 /* [1, C, 1, T] -> [1, T, C] */
 static conv_val from_conv(fctx *c, const conv_val *x) {
   conv_writer *w = c->w;
   int64_t C = x->shape[1], T = x->shape[3];
-  conv_val s = conv_emit(w, "sq", MIL_FP16, 3, I64(1, C, T), "squeeze", "axes = %s, x = %s", conv_ints(w, 1, I64(2)), x->name);
-  return conv_emit(w, "bsh", MIL_FP16, 3, I64(1, T, C), "transpose", "perm = %s, x = %s", conv_ints(w, 3, I64(0, 2, 1)), s.name);
+  conv_val s = conv_emit(w, "sq", MIL_FP16, 3, I64(1, C, T), "squeeze", CONV_ARGS(CA_INTS("axes", 1, I64(2)), CA_VAR("x", x->name)));
+  return conv_emit(w, "bsh", MIL_FP16, 3, I64(1, T, C), "transpose", CONV_ARGS(CA_INTS("perm", 3, I64(0, 2, 1)), CA_VAR("x", s.name)));
 }
 
 static const conv_st_tensor *tensor(fctx *c, const char *name, int rank, int64_t d0, int64_t d1) {
@@ -85,60 +85,62 @@ static conv_val vec_w(fctx *c, const char *name, int64_t n) {
 static conv_val proj(fctx *c, const conv_val *xc, const char *wname, int64_t out, const char *bname) {
   conv_writer *w = c->w;
   conv_val wt = conv_w(c, wname, out, xc->shape[1]);
-  char bias[128] = "";
-  if (bname) {
-    conv_val b = vec_w(c, bname, out);
-    snprintf(bias, sizeof bias, "bias = %s, ", b.name);
-  }
-  return conv_emit(w, "proj", MIL_FP16, 4, I64(1, out, 1, xc->shape[3]), "conv",
-                   "%sdilations = %s, groups = int32(1), pad = %s, pad_type = string(\"valid\"), strides = %s, weight = %s, x = %s",
-                   bias, conv_ints(w, 2, I64(1, 1)), conv_ints(w, 4, I64(0, 0, 0, 0)), conv_ints(w, 2, I64(1, 1)), wt.name,
-                   xc->name);
+  conv_val b = bname ? vec_w(c, bname, out) : (conv_val){0};
+  const conv_arg args[] = {CA_VAR("bias", b.name), CONV_CONV_ARGS(wt.name, xc->name)};
+  int skip = bname ? 0 : 1; /* no bias argument */
+  return conv_emit(w, "proj", MIL_FP16, 4, I64(1, out, 1, xc->shape[3]), "conv", (int)(sizeof args / sizeof *args) - skip,
+                   args + skip);
 }
 
 /* [1, n*hd, 1, T] -> [1, n, T, hd] */
 static conv_val heads(fctx *c, const conv_val *x, int64_t n, int64_t hd) {
   conv_writer *w = c->w;
   int64_t T = c->T;
-  conv_val r = conv_emit(w, "heads", MIL_FP16, 4, I64(1, n, hd, T), "reshape", "shape = %s, x = %s",
-                         conv_ints(w, 4, I64(1, n, hd, T)), x->name);
-  return conv_emit(w, "heads_t", MIL_FP16, 4, I64(1, n, T, hd), "transpose", "perm = %s, x = %s",
-                   conv_ints(w, 4, I64(0, 1, 3, 2)), r.name);
+  conv_val r = conv_emit(w, "heads", MIL_FP16, 4, I64(1, n, hd, T), "reshape",
+                         CONV_ARGS(CA_INTS("shape", 4, I64(1, n, hd, T)), CA_VAR("x", x->name)));
+  return conv_emit(w, "heads_t", MIL_FP16, 4, I64(1, n, T, hd), "transpose",
+                   CONV_ARGS(CA_INTS("perm", 4, I64(0, 1, 3, 2)), CA_VAR("x", r.name)));
 }
 
 /* q*cos + rotate_half(q)*sin, rotate_half(x) = concat(-x[hd/2:], x[:hd/2]). */
 static conv_val rope(fctx *c, const conv_val *x) {
   conv_writer *w = c->w;
   int64_t n = x->shape[1], T = x->shape[2], hd = x->shape[3], h2 = hd / 2;
-  conv_val x1 = conv_emit(w, "rot_x1", MIL_FP16, 4, I64(1, n, T, h2), "slice_by_index", "begin = %s, end = %s, x = %s",
-                          conv_ints(w, 4, I64(0, 0, 0, 0)), conv_ints(w, 4, I64(1, n, T, h2)), x->name);
-  conv_val x2 = conv_emit(w, "rot_x2", MIL_FP16, 4, I64(1, n, T, h2), "slice_by_index", "begin = %s, end = %s, x = %s",
-                          conv_ints(w, 4, I64(0, 0, 0, h2)), conv_ints(w, 4, I64(1, n, T, hd)), x->name);
-  conv_val nx2 = conv_emit(w, "rot_neg", MIL_FP16, 4, x2.shape, "mul", "x = %s, y = %s", x2.name, conv_f16(w, -1.0));
-  conv_val rot = conv_emit(w, "rot", MIL_FP16, 4, x->shape, "concat", "axis = int32(-1), interleave = bool(false), values = (%s, %s)",
-                           nx2.name, x1.name);
-  conv_val a = conv_emit(w, "rope_cos", MIL_FP16, 4, x->shape, "mul", "x = %s, y = %s", x->name, c->cos.name);
-  conv_val b = conv_emit(w, "rope_sin", MIL_FP16, 4, x->shape, "mul", "x = %s, y = %s", rot.name, c->sin.name);
-  return conv_emit(w, "roped", MIL_FP16, 4, x->shape, "add", "x = %s, y = %s", a.name, b.name);
+  conv_val x1 = conv_emit(w, "rot_x1", MIL_FP16, 4, I64(1, n, T, h2), "slice_by_index",
+                          CONV_ARGS(CA_INTS("begin", 4, I64(0, 0, 0, 0)), CA_INTS("end", 4, I64(1, n, T, h2)), CA_VAR("x", x->name)));
+  conv_val x2 = conv_emit(w, "rot_x2", MIL_FP16, 4, I64(1, n, T, h2), "slice_by_index",
+                          CONV_ARGS(CA_INTS("begin", 4, I64(0, 0, 0, h2)), CA_INTS("end", 4, I64(1, n, T, hd)), CA_VAR("x", x->name)));
+  conv_val nx2 = conv_emit(w, "rot_neg", MIL_FP16, 4, x2.shape, "mul", CONV_ARGS(CA_VAR("x", x2.name), CA_F16("y", -1.0)));
+  conv_val rot = conv_emit(w, "rot", MIL_FP16, 4, x->shape, "concat",
+                           CONV_ARGS(CA_I32("axis", -1), CA_BOOL("interleave", 0),
+                                     CA_TUPLE("values", CA_VAR(NULL, nx2.name), CA_VAR(NULL, x1.name))));
+  conv_val a = conv_emit(w, "rope_cos", MIL_FP16, 4, x->shape, "mul", CONV_ARGS(CA_VAR("x", x->name), CA_VAR("y", c->cos.name)));
+  conv_val b = conv_emit(w, "rope_sin", MIL_FP16, 4, x->shape, "mul", CONV_ARGS(CA_VAR("x", rot.name), CA_VAR("y", c->sin.name)));
+  return conv_emit(w, "roped", MIL_FP16, 4, x->shape, "add", CONV_ARGS(CA_VAR("x", a.name), CA_VAR("y", b.name)));
 }
 
 /* cache[slot, :, p:p+T, :] = x (x is [1, nKV, T, hd]) */
 static conv_val kv_write(fctx *c, const conv_val *kv, int64_t slot, const conv_val *x) {
   conv_writer *w = c->w;
   int64_t nkv = x->shape[1], hd = x->shape[3];
-  conv_val b = conv_emit(w, "kv_begin", MIL_INT32, 1, I64(4), "concat", "axis = int32(0), interleave = bool(false), values = (%s, %s, %s)",
-                         conv_ints(w, 2, I64(slot, 0)), c->pos_begin.name, conv_ints(w, 1, I64(0)));
-  conv_val e = conv_emit(w, "kv_end", MIL_INT32, 1, I64(4), "concat", "axis = int32(0), interleave = bool(false), values = (%s, %s, %s)",
-                         conv_ints(w, 2, I64(slot + 1, nkv)), c->pos_end.name, conv_ints(w, 1, I64(hd)));
-  return conv_emit(w, "kv_upd", MIL_FP16, 4, kv->shape, "slice_update", "begin = %s, end = %s, update = %s, x = %s", b.name,
-                   e.name, x->name, kv->name);
+  conv_val b = conv_emit(w, "kv_begin", MIL_INT32, 1, I64(4), "concat",
+                         CONV_ARGS(CA_I32("axis", 0), CA_BOOL("interleave", 0),
+                                   CA_TUPLE("values", CA_INTS(NULL, 2, I64(slot, 0)), CA_VAR(NULL, c->pos_begin.name),
+                                            CA_INTS(NULL, 1, I64(0)))));
+  conv_val e = conv_emit(w, "kv_end", MIL_INT32, 1, I64(4), "concat",
+                         CONV_ARGS(CA_I32("axis", 0), CA_BOOL("interleave", 0),
+                                   CA_TUPLE("values", CA_INTS(NULL, 2, I64(slot + 1, nkv)), CA_VAR(NULL, c->pos_end.name),
+                                            CA_INTS(NULL, 1, I64(hd)))));
+  return conv_emit(w, "kv_upd", MIL_FP16, 4, kv->shape, "slice_update",
+                   CONV_ARGS(CA_VAR("begin", b.name), CA_VAR("end", e.name), CA_VAR("update", x->name), CA_VAR("x", kv->name)));
 }
 
 static conv_val kv_slot(fctx *c, int64_t slot) {
   conv_writer *w = c->w;
   int64_t nkv = c->kv.shape[1], hd = c->kv.shape[3], ctx = c->m->opt.context;
-  return conv_emit(w, "kv_slot", MIL_FP16, 4, I64(1, nkv, ctx, hd), "slice_by_index", "begin = %s, end = %s, x = %s",
-                   conv_ints(w, 4, I64(slot, 0, 0, 0)), conv_ints(w, 4, I64(slot + 1, nkv, ctx, hd)), c->kv.name);
+  return conv_emit(w, "kv_slot", MIL_FP16, 4, I64(1, nkv, ctx, hd), "slice_by_index",
+                   CONV_ARGS(CA_INTS("begin", 4, I64(slot, 0, 0, 0)), CA_INTS("end", 4, I64(slot + 1, nkv, ctx, hd)),
+                             CA_VAR("x", c->kv.name)));
 }
 
 static void layer_name(char *buf, size_t size, int l, const char *rest) {
@@ -180,9 +182,10 @@ static void kv_store(fctx *c, int l, const conv_val *k, const conv_val *v) {
   conv_writer *w = c->w;
   conv_val kv1 = kv_write(c, &c->kv, l, k);
   conv_val kv2 = kv_write(c, &kv1, c->m->cfg.layers + l, v);
-  conv_w_printf(w, "            write_state(data = %s, input = " STATE_NAME ")[name = string(\"%s_write_state\")];\n", kv2.name,
-                kv2.name);
-  c->kv = conv_emit(w, "kv_read", MIL_FP16, 4, c->kv.shape, "read_state", "input = " STATE_NAME);
+  char name[80];
+  snprintf(name, sizeof name, "%s_write_state", kv2.name);
+  conv_op_named(w, name, "write_state", CONV_ARGS(CA_VAR("data", kv2.name), CA_VAR("input", STATE_NAME)));
+  c->kv = conv_emit(w, "kv_read", MIL_FP16, 4, c->kv.shape, "read_state", CONV_ARGS(CA_VAR("input", STATE_NAME)));
 }
 
 /* softmax(q K^T / sqrt(hd) + mask) V over the first C cache positions of layer l: [1, nH, T, hd].
@@ -193,21 +196,22 @@ static conv_val attend(fctx *c, int l, const conv_val *q) {
   const conv_config *cf = &c->m->cfg;
   int64_t T = c->T, nh = cf->heads, nkv = cf->kv_heads, hd = cf->head_dim, rep = nh / nkv, ctx = c->m->opt.context;
   conv_val K = kv_slot(c, l), V = kv_slot(c, cf->layers + l);
-  conv_val qg = conv_emit(w, "q_group", MIL_FP16, 4, I64(1, nkv, rep * T, hd), "reshape", "shape = %s, x = %s",
-                          conv_ints(w, 4, I64(1, nkv, rep * T, hd)), q->name);
+  conv_val qg = conv_emit(w, "q_group", MIL_FP16, 4, I64(1, nkv, rep * T, hd), "reshape",
+                          CONV_ARGS(CA_INTS("shape", 4, I64(1, nkv, rep * T, hd)), CA_VAR("x", q->name)));
   conv_val s = conv_emit(w, "scores", MIL_FP16, 4, I64(1, nkv, rep * T, ctx), "matmul",
-                         "transpose_x = bool(false), transpose_y = bool(true), x = %s, y = %s", qg.name, K.name);
-  conv_val ss = conv_emit(w, "scaled", MIL_FP16, 4, s.shape, "mul", "x = %s, y = %s", s.name, conv_f16(w, 1.0 / sqrt((double)hd)));
-  conv_val s4 = conv_emit(w, "scores_h", MIL_FP16, 4, I64(1, nh, T, ctx), "reshape", "shape = %s, x = %s",
-                          conv_ints(w, 4, I64(1, nh, T, ctx)), ss.name);
-  conv_val sm = conv_emit(w, "masked", MIL_FP16, 4, s4.shape, "add", "x = %s, y = causal_mask", s4.name);
-  conv_val p = conv_emit(w, "probs", MIL_FP16, 4, s4.shape, "softmax", "axis = int32(-1), x = %s", sm.name);
-  conv_val pg = conv_emit(w, "probs_g", MIL_FP16, 4, I64(1, nkv, rep * T, ctx), "reshape", "shape = %s, x = %s",
-                          conv_ints(w, 4, I64(1, nkv, rep * T, ctx)), p.name);
+                         CONV_ARGS(CA_BOOL("transpose_x", 0), CA_BOOL("transpose_y", 1), CA_VAR("x", qg.name), CA_VAR("y", K.name)));
+  conv_val ss = conv_emit(w, "scaled", MIL_FP16, 4, s.shape, "mul",
+                          CONV_ARGS(CA_VAR("x", s.name), CA_F16("y", 1.0 / sqrt((double)hd))));
+  conv_val s4 = conv_emit(w, "scores_h", MIL_FP16, 4, I64(1, nh, T, ctx), "reshape",
+                          CONV_ARGS(CA_INTS("shape", 4, I64(1, nh, T, ctx)), CA_VAR("x", ss.name)));
+  conv_val sm = conv_emit(w, "masked", MIL_FP16, 4, s4.shape, "add", CONV_ARGS(CA_VAR("x", s4.name), CA_VAR("y", "causal_mask")));
+  conv_val p = conv_emit(w, "probs", MIL_FP16, 4, s4.shape, "softmax", CONV_ARGS(CA_I32("axis", -1), CA_VAR("x", sm.name)));
+  conv_val pg = conv_emit(w, "probs_g", MIL_FP16, 4, I64(1, nkv, rep * T, ctx), "reshape",
+                          CONV_ARGS(CA_INTS("shape", 4, I64(1, nkv, rep * T, ctx)), CA_VAR("x", p.name)));
   conv_val o = conv_emit(w, "attn", MIL_FP16, 4, I64(1, nkv, rep * T, hd), "matmul",
-                         "transpose_x = bool(false), transpose_y = bool(false), x = %s, y = %s", pg.name, V.name);
-  return conv_emit(w, "attn_h", MIL_FP16, 4, I64(1, nh, T, hd), "reshape", "shape = %s, x = %s",
-                   conv_ints(w, 4, I64(1, nh, T, hd)), o.name);
+                         CONV_ARGS(CA_BOOL("transpose_x", 0), CA_BOOL("transpose_y", 0), CA_VAR("x", pg.name), CA_VAR("y", V.name)));
+  return conv_emit(w, "attn_h", MIL_FP16, 4, I64(1, nh, T, hd), "reshape",
+                   CONV_ARGS(CA_INTS("shape", 4, I64(1, nh, T, hd)), CA_VAR("x", o.name)));
 }
 
 /* o_proj of the attention output [1, nH, T, hd] -> [1, T, H]: a 1x1 conv, or for Llama an
@@ -219,18 +223,18 @@ static conv_val out_proj(fctx *c, int l, const conv_val *oh) {
   char nm[96];
   layer_name(nm, sizeof nm, l, "self_attn.o_proj.weight");
   if (cf->arch == CONV_LLAMA) {
-    conv_val ot = conv_emit(w, "attn_t", MIL_FP16, 4, I64(1, T, nh, hd), "transpose", "perm = %s, x = %s",
-                            conv_ints(w, 4, I64(0, 2, 1, 3)), oh->name);
-    conv_val of = conv_emit(w, "attn_f", MIL_FP16, 3, I64(1, T, nh * hd), "reshape", "shape = %s, x = %s",
-                            conv_ints(w, 3, I64(1, T, nh * hd)), ot.name);
+    conv_val ot = conv_emit(w, "attn_t", MIL_FP16, 4, I64(1, T, nh, hd), "transpose",
+                            CONV_ARGS(CA_INTS("perm", 4, I64(0, 2, 1, 3)), CA_VAR("x", oh->name)));
+    conv_val of = conv_emit(w, "attn_f", MIL_FP16, 3, I64(1, T, nh * hd), "reshape",
+                            CONV_ARGS(CA_INTS("shape", 3, I64(1, T, nh * hd)), CA_VAR("x", ot.name)));
     const conv_st_tensor *t = tensor(c, nm, 2, H, nh * hd);
     conv_val wo = conv_weight(w, nm, t, 0, H, 2, I64(H, nh * hd), c->m->opt.lut_ffn);
-    return conv_emit(w, "o_proj", MIL_FP16, 3, I64(1, T, H), "linear", "weight = %s, x = %s", wo.name, of.name);
+    return conv_emit(w, "o_proj", MIL_FP16, 3, I64(1, T, H), "linear", CONV_ARGS(CA_VAR("weight", wo.name), CA_VAR("x", of.name)));
   }
-  conv_val ot = conv_emit(w, "attn_t", MIL_FP16, 4, I64(1, nh, hd, T), "transpose", "perm = %s, x = %s",
-                          conv_ints(w, 4, I64(0, 1, 3, 2)), oh->name);
-  conv_val oc = conv_emit(w, "attn_c", MIL_FP16, 4, I64(1, nh * hd, 1, T), "reshape", "shape = %s, x = %s",
-                          conv_ints(w, 4, I64(1, nh * hd, 1, T)), ot.name);
+  conv_val ot = conv_emit(w, "attn_t", MIL_FP16, 4, I64(1, nh, hd, T), "transpose",
+                          CONV_ARGS(CA_INTS("perm", 4, I64(0, 1, 3, 2)), CA_VAR("x", oh->name)));
+  conv_val oc = conv_emit(w, "attn_c", MIL_FP16, 4, I64(1, nh * hd, 1, T), "reshape",
+                          CONV_ARGS(CA_INTS("shape", 4, I64(1, nh * hd, 1, T)), CA_VAR("x", ot.name)));
   conv_val out = proj(c, &oc, nm, H, NULL);
   return from_conv(c, &out);
 }
@@ -255,8 +259,8 @@ static conv_val mlp(fctx *c, int l, const conv_val *n) {
   conv_val xc = to_conv(c, n);
   conv_val g = proj(c, &xc, wg, cf->inter, NULL);
   conv_val u = proj(c, &xc, wu, cf->inter, NULL);
-  conv_val sg = conv_emit(w, "silu", MIL_FP16, 4, g.shape, "silu", "x = %s", g.name);
-  conv_val gu = conv_emit(w, "gate_up", MIL_FP16, 4, g.shape, "mul", "x = %s, y = %s", sg.name, u.name);
+  conv_val sg = conv_emit(w, "silu", MIL_FP16, 4, g.shape, "silu", CONV_ARGS(CA_VAR("x", g.name)));
+  conv_val gu = conv_emit(w, "gate_up", MIL_FP16, 4, g.shape, "mul", CONV_ARGS(CA_VAR("x", sg.name), CA_VAR("y", u.name)));
   conv_val d = proj(c, &gu, wd, cf->hidden, NULL);
   return from_conv(c, &d);
 }
@@ -267,14 +271,14 @@ static conv_val decoder_layer(fctx *c, int l, const conv_val *x) {
   conv_val w1 = vec_w(c, nm, c->m->cfg.hidden);
   conv_val n1 = rmsnorm(c, x, &w1);
   conv_val a = attention(c, l, &n1);
-  conv_val h = conv_emit(c->w, "resid", MIL_FP16, 3, x->shape, "add", "x = %s, y = %s", x->name, a.name);
+  conv_val h = conv_emit(c->w, "resid", MIL_FP16, 3, x->shape, "add", CONV_ARGS(CA_VAR("x", x->name), CA_VAR("y", a.name)));
   /* Llama prefill skips the MLP of the model's last layer: its output is never used (§2.2). */
   if (c->prefill && c->m->cfg.arch == CONV_LLAMA && l == c->m->cfg.layers - 1) return h;
   layer_name(nm, sizeof nm, l, "post_attention_layernorm.weight");
   conv_val w2 = vec_w(c, nm, c->m->cfg.hidden);
   conv_val n2 = rmsnorm(c, &h, &w2);
   conv_val f = mlp(c, l, &n2);
-  return conv_emit(c->w, "resid", MIL_FP16, 3, x->shape, "add", "x = %s, y = %s", h.name, f.name);
+  return conv_emit(c->w, "resid", MIL_FP16, 3, x->shape, "add", CONV_ARGS(CA_VAR("x", h.name), CA_VAR("y", f.name)));
 }
 
 /* cos/sin tables [2*max(C,S), hd] as transformers computes them, rows gathered by position. */
@@ -300,11 +304,9 @@ static void rope_tables(fctx *c, const char *positions) {
     const conv_val *tabs[2] = {&ct, &st};
     conv_val *outs[2] = {&c->cos, &c->sin};
     for (int i = 0; i < 2; i++) {
-      conv_val g = conv_emit(w, "rope_rows", MIL_FP16, 2, I64(T, hd), "gather",
-                             "axis = int32(0), batch_dims = int32(0), indices = %s, validate_indices = bool(false), x = %s",
-                             positions, tabs[i]->name);
-      *outs[i] = conv_emit(w, "rope", MIL_FP16, 4, I64(1, 1, T, hd), "reshape", "shape = %s, x = %s",
-                           conv_ints(w, 4, I64(1, 1, T, hd)), g.name);
+      conv_val g = conv_emit(w, "rope_rows", MIL_FP16, 2, I64(T, hd), "gather", CONV_ARGS(CONV_GATHER_ARGS(positions, tabs[i]->name)));
+      *outs[i] = conv_emit(w, "rope", MIL_FP16, 4, I64(1, 1, T, hd), "reshape",
+                           CONV_ARGS(CA_INTS("shape", 4, I64(1, 1, T, hd)), CA_VAR("x", g.name)));
     }
   }
   mr_free(cs);
@@ -324,35 +326,35 @@ static void function(conv_model *m, conv_writer *w, int chunk, int prefill, mr_e
   int first, count;
   conv_chunk_layers(cf->layers, m->opt.chunks, chunk, &first, &count);
   int last = chunk == m->opt.chunks - 1;
-  conv_w_printf(w,
-                "    func %s<ios18>(tensor<fp16, [1, %lld, %lld]> hidden_states, tensor<int32, [%lld]> position_ids, "
-                "tensor<fp16, [1, 1, %lld, %lld]> causal_mask, tensor<int32, [1]> current_pos, "
-                "state<tensor<fp16, [%d, %d, %d, %d]>> " STATE_NAME ") {\n",
-                prefill ? "prefill" : "infer", (long long)T, (long long)H, (long long)T, (long long)T, (long long)C,
-                2 * cf->layers, cf->kv_heads, m->state_len, cf->head_dim);
+  conv_w_function(w, prefill ? "prefill" : "infer");
+  const conv_val params[5] = {{"hidden_states", MIL_FP16, 3, {1, T, H}},
+                              {"position_ids", MIL_INT32, 1, {T}},
+                              {"causal_mask", MIL_FP16, 4, {1, 1, T, C}},
+                              {"current_pos", MIL_INT32, 1, {1}},
+                              {STATE_NAME, MIL_FP16, 4, {2 * cf->layers, cf->kv_heads, m->state_len, cf->head_dim}}};
+  for (int i = 0; i < 5; i++) conv_w_param(w, &params[i], i == 4);
   /* infer: RoPE row and KV slot both come from current_pos; prefill: rows from position_ids. */
   rope_tables(&c, prefill ? "position_ids" : "current_pos");
-  c.pos_begin = conv_emit(w, "pos_begin", MIL_INT32, 1, I64(1), "identity", "x = current_pos");
-  c.pos_end = conv_emit(w, "pos_end", MIL_INT32, 1, I64(1), "add", "x = current_pos, y = %s", conv_ints(w, 1, I64(T)));
-  c.kv = conv_emit(w, "kv_read", MIL_FP16, 4, I64(2 * cf->layers, cf->kv_heads, m->state_len, cf->head_dim), "read_state",
-                   "input = " STATE_NAME);
+  c.pos_begin = conv_emit(w, "pos_begin", MIL_INT32, 1, I64(1), "identity", CONV_ARGS(CA_VAR("x", "current_pos")));
+  c.pos_end = conv_emit(w, "pos_end", MIL_INT32, 1, I64(1), "add", CONV_ARGS(CA_VAR("x", "current_pos"), CA_INTS("y", 1, I64(T))));
+  c.kv = conv_emit(w, "kv_read", MIL_FP16, 4, params[4].shape, "read_state", CONV_ARGS(CA_VAR("input", STATE_NAME)));
   conv_val x = {"hidden_states", MIL_FP16, 3, {1, T, H}};
   for (int l = first; l < first + count && !c.rc; l++) x = decoder_layer(&c, l, &x);
   conv_val out = conv_new(w, "out", MIL_FP16, 3, x.shape);
   snprintf(out.name, sizeof out.name, "output_hidden_states");
   if (last && prefill) { /* only token 0; the logits always come from infer (§2.2) */
     out.shape[1] = 1;
-    conv_op(w, &out, "slice_by_index", "begin = %s, end = %s, x = %s", conv_ints(w, 3, I64(0, 0, 0)),
-            conv_ints(w, 3, I64(1, 1, H)), x.name);
+    conv_op(w, &out, "slice_by_index",
+            CONV_ARGS(CA_INTS("begin", 3, I64(0, 0, 0)), CA_INTS("end", 3, I64(1, 1, H)), CA_VAR("x", x.name)));
   } else if (last) {
     const conv_st_tensor *t = tensor(&c, "model.norm.weight", 1, H, 0);
     conv_val nw = conv_weight(w, "model.norm.weight", t, 0, H, 1, I64(H), (conv_lut){0, 0});
     conv_val n = rmsnorm(&c, &x, &nw);
-    conv_op(w, &out, "identity", "x = %s", n.name);
+    conv_op(w, &out, "identity", CONV_ARGS(CA_VAR("x", n.name)));
   } else {
-    conv_op(w, &out, "identity", "x = %s", x.name);
+    conv_op(w, &out, "identity", CONV_ARGS(CA_VAR("x", x.name)));
   }
-  conv_w_printf(w, "        } -> (output_hidden_states);\n");
+  conv_w_return(w, "output_hidden_states");
   if (!*rc) *rc = c.rc ? c.rc : w->rc;
 }
 
@@ -372,9 +374,8 @@ static void io(conv_fmeta *f, const conv_model *m, int T, int last, int prefill)
 
 int conv_build_ffn(conv_model *m, int chunk, const char *dir, mr_error *err) {
   conv_writer w;
-  int rc = conv_w_open(&w, dir, &m->st, m->opt.dry_run, err);
+  int rc = conv_open_writer(m, &w, dir, err);
   if (rc) return rc;
-  w.verbose = m->opt.verbose;
   function(m, &w, chunk, 0, err, &rc);
   if (!rc) function(m, &w, chunk, 1, err, &rc);
   if (rc) {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "llm/anemll_names.h"
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -28,8 +29,7 @@ int conv_write_meta_yaml(const conv_model *m, const char *hf_dir, const char *ou
   if (v035) { /* 0.3.5 names chunk 01 */
     conv_name_ffn(m, 0, ffn, sizeof ffn);
   } else { /* 0.3.4: the FFN base name without the chunk suffix */
-    if (o->lut_ffn.bits) snprintf(ffn, sizeof ffn, "%s_FFN_PF_lut%d.mlmodelc", m->prefix, o->lut_ffn.bits);
-    else snprintf(ffn, sizeof ffn, "%s_FFN_PF.mlmodelc", m->prefix);
+    anemll_name_ffn_base(ffn, sizeof ffn, m->prefix, o->lut_ffn.bits);
   }
   util_sb sb = {0};
   util_sb_printf(&sb, "model_info:\n  name: anemll-%s-ctx%d\n  version: %s\n", o->name ? o->name : base, o->context,

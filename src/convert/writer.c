@@ -1,25 +1,47 @@
-/* writer.c — model.mil text and weight.bin of one converted component (see writer.h). Weights are
+/* writer.c — the IR program and weight.bin of one converted component (see writer.h). Weights are
  * converted one tensor (or one LM-head part) at a time from the mapped checkpoint straight to fp16
  * or LUT form, so that the converter never holds more than one tensor's fp16 copy. */
 #include "convert/writer.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "convert/kmeans.h"
+#include "mil/build.h"
+#include "mil/print.h"
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/file.h"
 #include "util/fp16.h"
 
-#define BLOB_PATH "string(\"@model_path/weights/weight.bin\")"
+#define BLOB_PATH "@model_path/weights/weight.bin"
 
+/* A weight written once and declared again by every function that uses it. */
 struct conv_wentry {
   char *key;
-  char *expr; /* the right-hand side after the type, shared by every function */
+  mil_value *data; /* fp16 blob (const) or the LUT indices (constexpr_lut_to_dense) */
+  mil_value *lut;  /* NULL for fp16 */
 };
+
+/* Sticky out-of-memory: returns 1 (and records the error once) when ok is 0. */
+static int nomem(conv_writer *w, int ok) {
+  if (!ok && !w->rc) w->rc = util_err_nomem(w->err, "convert");
+  return !ok;
+}
+
+static int build_program(conv_writer *w) {
+  mil_program *p = w->prog = mil_program_new("model.mil");
+  if (nomem(w, p != NULL) || nomem(w, mil_set_version(p, "1.3") == 0)) return w->rc;
+  static const char *const info[4] = {"coremlc-component-MIL", "milrun", "coremltools-source-dialect", "milrun convert"};
+  mil_type *str = mil_type_new_tensor(&p->arena, MIL_STRING, 0, NULL);
+  mil_value *items[4];
+  for (int i = 0; i < 4; i++) items[i] = mil_value_string(p, info[i]);
+  mil_value *dict = mil_value_composite(p, mil_type_dict(p, str, str), items, 4);
+  mil_arg *a = dict ? mil_add_arg(p, &p->attrs, &p->n_attrs, "buildInfo", 1) : NULL;
+  nomem(w, a && mil_bind_value(p, a, dict) == 0);
+  return w->rc;
+}
 
 int conv_w_open(conv_writer *w, const char *dir, const conv_st *st, int dry_run, mr_error *err) {
   memset(w, 0, sizeof *w);
@@ -27,11 +49,13 @@ int conv_w_open(conv_writer *w, const char *dir, const conv_st *st, int dry_run,
   w->dry_run = dry_run;
   w->dry_pos = 64;
   w->err = err;
-  util_sb_puts(&w->text, "program(1.3)\n[buildInfo = dict<string, string>({{\"coremlc-component-MIL\", \"milrun\"}, "
-                         "{\"coremltools-source-dialect\", \"milrun convert\"}})]\n{\n");
-  if (dry_run) return MR_OK;
+  int rc = build_program(w);
+  if (rc || dry_run) {
+    if (rc) conv_w_abort(w);
+    return rc;
+  }
   char *wdir = util_path_join(dir, "weights"), *path = util_path_join(dir, "weights/weight.bin");
-  int rc = !wdir || !path ? util_err_nomem(err, "convert") : util_mkdirs(wdir, err);
+  rc = !wdir || !path ? util_err_nomem(err, "convert") : util_mkdirs(wdir, err);
   if (!rc) rc = mil_blob_writer_open(&w->blob, path, err);
   mr_free(wdir);
   mr_free(path);
@@ -40,10 +64,7 @@ int conv_w_open(conv_writer *w, const char *dir, const conv_st *st, int dry_run,
 }
 
 static void free_entries(conv_writer *w) {
-  for (int i = 0; i < w->n_weights; i++) {
-    mr_free(w->weights[i].key);
-    mr_free(w->weights[i].expr);
-  }
+  for (int i = 0; i < w->n_weights; i++) mr_free(w->weights[i].key);
   mr_free(w->weights);
   w->weights = NULL;
   w->n_weights = 0;
@@ -51,77 +72,48 @@ static void free_entries(conv_writer *w) {
 
 void conv_w_abort(conv_writer *w) {
   if (w->blob.f) mil_blob_writer_abort(&w->blob);
-  util_sb_free(&w->text);
+  mil_program_free(w->prog);
+  w->prog = NULL;
   free_entries(w);
 }
 
 int conv_w_finish(conv_writer *w, const char *dir) {
-  util_sb_puts(&w->text, "}\n");
-  if (!w->rc && util_sb_failed(&w->text)) w->rc = util_err_nomem(w->err, "model.mil");
+  util_sb text = {0};
+  if (!w->rc && w->on_program) w->on_program(w->prog, dir, w->on_program_ctx);
+  if (!w->rc) mil_print(w->prog, &text);
+  if (!w->rc && util_sb_failed(&text)) w->rc = util_err_nomem(w->err, "model.mil");
   if (!w->rc && !w->dry_run) w->rc = mil_blob_writer_close(&w->blob, w->err);
   if (!w->rc) {
     char *path = util_path_join(dir, "model.mil");
-    w->rc = path ? util_write_file_atomic(path, w->text.buf, w->text.len, w->err) : util_err_nomem(w->err, "convert");
+    w->rc = path ? util_write_file_atomic(path, text.buf, text.len, w->err) : util_err_nomem(w->err, "convert");
     mr_free(path);
   }
+  util_sb_free(&text);
   int rc = w->rc;
   conv_w_abort(w);
   return rc;
 }
 
-static char *ring(conv_writer *w) {
-  char *b = w->ring[w->ring_i];
-  w->ring_i = (w->ring_i + 1) % 8;
-  return b;
+/* The function being built (the last one). */
+static mil_function *current(conv_writer *w) { return &w->prog->funcs[w->prog->n_funcs - 1]; }
+
+void conv_w_function(conv_writer *w, const char *name) {
+  if (!w->rc) nomem(w, mil_add_function(w->prog, name, "ios18") != NULL);
 }
 
-/* "1, 64"; with `flex`, -1 is a flexible dim '?' */
-static size_t list(char *b, size_t size, int n, const int64_t *v, int flex) {
-  size_t o = 0;
-  for (int i = 0; i < n && o < size; i++) {
-    if (flex && v[i] < 0) o += (size_t)snprintf(b + o, size - o, i ? ", ?" : "?");
-    else o += (size_t)snprintf(b + o, size - o, i ? ", %lld" : "%lld", (long long)v[i]);
-  }
-  return o;
+static mil_type *val_type(conv_writer *w, const conv_val *v) {
+  return mil_type_new_tensor(&w->prog->arena, v->dt, v->rank, v->shape);
 }
 
-const char *conv_ints(conv_writer *w, int n, const int64_t *v) {
-  char *b = ring(w);
-  size_t o = (size_t)snprintf(b, 512, "tensor<int32, [%d]>([", n);
-  o += list(b + o, 512 - o, n, v, 0);
-  snprintf(b + o, 512 - o, "])");
-  return b;
-}
-
-const char *conv_type(conv_writer *w, const conv_val *v) {
-  char *b = ring(w);
-  if (v->rank == 0) {
-    snprintf(b, 512, "%s", mil_dtype_name(v->dt));
-    return b;
-  }
-  size_t o = (size_t)snprintf(b, 512, "tensor<%s, [", mil_dtype_name(v->dt));
-  o += list(b + o, 512 - o, v->rank, v->shape, 1);
-  snprintf(b + o, 512 - o, "]>");
-  return b;
-}
-
-const char *conv_f16(conv_writer *w, double x) {
-  char *b = ring(w);
-  float f = util_round_f16((float)x);
-  if (f == -1.0f / 0.0f) snprintf(b, 512, "fp16(-inf)");
-  else snprintf(b, 512, "fp16(%a)", (double)f);
-  return b;
-}
-
-void conv_w_printf(conv_writer *w, const char *fmt, ...) {
+void conv_w_param(conv_writer *w, const conv_val *v, int state) {
   if (w->rc) return;
-  va_list ap;
-  va_start(ap, fmt);
-  char buf[4096];
-  int n = vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  if (n < 0 || (size_t)n >= sizeof buf) w->rc = util_err(w->err, MR_EINTERNAL, "convert: statement too long");
-  else util_sb_append(&w->text, buf, (size_t)n);
+  mil_type *t = val_type(w, v);
+  if (state) t = mil_type_state(w->prog, t);
+  nomem(w, t && mil_add_param(w->prog, current(w), v->name, t));
+}
+
+void conv_w_return(conv_writer *w, const char *name) {
+  if (!w->rc) nomem(w, mil_add_block_output(w->prog, &current(w)->body, name) == 0);
 }
 
 conv_val conv_new(conv_writer *w, const char *hint, mil_dtype dt, int rank, const int64_t *shape) {
@@ -134,32 +126,62 @@ conv_val conv_new(conv_writer *w, const char *hint, mil_dtype dt, int rank, cons
   return v;
 }
 
-static void vop(conv_writer *w, const conv_val *out, const char *op, const char *fmt, va_list ap) {
-  if (w->rc) return;
-  char args[4096];
-  int n = vsnprintf(args, sizeof args, fmt, ap);
-  if (n < 0 || (size_t)n >= sizeof args) {
-    w->rc = util_err(w->err, MR_EINTERNAL, "convert: op arguments too long");
-    return;
+/* The IR value of a literal argument. */
+static mil_value *arg_value(conv_writer *w, const conv_arg *a) {
+  mil_program *p = w->prog;
+  switch (a->kind) {
+  case CONV_A_INTS: return mil_value_ints(p, a->n, a->ints);
+  case CONV_A_I32: return mil_value_scalar(p, MIL_INT32, a->x);
+  case CONV_A_F16: return mil_value_scalar(p, MIL_FP16, util_round_f16((float)a->x));
+  case CONV_A_BOOL: return mil_value_scalar(p, MIL_BOOL, a->x != 0);
+  case CONV_A_STR: return mil_value_string(p, a->s);
+  default: return NULL;
   }
-  conv_w_printf(w, "            %s %s = %s(%s)[name = string(\"%s\")];\n", conv_type(w, out), out->name, op, args,
-                out->name);
 }
 
-void conv_op(conv_writer *w, const conv_val *out, const char *op, const char *args_fmt, ...) {
-  va_list ap;
-  va_start(ap, args_fmt);
-  vop(w, out, op, args_fmt, ap);
-  va_end(ap);
+static int bind(conv_writer *w, mil_arg *m, const conv_arg *a) {
+  if (a->kind == CONV_A_VAR) return mil_bind_var(w->prog, m, a->s);
+  return mil_bind_value(w->prog, m, arg_value(w, a));
+}
+
+static int add_args(conv_writer *w, mil_op *op, int n, const conv_arg *args) {
+  for (int i = 0; i < n; i++) {
+    const conv_arg *a = &args[i];
+    mil_arg *m = mil_add_arg(w->prog, &op->args, &op->n_args, a->name, 0);
+    if (!m) return -1;
+    m->is_tuple = a->kind == CONV_A_TUPLE;
+    if (!m->is_tuple && bind(w, m, a)) return -1;
+    for (int k = 0; m->is_tuple && k < a->n; k++)
+      if (bind(w, m, &a->items[k])) return -1;
+  }
+  return 0;
+}
+
+/* Append `[out =] type(args)[name = name]`; the op, or NULL after an error. */
+static mil_op *append_op(conv_writer *w, const conv_val *out, const char *name, const char *type, int n, const conv_arg *args) {
+  if (w->rc) return NULL;
+  mil_op *op = mil_add_op(w->prog, &current(w)->body, type);
+  int ok = op && add_args(w, op, n, args) == 0;
+  if (ok && out) {
+    mil_type *t = val_type(w, out);
+    ok = t && mil_add_output(w->prog, op, out->name, t);
+  }
+  ok = ok && mil_op_set_name(w->prog, op, out ? out->name : name) == 0;
+  return nomem(w, ok) ? NULL : op;
+}
+
+void conv_op(conv_writer *w, const conv_val *out, const char *op, int n, const conv_arg *args) {
+  append_op(w, out, NULL, op, n, args);
+}
+
+void conv_op_named(conv_writer *w, const char *name, const char *op, int n, const conv_arg *args) {
+  append_op(w, NULL, name, op, n, args);
 }
 
 conv_val conv_emit(conv_writer *w, const char *hint, mil_dtype dt, int rank, const int64_t *shape, const char *op,
-                   const char *args_fmt, ...) {
+                   int n, const conv_arg *args) {
   conv_val v = conv_new(w, hint, dt, rank, shape);
-  va_list ap;
-  va_start(ap, args_fmt);
-  vop(w, &v, op, args_fmt, ap);
-  va_end(ap);
+  conv_op(w, &v, op, n, args);
   return v;
 }
 
@@ -183,23 +205,13 @@ static const conv_wentry *find_entry(const conv_writer *w, const char *key) {
   return NULL;
 }
 
-static void put_entry(conv_writer *w, const char *key, const char *expr) {
+static void put_entry(conv_writer *w, const char *key, mil_value *data, mil_value *lut) {
   if (w->rc) return;
   conv_wentry *ne = mr_realloc(w->weights, (size_t)(w->n_weights + 1) * sizeof *ne);
-  if (!ne) {
-    w->rc = util_err_nomem(w->err, "convert");
-    return;
-  }
+  if (nomem(w, ne != NULL)) return;
   w->weights = ne;
-  ne[w->n_weights].key = util_strdup(key);
-  ne[w->n_weights].expr = util_strdup(expr);
-  if (!ne[w->n_weights].key || !ne[w->n_weights].expr) {
-    mr_free(ne[w->n_weights].key);
-    mr_free(ne[w->n_weights].expr);
-    w->rc = util_err_nomem(w->err, "convert");
-    return;
-  }
-  w->n_weights++;
+  ne[w->n_weights] = (conv_wentry){util_strdup(key), data, lut};
+  if (!nomem(w, ne[w->n_weights].key != NULL)) w->n_weights++;
 }
 
 static conv_val weight_val(const char *key, int rank, const int64_t *shape) {
@@ -227,7 +239,7 @@ static uint16_t *read_rows_f16(conv_writer *w, const conv_st_tensor *t, int64_t 
   int64_t done = 0; /* rows whose mapped pages were already dropped */
   for (int64_t r = 0; r < rows; r++) {
     conv_st_read_f32(t, (row0 + r) * cols, cols, tmp);
-    for (int64_t c = 0; c < cols; c++) h[r * cols + c] = util_f32_to_f16(tmp[c]);
+    util_f32_to_f16_array(tmp, h + r * cols, cols);
     if ((r + 1) * cols - done * cols >= (1 << 20) || r + 1 == rows) { /* every ~1M elements */
       conv_st_release(w->st, t, (row0 + done) * cols, (r + 1 - done) * cols);
       done = r + 1;
@@ -237,9 +249,17 @@ static uint16_t *read_rows_f16(conv_writer *w, const conv_st_tensor *t, int64_t 
   return h;
 }
 
-/* Palettize h and store indices and LUT; returns the constexpr expression. */
-static void lut_expr(conv_writer *w, const char *key, const uint16_t *h, int64_t rows, int64_t cols, const conv_val *v,
-                     conv_lut lut, char *expr, size_t size) {
+/* A tensor<dt, [dims]> stored in the blob at offset. */
+static mil_value *blob_value(conv_writer *w, mil_dtype dt, int rank, const int64_t *dims, uint64_t offset) {
+  mil_type *t = mil_type_new_tensor(&w->prog->arena, dt, rank, dims);
+  mil_value *v = t ? mil_value_blob(w->prog, t, BLOB_PATH, offset) : NULL;
+  nomem(w, v != NULL);
+  return v;
+}
+
+/* Palettize h and store indices and LUT: the entry's indices and lut values. */
+static void lut_values(conv_writer *w, const char *key, const uint16_t *h, int64_t rows, int64_t cols, const conv_val *v,
+                       conv_lut lut, conv_wentry *e) {
   int k = 1 << lut.bits;
   int64_t groups = lut.group ? rows / lut.group : 1;
   uint64_t off_i = 0, off_l = 0;
@@ -268,38 +288,37 @@ static void lut_expr(conv_writer *w, const char *key, const uint16_t *h, int64_t
     mr_free(idx);
     mr_free(packed);
   }
-  char vdims[256], ldims[256];
-  list(vdims, sizeof vdims, v->rank, v->shape, 1);
-  size_t o = (size_t)snprintf(ldims, sizeof ldims, "%lld", (long long)groups);
-  for (int d = 1; d < v->rank; d++) o += (size_t)snprintf(ldims + o, sizeof ldims - o, ", 1");
-  snprintf(ldims + o, sizeof ldims - o, ", %d, 1", k);
-  snprintf(expr, size,
-           "constexpr_lut_to_dense(indices = tensor<%s, [%s]>(BLOBFILE(path = " BLOB_PATH ", offset = uint64(%llu))), "
-           "lut = tensor<fp16, [%s]>(BLOBFILE(path = " BLOB_PATH ", offset = uint64(%llu))))",
-           mil_dtype_name(idt), vdims, (unsigned long long)off_i, ldims, (unsigned long long)off_l);
+  /* lut: [groups, 1, ..., 1, k, 1] (one palette per group of rows, fp16 scalars) */
+  int64_t ldims[8] = {groups};
+  for (int d = 1; d < v->rank; d++) ldims[d] = 1;
+  ldims[v->rank] = k;
+  ldims[v->rank + 1] = 1;
+  e->data = blob_value(w, idt, v->rank, v->shape, off_i);
+  e->lut = blob_value(w, MIL_FP16, v->rank + 2, ldims, off_l);
 }
 
-static void emit_weight(conv_writer *w, const conv_val *v, const char *expr) {
-  if (!strncmp(expr, "const", 5) && strncmp(expr, "constexpr", 9))
-    conv_w_printf(w, "            %s %s = const()[name = string(\"%s\"), val = %s];\n", conv_type(w, v), v->name,
-                  v->name, expr + 6);
-  else
-    conv_w_printf(w, "            %s %s = %s[name = string(\"%s\")];\n", conv_type(w, v), v->name, expr, v->name);
-}
-
-static void fp16_expr(conv_writer *w, const uint16_t *h, int64_t count, const conv_val *v, char *expr, size_t size) {
-  uint64_t off = add_blob(w, MIL_FP16, h, count);
-  /* "const " + the value; emit_weight turns it into const()[val = ...] */
-  snprintf(expr, size, "const %s(BLOBFILE(path = " BLOB_PATH ", offset = uint64(%llu)))", conv_type(w, v),
-           (unsigned long long)off);
+/* Declare the weight v: const (fp16 blob) or constexpr_lut_to_dense (indices, lut). */
+static void emit_weight(conv_writer *w, const conv_val *v, const conv_wentry *e) {
+  if (w->rc) return;
+  mil_program *p = w->prog;
+  mil_op *op = mil_add_op(p, &current(w)->body, e->lut ? "constexpr_lut_to_dense" : "const");
+  mil_type *t = val_type(w, v);
+  int ok = op && t && mil_add_output(p, op, v->name, t);
+  if (ok && e->lut) {
+    ok = !mil_op_arg_value(p, op, "indices", e->data) && !mil_op_arg_value(p, op, "lut", e->lut) && !mil_op_set_name(p, op, v->name);
+  } else if (ok) {
+    mil_arg *val = mil_op_set_name(p, op, v->name) ? NULL : mil_add_arg(p, &op->args, &op->n_args, "val", 1);
+    ok = val && !mil_bind_value(p, val, e->data);
+  }
+  nomem(w, ok);
 }
 
 /* A weight written before under `key` (the other function of a chunk uses the same one): declare
- * it again from its recorded expression and return 1; 0 when it must be written. */
+ * it again and return 1; 0 when it must be written. */
 static int reuse_weight(conv_writer *w, const char *key, const conv_val *v) {
   if (w->rc) return 1;
   const conv_wentry *e = find_entry(w, key);
-  if (e) emit_weight(w, v, e->expr);
+  if (e) emit_weight(w, v, e);
   return e != NULL;
 }
 
@@ -307,6 +326,12 @@ static int64_t element_count(int rank, const int64_t *shape) {
   int64_t count = 1;
   for (int d = 0; d < rank; d++) count *= shape[d];
   return count;
+}
+
+/* Store fp16 data (NULL in a dry run) as a new weight `key` and declare it. */
+static void new_weight(conv_writer *w, const char *key, const conv_val *v, conv_wentry *e) {
+  put_entry(w, key, e->data, e->lut);
+  if (!w->rc) emit_weight(w, v, e);
 }
 
 conv_val conv_weight(conv_writer *w, const char *key, const conv_st_tensor *t, int64_t row0, int64_t rows, int rank,
@@ -321,12 +346,11 @@ conv_val conv_weight(conv_writer *w, const char *key, const conv_st_tensor *t, i
     h = read_rows_f16(w, t, row0, rows, cols);
     if (!h) return v;
   }
-  char expr[1024];
-  if (use_lut) lut_expr(w, key, h, rows, cols, &v, lut, expr, sizeof expr);
-  else fp16_expr(w, h, count, &v, expr, sizeof expr);
+  conv_wentry e = {0};
+  if (use_lut) lut_values(w, key, h, rows, cols, &v, lut, &e);
+  else e.data = blob_value(w, MIL_FP16, rank, shape, add_blob(w, MIL_FP16, h, count));
   mr_free(h);
-  put_entry(w, key, expr);
-  emit_weight(w, &v, expr);
+  new_weight(w, key, &v, &e);
   return v;
 }
 
@@ -335,15 +359,11 @@ conv_val conv_const_f16(conv_writer *w, const char *key, const float *data, int 
   if (reuse_weight(w, key, &v)) return v;
   int64_t count = element_count(rank, shape);
   uint16_t *h = mr_alloc((size_t)count * 2 + 1);
-  if (!h) {
-    w->rc = util_err_nomem(w->err, "convert");
-    return v;
-  }
-  for (int64_t i = 0; i < count; i++) h[i] = util_f32_to_f16(data[i]);
-  char expr[1024];
-  fp16_expr(w, h, count, &v, expr, sizeof expr);
+  if (nomem(w, h != NULL)) return v;
+  util_f32_to_f16_array(data, h, count);
+  conv_wentry e = {0};
+  e.data = blob_value(w, MIL_FP16, rank, shape, add_blob(w, MIL_FP16, h, count));
   mr_free(h);
-  put_entry(w, key, expr);
-  emit_weight(w, &v, expr);
+  new_weight(w, key, &v, &e);
   return v;
 }

@@ -7,6 +7,7 @@
 #include "exec/weights.h"
 #include "util/alloc.h"
 #include "util/error.h"
+#include "util/fp16.h"
 
 typedef struct cx {
   exec_consts *c;
@@ -81,6 +82,29 @@ static float *read_all(const cx *x, const exec_tensor *t) {
   return f;
 }
 
+/* The palettes of p from `lut`: the weight file's own fp16 table when lut is one (no copy), an
+ * fp16 copy when every entry is fp16-exact, else fp32. Returns -1 when out of memory. */
+static int set_palettes(const cx *x, const exec_tensor *lut, exec_packed *p) {
+  if (lut->storage == EXEC_PACKED && lut->packed->kind == EXEC_PACK_F16 && !((uintptr_t)lut->packed->data & 1)) {
+    p->pal16 = (const uint16_t *)(const void *)lut->packed->data;
+    return 0;
+  }
+  uint16_t *h = util_arena_alloc(&x->c->arena, (size_t)lut->count * sizeof *h + 1);
+  if (!h) return -1;
+  for (int64_t i = 0; i < lut->count; i++) {
+    float v;
+    exec_tensor_read_f32(lut, i, 1, &v);
+    h[i] = util_f32_to_f16(v);
+    if (util_f16_to_f32(h[i]) != v && v == v) { /* not fp16-exact: keep fp32 */
+      p->palettes = read_all(x, lut);
+      return p->palettes ? 0 : -1;
+    }
+  }
+  x->c->decoded_bytes += (size_t)lut->count * sizeof *h;
+  p->pal16 = h;
+  return 0;
+}
+
 static int lut_ios16(const cx *x, exec_tensor *indices, exec_tensor *lut, exec_tensor *shape, exec_tensor **out) {
   if (shape->storage != EXEC_I32 || shape->rank != 1 || shape->count > MR_MAX_RANK)
     return util_err(x->err, MR_EFORMAT, "%s: constexpr_lut_to_dense: 'shape' must be a 1-D integer tensor of at most %d values", x->where, MR_MAX_RANK);
@@ -100,8 +124,9 @@ static int lut_ios16(const cx *x, exec_tensor *indices, exec_tensor *lut, exec_t
   if (!data) return util_err(x->err, MR_EFORMAT, "%s: constexpr_lut_to_dense: 'indices' must be uint8", x->where);
   exec_tensor *t = clone(x->c, indices);
   exec_packed *p = util_arena_alloc(&x->c->arena, sizeof *p);
-  float *pal = read_all(x, lut);
-  if (!t || !p || !pal) return util_err_nomem(x->err, x->where);
+  if (!t || !p) return util_err_nomem(x->err, x->where);
+  memset(p, 0, sizeof *p);
+  if (set_palettes(x, lut, p)) return util_err_nomem(x->err, x->where);
   const mil_type *ot = out_type(x);
   t->dtype = ot ? ot->dtype : lut->dtype;
   t->storage = EXEC_PACKED;
@@ -110,7 +135,6 @@ static int lut_ios16(const cx *x, exec_tensor *indices, exec_tensor *lut, exec_t
   p->data = data;
   p->bits = bits;
   p->n_groups = 1;
-  p->palettes = pal;
   p->palette = 1 << bits;
   p->vec = 1;
   t->packed = p;
@@ -140,8 +164,9 @@ static int lut_ios18(const cx *x, exec_tensor *indices, exec_tensor *lut, exec_t
   if (!data) return util_err(x->err, MR_EFORMAT, "%s: constexpr_lut_to_dense: 'indices' must be unsigned %d-bit integers", x->where, bits);
   exec_tensor *t = clone(x->c, indices);
   exec_packed *p = util_arena_alloc(&x->c->arena, sizeof *p);
-  float *pal = read_all(x, lut);
-  if (!t || !p || !pal) return util_err_nomem(x->err, x->where);
+  if (!t || !p) return util_err_nomem(x->err, x->where);
+  memset(p, 0, sizeof *p);
+  if (set_palettes(x, lut, p)) return util_err_nomem(x->err, x->where);
   if (exec_packed_set_groups(p, K, indices->shape, lut->shape) != 0)
     return util_err(x->err, MR_EFORMAT, "%s: constexpr_lut_to_dense: the group counts of 'lut' do not divide the indices' shape", x->where);
   int64_t oshape[MR_MAX_RANK];
@@ -154,7 +179,6 @@ static int lut_ios18(const cx *x, exec_tensor *indices, exec_tensor *lut, exec_t
   p->kind = EXEC_PACK_LUT;
   p->data = data;
   p->bits = bits;
-  p->palettes = pal;
   p->palette = (int)P;
   p->vec = (int)V;
   p->vector_axis = axis;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "exec/weights.h"
+#include "mil/model.h"
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/fp16.h"
@@ -84,12 +85,11 @@ static int cache_put(exec_consts *c, const char *sig, exec_tensor *t) {
 
 static int open_blob_file(exec_consts *c, const char *ref, const char *where, mil_blob_file **out,
                           mr_error *err) {
-  const char *rel = ref;
-  if (!strncmp(rel, "@model_path/", 12)) rel += 12;
-  if (rel[0] == '/' || strstr(rel, "..") || !rel[0])
+  char *path;
+  int rc = mil_blob_path_resolve(c->model_dir, ref, &path);
+  if (rc == MR_EFORMAT)
     return util_err(err, MR_EFORMAT, "%s: weight path \"%s\" must stay inside the model folder", where, ref);
-  char *path = util_path_join(c->model_dir, rel);
-  if (!path) return util_err_nomem(err, ref);
+  if (rc) return util_err_nomem(err, ref);
   for (int i = 0; i < c->n_files; i++) {
     if (!strcmp(c->files[i].path, path)) {
       mr_free(path);
@@ -103,7 +103,7 @@ static int open_blob_file(exec_consts *c, const char *ref, const char *where, mi
     return util_err_nomem(err, ref);
   }
   c->files = nf;
-  int rc = mil_blob_open(&c->files[c->n_files], path, err);
+  rc = mil_blob_open(&c->files[c->n_files], path, err);
   mr_free(path);
   if (rc) return rc;
   *out = &c->files[c->n_files++];

@@ -1,7 +1,8 @@
 /* op.h — how an op is implemented (STYLE rule 11): one table entry {name, params, plan, run}.
  *
- * The planner (plan.c) binds each MIL op to its exec_op_def by name, binds every named argument to
- * the param of the same name (params[] order; an absent optional param is NULL), sets each output
+ * The planner (plan_bind.c) binds each MIL op to its exec_op_def by name, binds every named argument
+ * to the param of the same name (params[] order, given by ops/params.h: ops read n->in[] through the
+ * P_<list>_<name> constants, never by number; an absent optional param is NULL), sets each output
  * tensor's dtype and shape from the type declared in model.mil, and calls plan(). plan() checks
  * dtypes, ranks and shapes of the inputs and the values of const params, computes the output shape
  * and compares it with the declared one (a '?' dim in the declaration is filled in), and may store
@@ -36,10 +37,26 @@ typedef struct exec_node {
   int nth;                              /* threads the scratch was planned for (>= 1) */
 } exec_node;
 
+/* Op properties the planner asks for (exec_op_def.props). */
+enum {
+  /* Every output element is a copy of an input element (or of a param's constant), so fp16 inputs
+   * give fp16-exact outputs that need no rounding. */
+  EXEC_OP_MOVES_DATA = 1u << 0,
+  /* Its x param (P_slice_x) may be an fp16 state's own buffer (EXEC_F16 storage) and is read as
+   * such, so an fp16 KV cache can be sliced and updated in place. */
+  EXEC_OP_READS_F16_X = 1u << 1,
+};
+
 struct exec_op_def {
   const char *name;
-  const char *params[EXEC_MAX_PARAMS]; /* param names, NULL-terminated */
+  const char *params[EXEC_MAX_PARAMS]; /* its param list's names, NULL-terminated (ops/params.h) */
+  unsigned accepts;                    /* bit i: the op takes params[i] (others are refused) */
   unsigned packed_ok;                  /* bit i: params[i] may be an EXEC_PACKED weight */
+  int variant;                         /* which op of a family that shares plan/run (ops/ops.h) */
+  unsigned props;                      /* EXEC_OP_* */
+  /* >= 0: output 0 is this param with some elements replaced, and run() is correct when output 0
+   * is that param's own buffer (the planner may update a state in place); -1: never. */
+  int in_place;
   int min_outputs, max_outputs;        /* number of outputs the op may declare */
   int (*plan)(exec_node *n, mr_error *err);
   int (*run)(exec_node *n, mr_error *err);
@@ -59,6 +76,8 @@ typedef void (*exec_task_fn)(const exec_node *n, void *ctx, int ith, int nth);
 void exec_parallel(const exec_node *n, int64_t work, exec_task_fn fn, void *ctx);
 /* Tests: the smallest `work` that goes to the pool (default 1M). */
 void exec_parallel_min_work(int64_t work);
+/* Tests: the most threads one job ran on since the last call (then back to 0). */
+int exec_parallel_most_threads(void);
 static inline float *exec_scratch(const exec_node *n, int ith) { return n->scratch + (size_t)ith * n->scratch_stride; }
 /* Part ith of nth of [0, count), in whole multiples of `unit` (the last part takes the rest). */
 static inline void exec_split(int64_t count, int64_t unit, int ith, int nth, int64_t *lo, int64_t *hi) {
@@ -71,6 +90,8 @@ static inline void exec_split(int64_t count, int64_t unit, int ith, int nth, int
 
 /* The op table (ops/registry.c): NULL if the op is unknown. */
 const exec_op_def *exec_op_find(const char *name);
+/* The index of param `name` in def->params if the op takes it, else -1. */
+int exec_op_param(const exec_op_def *def, const char *name);
 /* Every op name in the table, NULL-terminated (for tests and `milrun inspect`). */
 const char *const *exec_op_names(void);
 

@@ -1,4 +1,6 @@
 /* parallel.c — running an op's work on the executor's thread pool (util/pool.h). */
+#include <stdatomic.h>
+
 #include "exec/op.h"
 #include "util/pool.h"
 
@@ -21,10 +23,18 @@ static int64_t g_min_work = 1 << 20;
 
 void exec_parallel_min_work(int64_t work) { g_min_work = work; }
 
+/* The most threads one job ran on since the last exec_parallel_most_threads (atomic: bundles may
+ * run on several threads at once). */
+static atomic_int g_most_threads;
+
+int exec_parallel_most_threads(void) { return atomic_exchange(&g_most_threads, 0); }
+
 void exec_parallel(const exec_node *n, int64_t work, exec_task_fn fn, void *ctx) {
   util_pool *pool = n->nth > 1 && work >= g_min_work ? util_pool_default() : NULL;
   int nth = pool ? util_pool_size(pool) : 1;
   if (nth > n->nth) nth = n->nth;
+  if (nth > atomic_load_explicit(&g_most_threads, memory_order_relaxed))
+    atomic_store_explicit(&g_most_threads, nth, memory_order_relaxed);
   if (nth <= 1) {
     fn(n, ctx, 0, 1);
     return;

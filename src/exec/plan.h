@@ -21,7 +21,7 @@ typedef struct exec_step {
   int no_round;        /* OP: only moves fp16 values, so its fp16 outputs need no rounding */
 } exec_step;
 
-/* A value that is a state's buffer itself (see alias_states in plan.c): its data pointer is set
+/* A value that is a state's buffer itself (see plan_alias.c): its data pointer is set
  * when the state is bound. */
 typedef struct exec_state_alias {
   exec_tensor *t;
@@ -34,7 +34,8 @@ typedef struct exec_state_slot {
   int rank;
   int64_t shape[MR_MAX_RANK];
   int64_t count;
-  float *data;         /* bound at predict time to the caller's mr_state */
+  void *data;          /* bound at predict time to the caller's state: count elements, fp16 states
+                          as uint16_t, other float states as float */
 } exec_state_slot;
 
 typedef struct exec_function {
@@ -58,7 +59,8 @@ typedef struct exec_function {
   void **buffers;             /* activation buffers, reused across values by liveness */
   int n_buffers;
   float *scratch;             /* shared by the ops during run: the largest scratch_floats() */
-  size_t scratch_floats;
+  size_t scratch_floats;      /* per thread */
+  int nth;                    /* threads the scratch is sized for */
   size_t activation_bytes;
   int flexible;               /* some input has a '?' dim: planned per call for the shapes given */
   int planned;                /* steps and buffers exist (always, unless flexible and not yet run) */
@@ -75,6 +77,9 @@ int exec_function_plan(exec_function *f, const mil_program *prog, const mil_func
  * constants are read, so a bundle without weights can be described. */
 int exec_function_describe(exec_function *f, const mil_function *fn, const char *filename, mr_error *err);
 void exec_function_free(exec_function *f);
+
+/* Size the scratch for nth threads (>= 1) and let the ops use that many. */
+int exec_function_set_threads(exec_function *f, int nth, mr_error *err);
 
 /* Run the planned function. Inputs are already copied into f->inputs; state slots bound. */
 int exec_function_run(exec_function *f, mr_error *err);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "exec/weights.h"
+#include "util/fp16.h"
 
 exec_storage exec_storage_for(mil_dtype t) {
   switch (t) {
@@ -20,6 +21,7 @@ size_t exec_storage_size(exec_storage s) {
   switch (s) {
   case EXEC_F32: case EXEC_I32: return 4;
   case EXEC_U8: return 1;
+  case EXEC_F16: return 2;
   default: return 0;
   }
 }
@@ -62,6 +64,9 @@ void exec_tensor_read_f32(const exec_tensor *t, int64_t start, int64_t n, float 
     break;
   case EXEC_U8:
     for (int64_t i = 0; i < n; i++) dst[i] = (float)exec_u8(t)[start + i];
+    break;
+  case EXEC_F16:
+    for (int64_t i = 0; i < n; i++) dst[i] = util_f16_to_f32(exec_f16(t)[start + i]);
     break;
   case EXEC_PACKED: exec_packed_read(t, start, n, dst); break;
   case EXEC_STR: memset(dst, 0, (size_t)n * sizeof(float)); break;

@@ -20,7 +20,9 @@ typedef enum exec_storage {
   EXEC_I32,    /* int32_t data[count] */
   EXEC_U8,     /* uint8_t data[count] (bool) */
   EXEC_STR,    /* const char *str (rank 0) */
-  EXEC_PACKED  /* const weight in packed form: see packed */
+  EXEC_PACKED, /* const weight in packed form: see packed */
+  EXEC_F16     /* uint16_t data[count]: an fp16 state's own buffer, seen only by the ops the planner
+                  lets read it in place (plan.c, alias_states) */
 } exec_storage;
 
 typedef struct exec_packed exec_packed; /* weights.h */
@@ -40,6 +42,7 @@ typedef struct exec_tensor {
 static inline float *exec_f32(const exec_tensor *t) { return (float *)t->data; }
 static inline int32_t *exec_i32(const exec_tensor *t) { return (int32_t *)t->data; }
 static inline uint8_t *exec_u8(const exec_tensor *t) { return (uint8_t *)t->data; }
+static inline uint16_t *exec_f16(const exec_tensor *t) { return (uint16_t *)t->data; }
 
 /* The storage used for a declared dtype (float -> F32, integers -> I32, bool -> U8, string -> STR). */
 exec_storage exec_storage_for(mil_dtype t);

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "exec/kernels/kernels.h"
 #include "mil/blob.h"
 #include "util/fp16.h"
 
@@ -22,13 +23,39 @@ int exec_packed_set_groups(exec_packed *p, int rank, const int64_t *shape, const
   return 0;
 }
 
-const float *exec_packed_lut8_row(const exec_tensor *t, int64_t row, const uint8_t **idx) {
+float exec_packed_pal(const exec_packed *p, size_t i) {
+  if (!p->pal16) return p->palettes[i];
+  const uint8_t *b = (const uint8_t *)(p->pal16 + i);
+  return util_f16_to_f32((uint16_t)(b[0] | b[1] << 8));
+}
+
+int exec_wmat_of(const exec_tensor *t, exec_wmat *m) {
+  if (!t->rank || !t->shape[0]) return 0;
+  memset(m, 0, sizeof *m);
+  m->rows = t->shape[0];
+  m->cols = t->count / m->rows;
+  if (t->storage == EXEC_F32) {
+    m->kind = EXEC_WMAT_F32;
+    m->f32 = exec_f32(t);
+    return 1;
+  }
   const exec_packed *p = t->storage == EXEC_PACKED ? t->packed : NULL;
-  if (!p || p->kind != EXEC_PACK_LUT || p->bits != 8 || p->vec != 1 || !t->rank || !t->shape[0]) return NULL;
-  if (p->n_groups > 1 && !p->rows_only) return NULL;
-  int64_t cols = t->count / t->shape[0];
-  *idx = p->data + row * cols;
-  return p->palettes + (size_t)(p->n_groups > 1 ? (row / p->block[0]) * p->gstride[0] : 0) * (size_t)p->palette;
+  if (p && p->kind == EXEC_PACK_F16) {
+    m->kind = EXEC_WMAT_F16;
+    m->data = p->data;
+    m->ld = 2 * m->cols;
+    return 1;
+  }
+  if (!p || p->kind != EXEC_PACK_LUT || !p->pal16 || p->vec != 1 || (p->n_groups > 1 && !p->rows_only) ||
+      (m->cols * p->bits) % 8)
+    return 0;
+  m->kind = EXEC_WMAT_LUT;
+  m->bits = p->bits;
+  m->data = p->data;
+  m->ld = m->cols * p->bits / 8;
+  m->pal = p->pal16;
+  m->group_rows = p->n_groups > 1 ? p->block[0] : m->rows;
+  return 1;
 }
 
 int32_t exec_packed_int(const exec_packed *p, int64_t i) {
@@ -69,12 +96,17 @@ static void read_lut_vec(const exec_tensor *t, const exec_packed *p, int64_t sta
       g += (q[j] / p->block[j]) * p->gstride[j];
     }
     unsigned idx = mil_bits_get(p->data, flat, p->bits);
-    dst[k] = p->palettes[((size_t)g * (size_t)p->palette + idx) * (size_t)p->vec + (size_t)v];
+    dst[k] = exec_packed_pal(p, ((size_t)g * (size_t)p->palette + idx) * (size_t)p->vec + (size_t)v);
   }
 }
 
 void exec_packed_read(const exec_tensor *t, int64_t start, int64_t n, float *dst) {
   const exec_packed *p = t->packed;
+  exec_wmat m;
+  if ((p->kind == EXEC_PACK_F16 || p->kind == EXEC_PACK_LUT) && exec_wmat_of(t, &m)) {
+    exec_wmat_read(&m, start, n, dst); /* the SIMD kernels */
+    return;
+  }
   switch (p->kind) {
   case EXEC_PACK_F16: {
     const uint8_t *s = p->data + 2 * start;
@@ -110,35 +142,9 @@ void exec_packed_read(const exec_tensor *t, int64_t start, int64_t n, float *dst
   int64_t g0 = one_group ? group_of(p, t->rank, t->shape, start) : 0;
   if (p->kind == EXEC_PACK_LUT) {
     size_t P = (size_t)p->palette;
-    if (one_group) {
-      const float *pal = p->palettes + (size_t)g0 * P;
-      if (p->bits == 8) {
-        /* unrolled: eight independent table lookups per iteration keep the loads in flight */
-        const uint8_t *s = p->data + start;
-        int64_t i = 0;
-        for (; i + 8 <= n; i += 8) {
-          float a0 = pal[s[i]], a1 = pal[s[i + 1]], a2 = pal[s[i + 2]], a3 = pal[s[i + 3]];
-          float a4 = pal[s[i + 4]], a5 = pal[s[i + 5]], a6 = pal[s[i + 6]], a7 = pal[s[i + 7]];
-          dst[i] = a0, dst[i + 1] = a1, dst[i + 2] = a2, dst[i + 3] = a3;
-          dst[i + 4] = a4, dst[i + 5] = a5, dst[i + 6] = a6, dst[i + 7] = a7;
-        }
-        for (; i < n; i++) dst[i] = pal[s[i]];
-      } else if (p->bits == 4 && !(start & 1)) {
-        const uint8_t *s = p->data + start / 2;
-        int64_t i = 0;
-        for (; i + 1 < n; i += 2) {
-          dst[i] = pal[s[i / 2] & 15];
-          dst[i + 1] = pal[s[i / 2] >> 4];
-        }
-        if (i < n) dst[i] = pal[s[i / 2] & 15];
-      } else {
-        for (int64_t i = 0; i < n; i++) dst[i] = pal[mil_bits_get(p->data, start + i, p->bits)];
-      }
-    } else {
-      for (int64_t i = 0; i < n; i++) {
-        int64_t g = group_of(p, t->rank, t->shape, start + i);
-        dst[i] = p->palettes[(size_t)g * P + mil_bits_get(p->data, start + i, p->bits)];
-      }
+    for (int64_t i = 0; i < n; i++) {
+      int64_t g = one_group ? g0 : group_of(p, t->rank, t->shape, start + i);
+      dst[i] = exec_packed_pal(p, (size_t)g * P + mil_bits_get(p->data, start + i, p->bits));
     }
     return;
   }

@@ -11,7 +11,7 @@ typedef enum exec_packed_kind {
   EXEC_PACK_F16,    /* fp16 values (usually in the mapped weight file) */
   EXEC_PACK_BF16,   /* bf16 values */
   EXEC_PACK_INT,    /* n-bit integers (1..8 bits, LSB-first), optionally (q - zero[g]) * scale[g] */
-  EXEC_PACK_LUT     /* n-bit indices into per-group palettes of fp32 entries */
+  EXEC_PACK_LUT     /* n-bit indices into per-group palettes (fp16 entries, or fp32 when not fp16-exact) */
 } exec_packed_kind;
 
 struct exec_packed {
@@ -26,8 +26,10 @@ struct exec_packed {
   int64_t gstride[MR_MAX_RANK];
   int64_t n_groups;
   int rows_only;
-  /* LUT: palettes[(g * palette + index) * vec + v]. vec > 1: vector palettization along
-   * vector_axis; the indices tensor then has shape[vector_axis] / vec entries on that axis. */
+  /* LUT: entry (g * palette + index) * vec + v of pal16 (fp16, usually the mapped file's own
+   * table) or, when NULL, of palettes (fp32). vec > 1: vector palettization along vector_axis;
+   * the indices tensor then has shape[vector_axis] / vec entries on that axis. */
+  const uint16_t *pal16;
   const float *palettes;
   int palette;
   int vec;
@@ -39,9 +41,26 @@ struct exec_packed {
 
 /* Decode elements [start, start + n) of t (row-major) into dst. */
 void exec_packed_read(const exec_tensor *t, int64_t start, int64_t n, float *dst);
-/* When row `row` of t (rows along dim 0) is 8-bit LUT indices into one palette, return that palette
- * and set *idx to the row's indices; else NULL. Lets kernels fuse the lookup into their loop. */
-const float *exec_packed_lut8_row(const exec_tensor *t, int64_t row, const uint8_t **idx);
+/* LUT palette entry i (flat, as in pal16/palettes) as float. */
+float exec_packed_pal(const exec_packed *p, size_t i);
+
+/* A weight seen as a matrix [shape[0], rest] in a form the kernels (kernels/kernels.h) read
+ * directly: fp32, fp16, or LUT indices (rows starting on a byte) into fp16 palettes shared by
+ * runs of group_rows rows. */
+typedef enum exec_wmat_kind { EXEC_WMAT_F32, EXEC_WMAT_F16, EXEC_WMAT_LUT } exec_wmat_kind;
+typedef struct exec_wmat {
+  exec_wmat_kind kind;
+  int bits;               /* LUT index width */
+  const float *f32;       /* F32: row r at f32 + r * cols */
+  const uint8_t *data;    /* F16, LUT: row r at data + r * ld */
+  int64_t rows, cols, ld; /* ld in bytes */
+  const uint16_t *pal;    /* LUT: palette g (1 << bits entries) serves rows [g, g + 1) * group_rows */
+  int64_t group_rows;
+} exec_wmat;
+
+/* Fill *m for t and return 1, or return 0 when t has no such form (bf16, scaled integers, vector
+ * or column-grouped palettes, fp32 palettes): callers then decode with exec_packed_read. */
+int exec_wmat_of(const exec_tensor *t, exec_wmat *m);
 /* Integer field i of a packed INT tensor (raw, before scale). */
 int32_t exec_packed_int(const exec_packed *p, int64_t i);
 /* Fill block/gstride/n_groups/rows_only for a tensor of `shape` grouped into `groups` (per dim,

@@ -1,4 +1,4 @@
-/* http.h — the HTTP requests the hub needs, behind one file (http_curl.c; STYLE rule 14):
+/* http.h — the HTTP requests the hub needs, behind one file (http_curl.c; docs/style.md §14):
  * a HEAD that does not follow redirects (the resolve endpoint's own headers carry the commit and
  * the blob's ETag), a GET of a small JSON body, and parallel resumable GETs into sinks. */
 #ifndef HUB_HTTP_H

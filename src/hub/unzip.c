@@ -4,7 +4,6 @@
 #include "hub/unzip.h"
 
 #include <errno.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,30 +15,6 @@
 #include "util/error.h"
 #include "util/file.h"
 #include "util/strbuf.h"
-
-/* rm -rf without following links: lstat, recurse into real folders only. */
-static int rm_tree(const char *path) {
-  struct stat st;
-  if (lstat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
-  if (!S_ISDIR(st.st_mode)) return unlink(path);
-  DIR *d = opendir(path);
-  if (!d) return -1;
-  int bad = 0;
-  struct dirent *e;
-  while (!bad && (e = readdir(d))) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    char *child = util_path_join(path, e->d_name);
-    bad = !child || rm_tree(child) != 0;
-    mr_free(child);
-  }
-  closedir(d);
-  return bad ? -1 : rmdir(path);
-}
-
-int hub_remove_tree(const char *path, mr_error *err) {
-  if (rm_tree(path) != 0) return util_err(err, MR_EIO, "%s: cannot remove: %s", path, strerror(errno));
-  return MR_OK;
-}
 
 /* Does the link at entry `name` with `target` stay inside the root? Walk the folders of `name`
  * then the target's components, tracking the depth below the root. */
@@ -219,12 +194,12 @@ int hub_unzip(const char *zip_path, const char *dest, mr_error *err) {
   util_sb sb = {0};
   util_sb_printf(&sb, "%s.unzip-tmp", dest);
   char *tmp = util_sb_take(&sb);
-  int rc = tmp ? hub_remove_tree(tmp, err) : util_err_nomem(err, zip_path);
+  int rc = tmp ? util_remove_tree(tmp, err) : util_err_nomem(err, zip_path);
   if (rc == MR_OK) rc = extract_all(z, zip_path, dest, tmp, err);
   zip_discard(z);
   if (rc == MR_OK && rename(tmp, dest) != 0)
     rc = util_err(err, MR_EIO, "%s: cannot move the extracted folder into place: %s", dest, strerror(errno));
-  if (tmp && rc != MR_OK) hub_remove_tree(tmp, NULL);
+  if (tmp && rc != MR_OK) util_remove_tree(tmp, NULL);
   mr_free(tmp);
   return rc;
 }

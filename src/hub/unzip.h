@@ -13,7 +13,4 @@
  * naming the archive and the entry), as is writing through a link. */
 int hub_unzip(const char *zip_path, const char *dest, mr_error *err);
 
-/* rm -rf that does not follow links; MR_OK when `path` does not exist. */
-int hub_remove_tree(const char *path, mr_error *err);
-
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "llm/anemll_names.h"
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -16,6 +17,7 @@ struct llm_model {
   llm_meta meta;
   mr_bundle *emb, *lm;
   mr_bundle **ffn;
+  mr_call *emb_call, *lm_call, **prefill, **infer; /* prepared once; per chunk for the FFN */
   mr_state *kv;
   const char *state_name;
   int hidden;
@@ -27,40 +29,40 @@ struct llm_model {
   int32_t *ids, *pos;
 };
 
-static char *component(const char *dir, const char *prefix, const char *what, const char *lut) {
+/* dir/name of a component (names: llm/anemll_names.h); NULL when out of memory. */
+static char *component(const char *dir, int (*name_of)(char *, size_t, const char *, int), const char *prefix, int lut) {
   char name[256];
-  if (strcmp(lut, "none") != 0) snprintf(name, sizeof name, "%s_%s_lut%s.mlmodelc", prefix, what, lut);
-  else snprintf(name, sizeof name, "%s_%s.mlmodelc", prefix, what);
-  return util_path_join(dir, name);
+  return name_of(name, sizeof name, prefix, lut) ? NULL : util_path_join(dir, name);
 }
 
 static int open_bundle(const char *path, mr_bundle **out, mr_error *err) {
   if (!util_is_dir(path)) return util_err(err, MR_ENOTFOUND, "%s: component not found", path);
-  return mr_bundle_open(path, out, err);
+  return mr_bundle_open(path, NULL, out, err);
 }
 
 static int open_components(llm_model *m, const char *dir, mr_error *err) {
   const llm_meta *mt = &m->meta;
-  char *p = component(dir, mt->prefix, "embeddings", mt->lut_embeddings);
+  int lut_emb = anemll_lut_bits(mt->lut_embeddings), lut_ffn = anemll_lut_bits(mt->lut_ffn),
+      lut_lm = anemll_lut_bits(mt->lut_lmhead);
+  if (lut_emb < 0 || lut_ffn < 0 || lut_lm < 0)
+    return util_err(err, MR_EFORMAT, "meta.yaml: a lut_* value is neither none nor a number of bits");
+  char *p = component(dir, anemll_name_embeddings, mt->prefix, lut_emb);
   if (p && !util_is_dir(p)) { /* chat.py retries the embeddings without the _lut suffix */
     mr_free(p);
-    p = component(dir, mt->prefix, "embeddings", "none");
+    p = component(dir, anemll_name_embeddings, mt->prefix, 0);
   }
   int rc = p ? open_bundle(p, &m->emb, err) : util_err_nomem(err, "model");
   mr_free(p);
   if (rc) return rc;
-  p = component(dir, mt->prefix, "lm_head", mt->lut_lmhead);
+  p = component(dir, anemll_name_lm_head, mt->prefix, lut_lm);
   rc = p ? open_bundle(p, &m->lm, err) : util_err_nomem(err, "model");
   mr_free(p);
   if (rc) return rc;
   m->ffn = util_calloc((size_t)mt->chunks, sizeof *m->ffn);
   if (!m->ffn) return util_err_nomem(err, "model");
   for (int c = 0; c < mt->chunks && !rc; c++) {
-    char what[64];
-    snprintf(what, sizeof what, "FFN_PF_chunk_%02dof%02d", c + 1, mt->chunks);
-    if (strcmp(mt->lut_ffn, "none") != 0)
-      snprintf(what, sizeof what, "FFN_PF_lut%s_chunk_%02dof%02d", mt->lut_ffn, c + 1, mt->chunks);
-    p = component(dir, mt->prefix, what, "none");
+    char name[256];
+    p = anemll_name_ffn_chunk(name, sizeof name, mt->prefix, lut_ffn, c + 1, mt->chunks) ? NULL : util_path_join(dir, name);
     rc = p ? open_bundle(p, &m->ffn[c], err) : util_err_nomem(err, "model");
     mr_free(p);
   }
@@ -86,9 +88,23 @@ static int read_shapes(llm_model *m, mr_error *err) {
   n = mr_bundle_states(m->ffn[0], "prefill", &st);
   if (n != 1) return util_err(err, MR_EFORMAT, "FFN chunk 1: prefill must declare exactly one state");
   m->state_name = st[0].name;
-  if (mr_state_new(m->ffn[0], m->state_name, &m->kv))
-    return util_err(err, MR_ENOMEM, "%s", mr_bundle_errmsg(m->ffn[0]));
-  return MR_OK;
+  return mr_state_new(m->ffn[0], m->state_name, &m->kv, err);
+}
+
+/* Every call the model makes, prepared with its state bound. */
+static int prepare_calls(llm_model *m, mr_error *err) {
+  int rc = mr_call_new(m->emb, NULL, &m->emb_call, err);
+  if (!rc) rc = mr_call_new(m->lm, NULL, &m->lm_call, err);
+  m->prefill = util_calloc((size_t)m->meta.chunks, sizeof *m->prefill);
+  m->infer = util_calloc((size_t)m->meta.chunks, sizeof *m->infer);
+  if (!rc && (!m->prefill || !m->infer)) rc = util_err_nomem(err, "model");
+  for (int c = 0; c < m->meta.chunks && !rc; c++) {
+    rc = mr_call_new(m->ffn[c], "prefill", &m->prefill[c], err);
+    if (!rc) rc = mr_call_new(m->ffn[c], "infer", &m->infer[c], err);
+    if (!rc) rc = mr_call_set_state(m->prefill[c], m->state_name, m->kv, err);
+    if (!rc) rc = mr_call_set_state(m->infer[c], m->state_name, m->kv, err);
+  }
+  return rc;
 }
 
 int llm_model_open(const char *dir, llm_model **out, mr_error *err) {
@@ -100,6 +116,7 @@ int llm_model_open(const char *dir, llm_model **out, mr_error *err) {
   mr_free(yml);
   if (!rc) rc = open_components(m, dir, err);
   if (!rc) rc = read_shapes(m, err);
+  if (!rc) rc = prepare_calls(m, err);
   if (!rc) {
     size_t B = (size_t)m->meta.batch, C = (size_t)m->meta.context, H = (size_t)m->hidden;
     m->h = mr_alloc(B * H * sizeof(float));
@@ -119,6 +136,14 @@ int llm_model_open(const char *dir, llm_model **out, mr_error *err) {
 
 void llm_model_close(llm_model *m) {
   if (!m) return;
+  mr_call_free(m->emb_call);
+  mr_call_free(m->lm_call);
+  for (int c = 0; c < m->meta.chunks; c++) {
+    mr_call_free(m->prefill ? m->prefill[c] : NULL);
+    mr_call_free(m->infer ? m->infer[c] : NULL);
+  }
+  mr_free(m->prefill);
+  mr_free(m->infer);
   mr_state_free(m->kv);
   mr_bundle_close(m->emb);
   mr_bundle_close(m->lm);
@@ -142,16 +167,15 @@ static void to_f32(const mr_tensor *t, float *out, int64_t n) {
   else memcpy(out, t->data, (size_t)n * sizeof(float));
 }
 
-static int bundle_err(mr_bundle *b, int rc, mr_error *err) { return util_err(err, rc, "%s", mr_bundle_errmsg(b)); }
-
 /* hidden states of ids[0..n) into out [n, H]. */
 static int embed(llm_model *m, const int32_t *ids, int n, float *out, mr_error *err) {
-  const char *names[1] = {"input_ids"};
   int step = m->emb_batch ? n : 1;
   for (int i = 0; i < n; i += step) {
     mr_tensor in = {MR_INT32, 2, {1, step}, (void *)(ids + i)}, o;
-    int rc = mr_bundle_predict(m->emb, NULL, 1, names, &in, 0, NULL, NULL, 1, &o);
-    if (rc) return bundle_err(m->emb, rc, err);
+    int rc = mr_call_set_input(m->emb_call, "input_ids", &in, err);
+    if (!rc) rc = mr_call_run(m->emb_call, err);
+    if (!rc) rc = mr_call_output(m->emb_call, 0, &o);
+    if (rc) return rc;
     to_f32(&o, out + (size_t)i * (size_t)m->hidden, (int64_t)step * m->hidden);
   }
   return MR_OK;
@@ -165,7 +189,7 @@ static void mask_rows(llm_model *m, int row0, int n) {
 }
 
 /* Every chunk's `fn` on T tokens; m->h holds the input and receives the output. */
-static int run_chunks(llm_model *m, const char *fn, int T, int pos0, mr_error *err) {
+static int run_chunks(llm_model *m, mr_call **calls, int T, int pos0, mr_error *err) {
   static const char *const names[4] = {"hidden_states", "position_ids", "causal_mask", "current_pos"};
   int32_t cur = pos0;
   for (int c = 0; c < m->meta.chunks; c++) {
@@ -173,11 +197,12 @@ static int run_chunks(llm_model *m, const char *fn, int T, int pos0, mr_error *e
                        {MR_INT32, 1, {T}, m->pos},
                        {MR_FLOAT32, 4, {1, 1, T, m->meta.context}, m->mask},
                        {MR_INT32, 1, {1}, &cur}};
-    const char *sn[1] = {m->state_name};
-    mr_state *st[1] = {m->kv};
     mr_tensor o;
-    int rc = mr_bundle_predict(m->ffn[c], fn, 4, names, in, 1, sn, st, 1, &o);
-    if (rc) return bundle_err(m->ffn[c], rc, err);
+    int rc = MR_OK;
+    for (int i = 0; i < 4 && !rc; i++) rc = mr_call_set_input(calls[c], names[i], &in[i], err);
+    if (!rc) rc = mr_call_run(calls[c], err);
+    if (!rc) rc = mr_call_output(calls[c], 0, &o);
+    if (rc) return rc;
     int64_t n = 1;
     for (int d = 0; d < o.rank; d++) n *= o.shape[d];
     to_f32(&o, m->h, n);
@@ -197,7 +222,7 @@ int llm_model_prefill(llm_model *m, const int32_t *ids, int n, mr_error *err) {
     int rc = embed(m, m->ids, B, m->h, err);
     if (rc) return rc;
     mask_rows(m, b, B);
-    if ((rc = run_chunks(m, "prefill", B, b, err))) return rc;
+    if ((rc = run_chunks(m, m->prefill, B, b, err))) return rc;
   }
   return MR_OK;
 }
@@ -210,16 +235,16 @@ int llm_model_infer(llm_model *m, int32_t token, int pos, float *logits, mr_erro
   if (rc) return rc;
   m->pos[0] = pos;
   mask_rows(m, pos, 1);
-  if ((rc = run_chunks(m, "infer", 1, pos, err))) return rc;
-  const char *names[1] = {"hidden_states"};
-  mr_tensor in = {MR_FLOAT32, 3, {1, 1, m->hidden}, m->h}, outs[64];
-  if (m->n_parts > 64) return util_err(err, MR_ENOTSUP, "LM head with %d outputs (at most 64)", m->n_parts);
-  rc = mr_bundle_predict(m->lm, NULL, 1, names, &in, 0, NULL, NULL, m->n_parts, outs);
-  if (rc) return bundle_err(m->lm, rc, err);
+  if ((rc = run_chunks(m, m->infer, 1, pos, err))) return rc;
+  mr_tensor in = {MR_FLOAT32, 3, {1, 1, m->hidden}, m->h}, o;
+  rc = mr_call_set_input(m->lm_call, "hidden_states", &in, err);
+  if (!rc) rc = mr_call_run(m->lm_call, err);
+  if (rc) return rc;
   int64_t off = 0; /* logits1..K in numeric (declaration) order */
   for (int k = 0; k < m->n_parts; k++) {
-    int64_t v = outs[k].shape[outs[k].rank - 1];
-    to_f32(&outs[k], logits + off, v);
+    mr_call_output(m->lm_call, k, &o);
+    int64_t v = o.shape[o.rank - 1];
+    to_f32(&o, logits + off, v);
     off += v;
   }
   return MR_OK;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/strbuf.h"
 
 /* ORDER mil_dtype. The fp8 spellings were never seen in text (mil-format.md §2.3, [U]). */
 static const struct {
@@ -109,13 +110,20 @@ int64_t mil_type_count(const mil_type *t) {
   return n;
 }
 
-/* Appends to a fixed buffer, truncating; keeps it NUL-terminated. */
+/* Where a type is written: a fixed buffer (truncating, kept NUL-terminated) or, with sb, a growing
+ * string. long_scalars spells rank 0 as program(1.0) does, `tensor<fp16, []>`. */
 typedef struct tbuf {
   char *p;
   size_t size, len;
+  util_sb *sb;
+  int long_scalars;
 } tbuf;
 
 static void put(tbuf *b, const char *s) {
+  if (b->sb) {
+    util_sb_puts(b->sb, s);
+    return;
+  }
   size_t n = strlen(s);
   if (b->len + 1 >= b->size) return;
   size_t room = b->size - 1 - b->len;
@@ -133,8 +141,8 @@ static void put_type(tbuf *b, const mil_type *t, int depth) {
   }
   switch (t->kind) {
   case MIL_TYPE_TENSOR:
-    /* Rank 0 prints in the program(1.3) spelling: both spellings are the same type. */
-    if (t->rank == 0) {
+    /* Rank 0: both spellings are the same type; messages use the program(1.3) one. */
+    if (t->rank == 0 && !b->long_scalars) {
       put(b, mil_dtype_name(t->dtype));
       return;
     }
@@ -185,10 +193,15 @@ static void put_type(tbuf *b, const mil_type *t, int depth) {
 
 char *mil_type_str(const mil_type *t, char *buf, size_t size) {
   if (!size) return buf;
-  tbuf b = {buf, size, 0};
+  tbuf b = {buf, size, 0, NULL, 0};
   buf[0] = 0;
   put_type(&b, t, 0);
   return buf;
+}
+
+void mil_type_print(util_sb *sb, const mil_type *t, int long_scalars) {
+  tbuf b = {NULL, 0, 0, sb, long_scalars};
+  put_type(&b, t, 0);
 }
 
 const mil_function *mil_program_function(const mil_program *p, const char *name) {

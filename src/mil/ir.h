@@ -10,6 +10,7 @@
 
 #include "milrun.h"
 #include "util/arena.h"
+#include "util/strbuf.h"
 
 /* Element types, in the text spelling of mil-format.md §2.3 (ORDER: mil_dtype_names in ir.c). */
 typedef enum mil_dtype {
@@ -177,6 +178,17 @@ const char *mil_op_name(const mil_op *op);
 /* Write a type as text ("tensor<fp16, [1, 64]>"; rank 0 as the bare dtype, "fp16") into buf,
  * truncated to size; returns buf. */
 char *mil_type_str(const mil_type *t, char *buf, size_t size);
+/* Append a type to sb, rank 0 as `tensor<fp16, []>` with long_scalars (program(1.0)), else "fp16". */
+void mil_type_print(util_sb *sb, const mil_type *t, int long_scalars);
+
+/* Structural equality of two programs (names, types, values, blob references, attributes, block
+ * and op order; source positions and filenames are ignored). Returns 1 when equal; otherwise 0 and,
+ * when why is given, a description of the first difference ("func infer: op 12 (conv): arg x"). */
+int mil_program_equal(const mil_program *a, const mil_program *b, char *why, size_t size);
+/* The same, with flags: MIL_EQUAL_PROTOBUF ignores what a Core ML model file cannot carry (the
+ * program's version text, and whether a one-item argument was written as a tuple). */
+enum { MIL_EQUAL_PROTOBUF = 1 };
+int mil_program_equal_as(const mil_program *a, const mil_program *b, int flags, char *why, size_t size);
 
 /* Constructors (ir.c), used by the parser. mil_program_new returns an empty program whose arena
  * holds a copy of filename (NULL if out of memory); the others allocate zeroed nodes in `a` and

@@ -182,8 +182,10 @@ static int check_blobs(const mil_program *p, const char *root, mr_error *err) {
   return rc;
 }
 
-int mil_package_load(const char *path, mil_program **prog, mil_metadata *md, char **weights_root, mr_error *err) {
+int mil_package_load(const char *path, mil_program **prog, mil_metadata *md, char **model_file, char **weights_root,
+                     mr_error *err) {
   *prog = NULL;
+  *model_file = NULL;
   *weights_root = NULL;
   memset(md, 0, sizeof *md);
   char *model = NULL;
@@ -198,7 +200,8 @@ int mil_package_load(const char *path, mil_program **prog, mil_metadata *md, cha
   mr_free(data);
   if (!rc && !(*weights_root = dir_of(model))) rc = util_err_nomem(err, path);
   if (!rc) rc = check_blobs(*prog, *weights_root, err);
-  mr_free(model);
+  if (rc) mr_free(model);
+  else *model_file = model;
   if (rc) {
     mil_program_free(*prog);
     *prog = NULL;
@@ -244,6 +247,11 @@ static int copy_blob(void *vc, const mil_value *v, const char *op) {
   return rc;
 }
 
+int mil_weight_files_link(const mil_program *p, const char *src_root, const char *dst_root, mr_error *err) {
+  copy_ctx c = {src_root, dst_root, err};
+  return each_blob(p, copy_blob, &c);
+}
+
 /* A stable identifier for the manifest, from the model bytes (same model, same manifest). */
 static void item_id(const uint8_t *data, size_t n, unsigned salt, char out[40]) {
   uint64_t h = 1469598103934665603ull ^ salt, g = 0x9e3779b97f4a7c15ull ^ salt;
@@ -283,34 +291,12 @@ int mil_package_write(const char *out, const mil_program *p, const mil_metadata 
   int rc = model && weights ? MR_OK : util_err_nomem(err, out);
   if (!rc) rc = mil_proto_write(p, md, &bytes, &n, err);
   if (!rc) rc = util_mkdirs(weights, err);
-  if (!rc) {
-    copy_ctx c = {weights_root, data, err};
-    rc = each_blob(p, copy_blob, &c);
-  }
+  if (!rc && weights_root) rc = mil_weight_files_link(p, weights_root, data, err);
   if (!rc) rc = util_write_file_atomic(model, bytes, n, err);
   if (!rc) rc = write_manifest(out, bytes, n, err);
   mr_free(bytes);
   mr_free(data);
   mr_free(model);
   mr_free(weights);
-  return rc;
-}
-
-int mil_package_from_bundle(const char *bundle, const char *out, mr_error *err) {
-  char *mil = util_path_join(bundle, "model.mil"), *mdp = util_path_join(bundle, "metadata.json");
-  if (!mil || !mdp) {
-    mr_free(mil);
-    mr_free(mdp);
-    return util_err_nomem(err, bundle);
-  }
-  mil_program *p = NULL;
-  mil_metadata md = {0};
-  int rc = mil_parse_file(mil, &p, err), has_md = 0;
-  if (!rc && util_exists(mdp)) has_md = (rc = mil_metadata_read(mdp, &md, err)) == MR_OK;
-  if (!rc) rc = mil_package_write(out, p, has_md ? &md : NULL, bundle, err);
-  if (has_md) mil_metadata_free(&md);
-  mil_program_free(p);
-  mr_free(mil);
-  mr_free(mdp);
   return rc;
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mil/build.h"
 #include "mil/ir.h"
 #include "mil/lex.h"
 #include "util/alloc.h"
@@ -226,12 +227,13 @@ static void vec_add(parser *P, vec *v, const void *item, size_t size) {
   P->top = end + size;
 }
 
-/* Move the list into the arena (v->data, v->n) and pop it from the scratch stack. */
+/* Move the list into the arena (v->data, v->n) and pop it from the scratch stack. The arena copy
+ * has room for mil_list_cap(n) items, the invariant that lets build.h append to any list. */
 static void *vec_close(parser *P, vec *v, size_t size) {
   if (v->n > (size_t)INT_MAX) fail(P, "too many items in a list");
   v->data = NULL;
   if (v->n) {
-    v->data = alloc(P, v->n * size);
+    v->data = alloc(P, mil_list_cap(v->n) * size);
     memcpy(v->data, P->scratch + v->start, v->n * size);
   }
   P->top = v->restore;

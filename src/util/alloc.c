@@ -1,4 +1,4 @@
-/* alloc.c — the one allocator hook (STYLE rule 8). Every heap allocation in milrun goes through
+/* alloc.c — the one allocator hook (docs/style.md §8). Every heap allocation in milrun goes through
  * mr_alloc/mr_realloc/mr_free so that an embedder can replace the allocator and tests can make the
  * Nth allocation fail (util_alloc_fail_after). */
 #include "util/alloc.h"

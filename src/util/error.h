@@ -1,4 +1,4 @@
-/* error.h — filling an mr_error (STYLE rule 5). */
+/* error.h — filling an mr_error (docs/style.md §5). */
 #ifndef UTIL_ERROR_H
 #define UTIL_ERROR_H
 

@@ -1,8 +1,11 @@
-/* file.c — POSIX file access: mmap for weights, whole-file reads for text, atomic writes. */
+/* file.c — POSIX file access: mmap for weights, whole-file reads for text, atomic writes, mkdir -p
+ * and rm -rf. */
+#define _XOPEN_SOURCE 700 /* nftw and FTW_PHYS are XSI: _POSIX_C_SOURCE alone does not declare them */
 #include "util/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -136,5 +139,22 @@ int util_mkdirs(const char *path, mr_error *err) {
     }
   }
   mr_free(p);
+  return MR_OK;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+  (void)st, (void)type, (void)ftw;
+  return remove(path); /* FTW_DEPTH: a folder's entries are gone before it comes */
+}
+
+int util_remove_tree(const char *path, mr_error *err) {
+  struct stat st;
+  if (lstat(path, &st) != 0) {
+    if (errno == ENOENT) return MR_OK;
+    return util_err(err, MR_EIO, "%s: cannot remove: %s", path, strerror(errno));
+  }
+  /* FTW_PHYS: a link is removed, never followed, so nothing outside `path` is touched. */
+  if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+    return util_err(err, MR_EIO, "%s: cannot remove: %s", path, strerror(errno));
   return MR_OK;
 }

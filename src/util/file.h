@@ -1,4 +1,4 @@
-/* file.h — reading, mapping and atomically writing files. */
+/* file.h — reading, mapping and atomically writing files; making and removing folders. */
 #ifndef UTIL_FILE_H
 #define UTIL_FILE_H
 
@@ -29,5 +29,8 @@ int util_is_dir(const char *path);
 int util_exists(const char *path);
 /* mkdir -p. */
 int util_mkdirs(const char *path, mr_error *err);
+/* rm -rf that never follows a link (a link is removed, not what it points to); MR_OK when `path`
+ * does not exist, else MR_EIO naming `path`. Allocates nothing through mr_alloc. */
+int util_remove_tree(const char *path, mr_error *err);
 
 #endif

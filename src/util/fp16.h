@@ -50,8 +50,18 @@ static inline uint16_t util_f32_to_f16(float f) {
   return (uint16_t)(sign | h);
 }
 
+/* n floats to fp16 bits. */
+static inline void util_f32_to_f16_array(const float *in, uint16_t *out, int64_t n) {
+  for (int64_t i = 0; i < n; i++) out[i] = util_f32_to_f16(in[i]);
+}
+
 /* Round a float to the nearest fp16 value (what an fp16 tensor would store). */
 static inline float util_round_f16(float f) { return util_f16_to_f32(util_f32_to_f16(f)); }
+
+/* Round n floats in place to fp16 values. */
+static inline void util_round_f16_array(float *x, int64_t n) {
+  for (int64_t i = 0; i < n; i++) x[i] = util_round_f16(x[i]);
+}
 
 static inline float util_bf16_to_f32(uint16_t b) {
   uint32_t bits = (uint32_t)b << 16;

@@ -1,4 +1,4 @@
-/* pool.h — one persistent thread pool (STYLE rule 13). util_pool_run(pool, fn, ctx) runs
+/* pool.h — one persistent thread pool (docs/style.md §13). util_pool_run(pool, fn, ctx) runs
  * fn(ctx, ith, nth) on every thread of the pool, the caller being thread 0, and returns when all
  * are done; the work is split by (ith, nth) inside fn. Workers sleep between runs. */
 #ifndef UTIL_POOL_H

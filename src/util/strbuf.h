@@ -1,5 +1,6 @@
-/* strbuf.h — a growable string builder (STYLE: builder struct, no stale pointers). An allocation
- * failure is sticky: later appends do nothing and util_sb_failed() reports it once at the end. */
+/* strbuf.h — a growable string builder (a struct the caller keeps, so no pointer goes stale). An
+ * allocation failure is sticky: later appends do nothing and util_sb_failed() reports it once at
+ * the end. */
 #ifndef UTIL_STRBUF_H
 #define UTIL_STRBUF_H
 

@@ -1,4 +1,5 @@
-/* matmul.c — unrolled fp32 dot/axpy/gemm loops and their scalar reference twins. The unrolled
+/* matmul.c — unrolled fp32 dot/axpy loops, the entry to the table's prefill micro-kernel, and
+ * their scalar reference twins. The unrolled
  * versions keep independent accumulators so the compiler can vectorise without -ffast-math (a
  * single running sum is a serial dependency chain). Summation order differs from the twins, so
  * results agree to rounding, not bit for bit. */
@@ -13,7 +14,7 @@
 
 #include <string.h>
 
-#include "exec/weights.h"
+#include "exec/kernels/kernels.h"
 #include "util/fp16.h"
 
 static int use_ref;
@@ -42,25 +43,6 @@ static float dot_fast(const float *a, const float *b, int64_t n) {
 
 float exec_kernel_dot(const float *a, const float *b, int64_t n) {
   return use_ref ? dot_ref(a, b, n) : dot_fast(a, b, n);
-}
-
-/* dot_fast with a[i] = pal[idx[i]] looked up on the fly: the same lanes in the same order, so the
- * result is bit-identical to decoding the row and calling exec_kernel_dot (and the reference twin
- * is exactly that). */
-float exec_kernel_lut8_dot(const float *pal, const uint8_t *idx, const float *b, int64_t n) {
-  if (use_ref) {
-    float s = 0;
-    for (int64_t i = 0; i < n; i++) s += pal[idx[i]] * b[i];
-    return s;
-  }
-  float acc[LANES] = {0};
-  int64_t i = 0;
-  for (; i + LANES <= n; i += LANES)
-    for (int l = 0; l < LANES; l++) acc[l] += pal[idx[i + l]] * b[i + l];
-  float s = 0;
-  for (; i < n; i++) s += pal[idx[i]] * b[i];
-  for (int l = 0; l < LANES; l++) s += acc[l];
-  return s;
 }
 
 static void axpy_ref(float alpha, const float *x, float *y, int64_t n) {
@@ -106,72 +88,23 @@ void exec_kernel_dot_rows(const float *w, const float *x, int64_t m, int64_t k, 
   for (; r < m; r++) out[r * out_stride] = dot_fast(w, x + r * x_stride, k);
 }
 
-/* Four rows of c at once: each row of b is loaded once for four multiply-adds. */
-static void gemm4(int64_t n, int64_t k, const float *a, int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc) {
-  float *c0 = c, *c1 = c + ldc, *c2 = c + 2 * ldc, *c3 = c + 3 * ldc;
-  for (int64_t p = 0; p < k; p++) {
-    const float *bp = b + p * ldb;
-    float a0 = a[p], a1 = a[lda + p], a2 = a[2 * lda + p], a3 = a[3 * lda + p];
-    int64_t j = 0;
-    for (; j + LANES <= n; j += LANES)
-      for (int l = 0; l < LANES; l++) {
-        float bv = bp[j + l];
-        c0[j + l] += a0 * bv, c1[j + l] += a1 * bv, c2[j + l] += a2 * bv, c3[j + l] += a3 * bv;
-      }
-    for (; j < n; j++) c0[j] += a0 * bp[j], c1[j] += a1 * bp[j], c2[j] += a2 * bp[j], c3[j] += a3 * bp[j];
-  }
-}
-
 void exec_kernel_gemm_nn(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
                          int64_t ldb, float *c, int64_t ldc) {
-  int64_t i = 0;
-  if (!use_ref)
-    for (; i + 4 <= m; i += 4) gemm4(n, k, a + i * lda, lda, b, ldb, c + i * ldc, ldc);
-  for (; i < m; i++) {
-    float *ci = c + i * ldc;
-    for (int64_t p = 0; p < k; p++) {
-      float av = a[i * lda + p];
-      if (use_ref) axpy_ref(av, b + p * ldb, ci, n);
-      else axpy_fast(av, b + p * ldb, ci, n);
-    }
+  if (!use_ref) {
+    exec_kernels()->gemm(a, lda, m, b, ldb, n, k, c, ldc);
+    return;
   }
-}
-
-/* IEEE half to float without branches on the value: shifting the exponent and mantissa into a
- * float and multiplying by 2^112 rebases the exponent (and normalises subnormals, since the
- * multiply is exact); inf/NaN only need the exponent forced to all ones. */
-static void f16_fast(const uint8_t *src, int64_t n, float *dst) {
-  for (int64_t i = 0; i < n; i++) {
-    uint16_t h16;
-    memcpy(&h16, src + 2 * i, 2); /* little-endian hosts only: see exec_kernel_f16_to_f32 */
-    uint32_t h = h16, em = h & 0x7fffu, bits = em << 13;
-    float f;
-    memcpy(&f, &bits, 4);
-    f *= 0x1p112f;
-    memcpy(&bits, &f, 4);
-    bits |= em >= 0x7c00u ? 0x7f800000u : 0;
-    bits |= (h & 0x8000u) << 16;
-    memcpy(&dst[i], &bits, 4);
-  }
-}
-
-static int little_endian(void) {
-  const uint16_t one = 1;
-  uint8_t b;
-  memcpy(&b, &one, 1);
-  return b == 1;
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t p = 0; p < k; p++) axpy_ref(a[i * lda + p], b + p * ldb, c + i * ldc, n);
 }
 
 void exec_kernel_f16_to_f32(const uint8_t *src, int64_t n, float *dst) {
-  if (use_ref || !little_endian())
+  if (use_ref)
     for (int64_t i = 0; i < n; i++) dst[i] = util_f16_to_f32((uint16_t)(src[2 * i] | src[2 * i + 1] << 8));
   else
-    f16_fast(src, n, dst);
+    exec_kernels()->f16_decode(src, n, dst);
 }
 
 void exec_kernel_read(const exec_tensor *t, int64_t start, int64_t n, float *dst) {
-  if (t->storage == EXEC_PACKED && t->packed->kind == EXEC_PACK_F16)
-    exec_kernel_f16_to_f32(t->packed->data + 2 * start, n, dst);
-  else
-    exec_tensor_read_f32(t, start, n, dst);
+  exec_tensor_read_f32(t, start, n, dst); /* packed weights go through the SIMD kernels (weights.c) */
 }

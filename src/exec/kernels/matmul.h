@@ -13,9 +13,6 @@ void exec_kernel_use_ref(int on);
 
 /* sum_i a[i] * b[i] */
 float exec_kernel_dot(const float *a, const float *b, int64_t n);
-/* sum_i pal[idx[i]] * b[i]: a dot product with an 8-bit LUT row decoded on the fly. Bit-identical
- * to exec_kernel_dot on the decoded row. */
-float exec_kernel_lut8_dot(const float *pal, const uint8_t *idx, const float *b, int64_t n);
 /* y[i] += alpha * x[i] */
 void exec_kernel_axpy(float alpha, const float *x, float *y, int64_t n);
 /* One weight row against m activation rows: out[r * out_stride] = dot(w, x + r * x_stride, k).
@@ -23,13 +20,13 @@ void exec_kernel_axpy(float alpha, const float *x, float *y, int64_t n);
 void exec_kernel_dot_rows(const float *w, const float *x, int64_t m, int64_t k, int64_t x_stride,
                           float *out, int64_t out_stride);
 /* c[m, n] += sum_k a[m, k] * b[k, n] with a (m, k) row stride lda, b (k, n) row stride ldb,
- * c (m, n) row stride ldc, every row contiguous. */
+ * c (m, n) row stride ldc, every row contiguous (the table's micro-kernel, kernels.h). */
 void exec_kernel_gemm_nn(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
                          int64_t ldb, float *c, int64_t ldc);
 
 /* n little-endian IEEE halves to float (exact, incl. subnormals, inf, NaN). */
 void exec_kernel_f16_to_f32(const uint8_t *src, int64_t n, float *dst);
-/* exec_tensor_read_f32 with the fp16 decode above for packed fp16 weights (the common LLM case). */
+/* exec_tensor_read_f32 (packed fp16 and LUT weights decode through the kernel table). */
 void exec_kernel_read(const exec_tensor *t, int64_t start, int64_t n, float *dst);
 
 #endif

@@ -29,7 +29,7 @@ static void batch_strides(const exec_tensor *t, int brank, const int64_t *bshape
 }
 
 static int sdpa_shapes(exec_node *n, sdpa_plan *p, mr_error *err) {
-  const exec_tensor *q = exec_in(n, 0), *k = exec_in(n, 1), *v = exec_in(n, 2), *m = exec_in(n, 3);
+  const exec_tensor *q = exec_in(n, P_sdpa_query), *k = exec_in(n, P_sdpa_key), *v = exec_in(n, P_sdpa_value), *m = exec_in(n, P_sdpa_attn_mask);
   char sq[128], sk[128], sv[128];
   int rc;
   if (q->rank < 2 || k->rank < 2 || v->rank < 2 || q->shape[q->rank - 1] != k->shape[k->rank - 1] ||
@@ -56,19 +56,21 @@ static int sdpa_shapes(exec_node *n, sdpa_plan *p, mr_error *err) {
 }
 
 int exec_sdpa_plan(exec_node *n, mr_error *err) {
+  static const int qkv[3] = {P_sdpa_query, P_sdpa_key, P_sdpa_value};
   int rc = 0;
-  for (int i = 0; i < 3 && !rc; i++) rc = exec_need(n, i, err);
+  for (int i = 0; i < 3 && !rc; i++) rc = exec_need(n, qkv[i], err);
   if (rc) return rc;
   for (int i = 0; i < 3; i++)
-    if (exec_in(n, i)->storage != EXEC_F32) return exec_err_storage(n, err, n->def->params[i], exec_in(n, i));
-  const exec_tensor *m = exec_in(n, 3);
+    if (exec_in(n, qkv[i])->storage != EXEC_F32)
+      return exec_err_storage(n, err, n->def->params[qkv[i]], exec_in(n, qkv[i]));
+  const exec_tensor *m = exec_in(n, P_sdpa_attn_mask);
   if (m && m->storage != EXEC_F32 && m->storage != EXEC_U8) return exec_err_storage(n, err, "attn_mask", m);
   sdpa_plan *p = exec_priv(n, sizeof *p, err);
   if (!p) return err->code;
   if ((rc = sdpa_shapes(n, p, err))) return rc;
-  batch_strides(exec_in(n, 0), p->brank, p->bshape, p->qs);
-  batch_strides(exec_in(n, 1), p->brank, p->bshape, p->ks);
-  batch_strides(exec_in(n, 2), p->brank, p->bshape, p->vs);
+  batch_strides(exec_in(n, P_sdpa_query), p->brank, p->bshape, p->qs);
+  batch_strides(exec_in(n, P_sdpa_key), p->brank, p->bshape, p->ks);
+  batch_strides(exec_in(n, P_sdpa_value), p->brank, p->bshape, p->vs);
   if (m) {
     int64_t ml = m->rank >= 2 ? m->shape[m->rank - 2] : 1, msz = m->rank >= 1 ? m->shape[m->rank - 1] : 1;
     p->mss = msz == 1 ? 0 : 1;
@@ -103,8 +105,8 @@ static void score_row(const sdpa_plan *p, const float *q, const float *k, const 
 
 int exec_sdpa_run(exec_node *n, mr_error *err) {
   const sdpa_plan *p = n->priv;
-  const exec_tensor *m = exec_in(n, 3);
-  const float *q = exec_f32(exec_in(n, 0)), *k = exec_f32(exec_in(n, 1)), *v = exec_f32(exec_in(n, 2));
+  const exec_tensor *m = exec_in(n, P_sdpa_attn_mask);
+  const float *q = exec_f32(exec_in(n, P_sdpa_query)), *k = exec_f32(exec_in(n, P_sdpa_key)), *v = exec_f32(exec_in(n, P_sdpa_value));
   float *y = exec_f32(n->out[0]), *sc = n->scratch;
   int64_t c[MR_MAX_RANK] = {0}, off[4] = {0, 0, 0, 0};
   for (int64_t b = 0; b < p->batch; b++) {

@@ -6,6 +6,7 @@
  * channels at a time into scratch. */
 #include <string.h>
 
+#include "exec/kernels/kernels.h"
 #include "exec/kernels/matmul.h"
 #include "exec/weights.h"
 #include "exec/ops/ops.h"
@@ -16,9 +17,6 @@ typedef struct conv_plan {
   int64_t kvol, in_vol, out_vol;
   int pointwise;
 } conv_plan;
-
-/* Param order shared by conv and conv_transpose (registry.c). */
-enum { C_X, C_W, C_BIAS, C_STRIDES, C_PADTYPE, C_PAD, C_DIL, C_GROUPS, C_OUTSHAPE };
 
 /* strides/dilations: ns values, default 1. */
 static int spatial_param(exec_node *n, int i, int ns, int64_t *v, mr_error *err) {
@@ -39,8 +37,8 @@ static int conv_padding(exec_node *n, conv_plan *p, int ns, int64_t *pa, mr_erro
   const char *type;
   int rc, count;
   int64_t pad[2 * MR_MAX_RANK];
-  if ((rc = exec_param_str(n, C_PADTYPE, "valid", &type, err))) return rc;
-  if ((rc = exec_param_ints(n, C_PAD, pad, 2 * MR_MAX_RANK, &count, err))) return rc;
+  if ((rc = exec_param_str(n, P_conv_pad_type, "valid", &type, err))) return rc;
+  if ((rc = exec_param_ints(n, P_conv_pad, pad, 2 * MR_MAX_RANK, &count, err))) return rc;
   int custom = strcmp(type, "custom") == 0, same = strcmp(type, "same") == 0;
   int lower = strcmp(type, "same_lower") == 0;
   if (!custom && !same && !lower && strcmp(type, "valid") != 0)
@@ -95,16 +93,16 @@ typedef int (*conv_checker)(exec_node *n, const exec_tensor *x, const exec_tenso
  * the plan record, and the per-spatial-dim strides and dilations. */
 static int plan_common(exec_node *n, conv_checker check, conv_plan **pp, int64_t *groups, int64_t *st, int64_t *dl,
                        mr_error *err) {
-  int rc = exec_need(n, C_X, err);
-  if (rc || (rc = exec_need(n, C_W, err))) return rc;
-  const exec_tensor *x = exec_in(n, C_X);
-  if ((rc = exec_param_int(n, C_GROUPS, 1, groups, err))) return rc;
-  if ((rc = check(n, x, exec_in(n, C_W), exec_in(n, C_BIAS), *groups, err))) return rc;
+  int rc = exec_need(n, P_conv_x, err);
+  if (rc || (rc = exec_need(n, P_conv_weight, err))) return rc;
+  const exec_tensor *x = exec_in(n, P_conv_x);
+  if ((rc = exec_param_int(n, P_conv_groups, 1, groups, err))) return rc;
+  if ((rc = check(n, x, exec_in(n, P_conv_weight), exec_in(n, P_conv_bias), *groups, err))) return rc;
   *pp = exec_priv(n, sizeof **pp, err);
   if (!*pp) return err->code;
   int ns = x->rank - 2;
-  if ((rc = spatial_param(n, C_STRIDES, ns, st, err))) return rc;
-  return spatial_param(n, C_DIL, ns, dl, err);
+  if ((rc = spatial_param(n, P_conv_strides, ns, st, err))) return rc;
+  return spatial_param(n, P_conv_dilations, ns, dl, err);
 }
 
 int exec_conv_plan(exec_node *n, mr_error *err) {
@@ -112,7 +110,7 @@ int exec_conv_plan(exec_node *n, mr_error *err) {
   int64_t groups, st[3], dl[3], pa[3] = {0, 0, 0};
   int rc = plan_common(n, conv_check, &p, &groups, st, dl, err);
   if (rc) return rc;
-  const exec_tensor *x = exec_in(n, C_X), *w = exec_in(n, C_W);
+  const exec_tensor *x = exec_in(n, P_conv_x), *w = exec_in(n, P_conv_weight);
   int ns = x->rank - 2;
   for (int d = 0; d < 3; d++) {
     int s = d - (3 - ns);
@@ -135,7 +133,7 @@ int exec_conv_plan(exec_node *n, mr_error *err) {
 
 size_t exec_conv_scratch(const exec_node *n) {
   const conv_plan *p = n->priv;
-  return exec_in(n, C_W)->storage == EXEC_PACKED ? (size_t)(4 * p->cin_g * p->kvol) : 0;
+  return exec_in(n, P_conv_weight)->storage == EXEC_PACKED ? (size_t)(4 * p->cin_g * p->kvol) : 0;
 }
 
 /* One output channel's plane by direct summation; x points at the group's first input channel. */
@@ -173,7 +171,7 @@ static void conv_pointwise1(const conv_plan *p, const float *x, const float *w, 
  * Y[co.., S] = bias + W[co.., Cin_g] . X[Cin_g, S], so each row of X is read once per block. */
 static void conv_pointwise(const exec_node *n, void *ctx, int ith, int nth) {
   const conv_plan *p = n->priv;
-  const exec_tensor *xt = exec_in(n, C_X), *wt = exec_in(n, C_W), *bt = exec_in(n, C_BIAS);
+  const exec_tensor *xt = exec_in(n, P_conv_x), *wt = exec_in(n, P_conv_weight), *bt = exec_in(n, P_conv_bias);
   int64_t s = p->in_vol, cg = p->cin_g, lo, hi;
   float *scratch = exec_scratch(n, ith);
   (void)ctx;
@@ -199,19 +197,20 @@ static void conv_pointwise(const exec_node *n, void *ctx, int ith, int nth) {
 /* Any conv: output channels split between threads, one decoded weight row at a time. */
 static void conv_channels(const exec_node *n, void *ctx, int ith, int nth) {
   const conv_plan *p = n->priv;
-  const exec_tensor *xt = exec_in(n, C_X), *wt = exec_in(n, C_W), *bt = exec_in(n, C_BIAS);
+  const exec_tensor *xt = exec_in(n, P_conv_x), *wt = exec_in(n, P_conv_weight), *bt = exec_in(n, P_conv_bias);
   int64_t wcols = p->cin_g * p->kvol, lo, hi;
   float *scratch = exec_scratch(n, ith);
   (void)ctx;
   exec_split(p->cout, 1, ith, nth, &lo, &hi);
+  exec_wmat wm;
+  if (p->pointwise && p->batch == 1 && p->groups == 1 && exec_wmat_of(wt, &wm)) {
+    /* decode step of an LLM: the kernels read the packed rows (LUT lookup fused into the dot) */
+    float *y = exec_f32(n->out[0]);
+    exec_wmat_gemv(&wm, lo, hi, exec_f32(xt), y + lo);
+    for (int64_t co = lo; bt && co < hi; co++) y[co] += exec_f32(bt)[co];
+    return;
+  }
   for (int64_t co = lo; co < hi; co++) {
-    const uint8_t *idx;
-    const float *pal = p->pointwise && p->batch == 1 ? exec_packed_lut8_row(wt, co, &idx) : NULL;
-    if (pal) { /* decode step of an LLM: the LUT lookup fused into the dot product */
-      const float *x = exec_f32(xt) + (co / p->cout_g) * p->cin_g;
-      exec_f32(n->out[0])[co] = (bt ? exec_f32(bt)[co] : 0) + exec_kernel_lut8_dot(pal, idx, x, p->cin_g);
-      continue;
-    }
     const float *w = scratch;
     if (wt->storage == EXEC_F32) w = exec_f32(wt) + co * wcols;
     else exec_kernel_read(wt, co * wcols, wcols, scratch);
@@ -263,9 +262,9 @@ static int convt_sizes(exec_node *n, conv_plan *p, int ns, mr_error *err) {
   const char *type;
   int rc, count, oc;
   int64_t pad[2 * MR_MAX_RANK], oshape[MR_MAX_RANK];
-  if ((rc = exec_param_str(n, C_PADTYPE, "valid", &type, err))) return rc;
-  if ((rc = exec_param_ints(n, C_PAD, pad, 2 * MR_MAX_RANK, &count, err))) return rc;
-  if ((rc = exec_param_ints(n, C_OUTSHAPE, oshape, MR_MAX_RANK, &oc, err))) return rc;
+  if ((rc = exec_param_str(n, P_conv_pad_type, "valid", &type, err))) return rc;
+  if ((rc = exec_param_ints(n, P_conv_pad, pad, 2 * MR_MAX_RANK, &count, err))) return rc;
+  if ((rc = exec_param_ints(n, P_conv_output_shape, oshape, MR_MAX_RANK, &oc, err))) return rc;
   int custom = !strcmp(type, "custom"), same = !strcmp(type, "same");
   if (!custom && !same && strcmp(type, "valid") != 0) return exec_node_err(n, err, MR_EINVAL, "unknown pad_type '%s'", type);
   if (custom && count != 2 * ns)
@@ -294,7 +293,7 @@ int exec_conv_transpose_plan(exec_node *n, mr_error *err) {
   int64_t groups, st[3], dl[3];
   int rc = plan_common(n, convt_check, &p, &groups, st, dl, err);
   if (rc) return rc;
-  const exec_tensor *x = exec_in(n, C_X), *w = exec_in(n, C_W);
+  const exec_tensor *x = exec_in(n, P_conv_x), *w = exec_in(n, P_conv_weight);
   int ns = x->rank - 2;
   for (int d = 0; d < 3; d++) {
     int s = d - (3 - ns);
@@ -316,7 +315,7 @@ int exec_conv_transpose_plan(exec_node *n, mr_error *err) {
 
 size_t exec_conv_transpose_scratch(const exec_node *n) {
   const conv_plan *p = n->priv;
-  return exec_in(n, C_W)->storage == EXEC_PACKED ? (size_t)(p->cout_g * p->kvol) : 0;
+  return exec_in(n, P_conv_weight)->storage == EXEC_PACKED ? (size_t)(p->cout_g * p->kvol) : 0;
 }
 
 /* Spread one input channel's plane (x) through its weights w [C_out/groups, K...] into the
@@ -346,7 +345,7 @@ static void convt_channel(const conv_plan *p, const float *x, const float *w, fl
 
 int exec_conv_transpose_run(exec_node *n, mr_error *err) {
   const conv_plan *p = n->priv;
-  const exec_tensor *xt = exec_in(n, C_X), *wt = exec_in(n, C_W), *bt = exec_in(n, C_BIAS);
+  const exec_tensor *xt = exec_in(n, P_conv_x), *wt = exec_in(n, P_conv_weight), *bt = exec_in(n, P_conv_bias);
   float *y = exec_f32(n->out[0]);
   int64_t wcols = p->cout_g * p->kvol;
   for (int64_t b = 0; b < p->batch; b++)

@@ -8,12 +8,6 @@
 
 #include "exec/ops/ops.h"
 
-enum { B_ADD, B_SUB, B_MUL, B_DIV, B_FLOORDIV, B_MOD, B_POW, B_MAX, B_MIN, B_EQ, B_NE, B_GT, B_GE,
-       B_LT, B_LE, B_AND, B_OR, B_XOR, B_COUNT };
-static const char *const bin_names[B_COUNT] = {
-    "add", "sub", "mul", "real_div", "floor_div", "mod", "pow", "maximum", "minimum", "equal",
-    "not_equal", "greater", "greater_equal", "less", "less_equal", "logical_and", "logical_or",
-    "logical_xor"};
 
 /* Broadcast plan: the output shape with adjacent dims merged where both inputs allow it, and
  * each input's stride per merged dim (0 along a broadcast dim). */
@@ -21,12 +15,6 @@ typedef struct bin_plan {
   int op, rank;
   int64_t shape[MR_MAX_RANK], sa[MR_MAX_RANK], sb[MR_MAX_RANK];
 } bin_plan;
-
-static int lookup(const char *const *names, int count, const char *name) {
-  for (int i = 0; i < count; i++)
-    if (strcmp(names[i], name) == 0) return i;
-  return -1;
-}
 
 /* Merge dim i into i+1 when both inputs walk them as one contiguous dim; drop size-1 dims. */
 static void collapse(bin_plan *p) {
@@ -46,10 +34,10 @@ static void collapse(bin_plan *p) {
 }
 
 int exec_binary_plan(exec_node *n, mr_error *err) {
-  const exec_tensor *a = exec_in(n, 0), *b = exec_in(n, 1);
-  int rc = exec_need(n, 0, err);
-  if (rc || (rc = exec_need(n, 1, err))) return rc;
-  int op = lookup(bin_names, B_COUNT, n->def->name);
+  const exec_tensor *a = exec_in(n, P_binary_x), *b = exec_in(n, P_binary_y);
+  int rc = exec_need(n, P_binary_x, err);
+  if (rc || (rc = exec_need(n, P_binary_y, err))) return rc;
+  int op = n->def->variant;
   exec_storage os = n->out[0]->storage;
   if (op >= B_AND) {
     if (a->storage != EXEC_U8 || b->storage != EXEC_U8 || os != EXEC_U8)
@@ -139,7 +127,7 @@ static double bin_generic(int op, double x, double y, int ints) {
 
 int exec_binary_run(exec_node *n, mr_error *err) {
   const bin_plan *p = n->priv;
-  const exec_tensor *a = exec_in(n, 0), *b = exec_in(n, 1);
+  const exec_tensor *a = exec_in(n, P_binary_x), *b = exec_in(n, P_binary_y);
   exec_tensor *o = n->out[0];
   int fast = p->op < B_EQ && a->storage == EXEC_F32 && b->storage == EXEC_F32 && o->storage == EXEC_F32;
   int ints = o->storage == EXEC_I32;
@@ -166,17 +154,6 @@ int exec_binary_run(exec_node *n, mr_error *err) {
 
 /* ---- unary ------------------------------------------------------------------------------ */
 
-enum { U_SQRT, U_EXP, U_EXP2, U_FLOOR, U_CEIL, U_ROUND, U_SIGN, U_ABS, U_SQUARE, U_SIN, U_COS, U_TAN,
-       U_TANH, U_SINH, U_COSH, U_ASIN, U_ACOS, U_ATAN, U_ATANH, U_ERF, U_NOT, U_RELU, U_RELU6,
-       U_SIGMOID, U_SILU, U_SOFTSIGN, U_SOFTPLUS, U_RSQRT, U_INVERSE, U_LOG, U_THRESHOLD, U_LEAKY,
-       U_ELU, U_THRELU, U_PRELU, U_CLIP, U_CLAMPED, U_LINEAR, U_SCALED_TANH, U_SIGHARD, U_GELU,
-       U_GELU_TANH, U_GELU_SIGMOID, U_COUNT };
-static const char *const un_names[U_GELU + 1] = {
-    "sqrt", "exp", "exp2", "floor", "ceil", "round", "sign", "abs", "square", "sin", "cos", "tan",
-    "tanh", "sinh", "cosh", "asin", "acos", "atan", "atanh", "erf", "logical_not", "relu", "relu6",
-    "sigmoid", "silu", "softsign", "softplus", "rsqrt", "inverse", "log", "threshold", "leaky_relu",
-    "elu", "thresholded_relu", "prelu", "clip", "clamped_relu", "linear_activation", "scaled_tanh",
-    "sigmoid_hard", "gelu"};
 
 typedef struct un_plan {
   int op;
@@ -203,19 +180,19 @@ static void un_defaults(int op, double *alpha, double *beta, double *eps) {
 static int un_params(exec_node *n, un_plan *p, mr_error *err) {
   double alpha, beta, eps;
   un_defaults(p->op, &alpha, &beta, &eps);
-  int rc = exec_pfloat(n, "epsilon", eps, &eps, err);
-  if (!rc && p->op != U_PRELU) rc = exec_pfloat(n, "alpha", alpha, &alpha, err);
-  if (!rc) rc = exec_pfloat(n, "beta", beta, &beta, err);
+  int rc = exec_param_float(n, P_unary_epsilon, eps, &eps, err);
+  if (!rc && p->op != U_PRELU) rc = exec_param_float(n, P_unary_alpha, alpha, &alpha, err);
+  if (!rc) rc = exec_param_float(n, P_unary_beta, beta, &beta, err);
   if (rc) return rc;
-  if ((exec_pidx(n, "alpha") >= 0 && p->op != U_PRELU && isnan(alpha)) ||
-      (exec_pidx(n, "beta") >= 0 && isnan(beta)))
+  if (((n->def->accepts & EXEC_PBIT(unary, alpha)) && p->op != U_PRELU && isnan(alpha)) ||
+      ((n->def->accepts & EXEC_PBIT(unary, beta)) && isnan(beta)))
     return exec_node_err(n, err, MR_EINVAL, "missing required parameter '%s'", isnan(alpha) ? "alpha" : "beta");
   if (p->op == U_CLIP && !(alpha <= beta))
     return exec_node_err(n, err, MR_EINVAL, "clip needs alpha <= beta, got %g and %g", alpha, beta);
   p->alpha = (float)alpha, p->beta = (float)beta, p->eps = (float)eps;
   if (p->op == U_GELU) {
     const char *mode;
-    if ((rc = exec_pstr(n, "mode", "EXACT", &mode, err))) return rc;
+    if ((rc = exec_param_str(n, P_unary_mode, "EXACT", &mode, err))) return rc;
     if (strcmp(mode, "TANH_APPROXIMATION") == 0) p->op = U_GELU_TANH;
     else if (strcmp(mode, "SIGMOID_APPROXIMATION") == 0) p->op = U_GELU_SIGMOID;
     else if (strcmp(mode, "EXACT") != 0)
@@ -225,7 +202,7 @@ static int un_params(exec_node *n, un_plan *p, mr_error *err) {
 }
 
 static int prelu_plan(exec_node *n, un_plan *p, mr_error *err) {
-  const exec_tensor *x = exec_in(n, 0), *al = exec_inp(n, "alpha");
+  const exec_tensor *x = exec_in(n, P_unary_x), *al = exec_in(n, P_unary_alpha);
   if (!al) return exec_node_err(n, err, MR_EINVAL, "missing required parameter 'alpha'");
   if (x->rank < 2 || x->storage != EXEC_F32 || al->storage != EXEC_F32 || al->rank != 1 || al->shape[0] != x->shape[1]) {
     char sa[96], sx[96];
@@ -240,12 +217,12 @@ static int prelu_plan(exec_node *n, un_plan *p, mr_error *err) {
 }
 
 int exec_unary_plan(exec_node *n, mr_error *err) {
-  int rc = exec_need(n, 0, err);
+  int rc = exec_need(n, P_unary_x, err);
   if (rc) return rc;
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, P_unary_x);
   un_plan *p = exec_priv(n, sizeof *p, err);
   if (!p) return err->code;
-  p->op = lookup(un_names, U_GELU + 1, n->def->name);
+  p->op = n->def->variant;
   if (p->op == U_NOT) {
     if (x->storage != EXEC_U8 || n->out[0]->storage != EXEC_U8)
       return exec_node_err(n, err, MR_ESHAPE, "input and output must be bool, got %s -> %s",
@@ -343,12 +320,12 @@ static double un_int(const un_plan *p, double v) {
 
 int exec_unary_run(exec_node *n, mr_error *err) {
   const un_plan *p = n->priv;
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, P_unary_x);
   exec_tensor *o = n->out[0];
   if (p->op == U_NOT) {
     for (int64_t i = 0; i < o->count; i++) exec_u8(o)[i] = !exec_u8(x)[i];
   } else if (x->storage == EXEC_F32 && o->storage == EXEC_F32) {
-    const exec_tensor *al = exec_inp(n, "alpha");
+    const exec_tensor *al = exec_in(n, P_unary_alpha);
     un_f32(p, exec_f32(x), exec_f32(o), o->count, p->op == U_PRELU ? exec_f32(al) : NULL);
   } else {
     for (int64_t i = 0; i < o->count; i++) exec_put(o, i, un_int(p, exec_get(x, i)));

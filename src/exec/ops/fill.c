@@ -13,9 +13,9 @@ typedef struct select_plan {
 } select_plan;
 
 int exec_select_plan(exec_node *n, mr_error *err) {
-  int rc = exec_need(n, 0, err);
-  if (rc || (rc = exec_need(n, 1, err)) || (rc = exec_need(n, 2, err))) return rc;
-  const exec_tensor *c = exec_in(n, 0), *a = exec_in(n, 1), *b = exec_in(n, 2);
+  int rc = exec_need(n, P_select_cond, err);
+  if (rc || (rc = exec_need(n, P_select_a, err)) || (rc = exec_need(n, P_select_b, err))) return rc;
+  const exec_tensor *c = exec_in(n, P_select_cond), *a = exec_in(n, P_select_a), *b = exec_in(n, P_select_b);
   if (!exec_storage_size(c->storage)) return exec_err_storage(n, err, "cond", c);
   if (a->storage != b->storage || !exec_storage_size(a->storage))
     return exec_node_err(n, err, MR_ESHAPE, "a (%s) and b (%s) must have one type", exec_dtype_name(a->dtype),
@@ -33,7 +33,7 @@ int exec_select_plan(exec_node *n, mr_error *err) {
 
 int exec_select_run(exec_node *n, mr_error *err) {
   const select_plan *p = n->priv;
-  const exec_tensor *c = exec_in(n, 0), *a = exec_in(n, 1), *b = exec_in(n, 2);
+  const exec_tensor *c = exec_in(n, P_select_cond), *a = exec_in(n, P_select_a), *b = exec_in(n, P_select_b);
   exec_tensor *o = n->out[0];
   size_t es = exec_storage_size(o->storage);
   int64_t co[MR_MAX_RANK] = {0}, off[3] = {0, 0, 0};
@@ -58,22 +58,22 @@ typedef struct band_plan {
 } band_plan;
 
 int exec_band_part_plan(exec_node *n, mr_error *err) {
-  int rc = exec_need(n, 0, err);
+  int rc = exec_need(n, P_band_part_x, err);
   if (rc) return rc;
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, P_band_part_x);
   char sx[128];
   if (!exec_storage_size(x->storage)) return exec_err_storage(n, err, "x", x);
   if ((rc = exec_same_storage(n, 0, x, err))) return rc;
   if (x->rank < 2) return exec_node_err(n, err, MR_ESHAPE, "x %s must have rank >= 2", exec_shape_str(x->rank, x->shape, sx, sizeof sx));
   band_plan *p = exec_priv(n, sizeof *p, err);
   if (!p) return err->code;
-  if ((rc = exec_param_int(n, 1, -1, &p->lower, err)) || (rc = exec_param_int(n, 2, -1, &p->upper, err))) return rc;
+  if ((rc = exec_param_int(n, P_band_part_lower, -1, &p->lower, err)) || (rc = exec_param_int(n, P_band_part_upper, -1, &p->upper, err))) return rc;
   return exec_set_out_shape(n, 0, x->rank, x->shape, err);
 }
 
 int exec_band_part_run(exec_node *n, mr_error *err) {
   const band_plan *p = n->priv;
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, P_band_part_x);
   exec_tensor *o = n->out[0];
   int64_t rows = x->shape[x->rank - 2], cols = x->shape[x->rank - 1];
   size_t es = exec_storage_size(x->storage);
@@ -89,7 +89,7 @@ int exec_band_part_run(exec_node *n, mr_error *err) {
 /* ---- range_1d ------------------------------------------------------------------------------ */
 
 static int range_len(const exec_node *n, double *start, double *step, int64_t *len, mr_error *err) {
-  const exec_tensor *e = exec_in(n, 0), *s = exec_in(n, 1), *st = exec_in(n, 2);
+  const exec_tensor *e = exec_in(n, P_range_1d_end), *s = exec_in(n, P_range_1d_start), *st = exec_in(n, P_range_1d_step);
   double end = exec_get(e, 0);
   *start = exec_get(s, 0), *step = exec_get(st, 0);
   if (*step == 0) return exec_node_err(n, err, MR_ESHAPE, "step must not be 0");
@@ -101,7 +101,7 @@ static int range_len(const exec_node *n, double *start, double *step, int64_t *l
 
 int exec_range_1d_plan(exec_node *n, mr_error *err) {
   int rc = 0;
-  for (int i = 0; i < 3 && !rc; i++) {
+  for (int i = 0; i < P_range_1d_COUNT && !rc; i++) { /* end, start, step */
     const exec_tensor *t = exec_in(n, i);
     if ((rc = exec_need(n, i, err))) return rc;
     if ((t->storage != EXEC_F32 && t->storage != EXEC_I32) || t->count != 1)
@@ -109,7 +109,7 @@ int exec_range_1d_plan(exec_node *n, mr_error *err) {
   }
   if (n->out[0]->storage != EXEC_F32 && n->out[0]->storage != EXEC_I32)
     return exec_node_err(n, err, MR_ESHAPE, "output must be a number, declared %s", exec_dtype_name(n->out[0]->dtype));
-  if (!exec_in(n, 0)->is_const || !exec_in(n, 1)->is_const || !exec_in(n, 2)->is_const)
+  if (!exec_in(n, P_range_1d_end)->is_const || !exec_in(n, P_range_1d_start)->is_const || !exec_in(n, P_range_1d_step)->is_const)
     return exec_keep_declared(n, 0, err);
   double start, step;
   int64_t len;
@@ -129,7 +129,7 @@ int exec_range_1d_run(exec_node *n, mr_error *err) {
 /* ---- fill / fill_like ---------------------------------------------------------------------- */
 
 static int fill_shape(const exec_node *n, int *rank, int64_t *shape, mr_error *err) {
-  const exec_tensor *s = exec_in(n, 0);
+  const exec_tensor *s = exec_in(n, P_fill_shape);
   int r = exec_read_ints(s, shape, MR_MAX_RANK);
   if (r < 0 || s->rank != 1) return exec_node_err(n, err, MR_ESHAPE, "shape must be a 1-d int tensor of at most %d values", MR_MAX_RANK);
   for (int d = 0; d < r; d++)
@@ -139,9 +139,9 @@ static int fill_shape(const exec_node *n, int *rank, int64_t *shape, mr_error *e
 }
 
 static int fill_common(exec_node *n, mr_error *err) {
-  int rc = exec_need(n, 0, err);
+  int rc = exec_need(n, P_fill_shape, err);
   double v;
-  if (rc || (rc = exec_param_float(n, 1, 0, &v, err))) return rc;
+  if (rc || (rc = exec_param_float(n, P_fill_value, 0, &v, err))) return rc;
   exec_storage s = n->out[0]->storage;
   if (s != EXEC_F32 && s != EXEC_I32 && s != EXEC_U8)
     return exec_node_err(n, err, MR_ESHAPE, "output must be a number or bool, declared %s", exec_dtype_name(n->out[0]->dtype));
@@ -154,7 +154,7 @@ static int fill_common(exec_node *n, mr_error *err) {
 int exec_fill_plan(exec_node *n, mr_error *err) {
   int rc = fill_common(n, err), rank;
   if (rc) return rc;
-  if (!exec_in(n, 0)->is_const) return exec_keep_declared(n, 0, err);
+  if (!exec_in(n, P_fill_shape)->is_const) return exec_keep_declared(n, 0, err);
   int64_t shape[MR_MAX_RANK];
   if ((rc = fill_shape(n, &rank, shape, err))) return rc;
   return exec_set_out_shape(n, 0, rank, shape, err);
@@ -167,7 +167,7 @@ static void fill_all(exec_tensor *o, double v) {
 int exec_fill_run(exec_node *n, mr_error *err) {
   int rank, rc;
   int64_t shape[MR_MAX_RANK];
-  if (!exec_in(n, 0)->is_const) {
+  if (!exec_in(n, P_fill_shape)->is_const) {
     if ((rc = fill_shape(n, &rank, shape, err)) || (rc = exec_check_run_shape(n, 0, rank, shape, err))) return rc;
   }
   fill_all(n->out[0], *(const double *)n->priv);
@@ -177,7 +177,7 @@ int exec_fill_run(exec_node *n, mr_error *err) {
 int exec_fill_like_plan(exec_node *n, mr_error *err) {
   int rc = fill_common(n, err);
   if (rc) return rc;
-  const exec_tensor *r = exec_in(n, 0);
+  const exec_tensor *r = exec_in(n, P_fill_like_ref_tensor);
   return exec_set_out_shape(n, 0, r->rank, r->shape, err);
 }
 
@@ -194,10 +194,10 @@ typedef struct cast_plan {
 } cast_plan;
 
 int exec_cast_plan(exec_node *n, mr_error *err) {
-  int rc = exec_need(n, 0, err);
+  int rc = exec_need(n, P_cast_x, err);
   const char *dt;
-  if (rc || (rc = exec_need(n, 1, err)) || (rc = exec_param_str(n, 1, NULL, &dt, err))) return rc;
-  const exec_tensor *x = exec_in(n, 0);
+  if (rc || (rc = exec_need(n, P_cast_dtype, err)) || (rc = exec_param_str(n, P_cast_dtype, NULL, &dt, err))) return rc;
+  const exec_tensor *x = exec_in(n, P_cast_x);
   if (x->storage != EXEC_F32 && x->storage != EXEC_I32 && x->storage != EXEC_U8) return exec_err_storage(n, err, "x", x);
   static const struct { const char *name; int bits, is_signed; exec_storage s; } types[] = {
       {"fp16", 0, 0, EXEC_F32}, {"fp32", 0, 0, EXEC_F32}, {"fp64", 0, 0, EXEC_F32}, {"bool", 0, 0, EXEC_U8},
@@ -217,7 +217,7 @@ int exec_cast_plan(exec_node *n, mr_error *err) {
 
 int exec_cast_run(exec_node *n, mr_error *err) {
   const cast_plan *p = n->priv;
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, P_cast_x);
   exec_tensor *o = n->out[0];
   if (x->storage == EXEC_F32 && o->storage == EXEC_F32) {
     if (o->data != x->data) memcpy(o->data, x->data, (size_t)o->count * 4);

@@ -31,16 +31,16 @@ typedef struct gather_plan {
 } gather_plan;
 
 int exec_gather_plan(exec_node *n, mr_error *err) {
-  int rc = exec_need(n, 0, err), axis;
-  if (rc || (rc = exec_need(n, 1, err))) return rc;
-  const exec_tensor *x = exec_in(n, 0), *ix = exec_in(n, 1);
+  int rc = exec_need(n, P_gather_x, err), axis;
+  if (rc || (rc = exec_need(n, P_gather_indices, err))) return rc;
+  const exec_tensor *x = exec_in(n, P_gather_x), *ix = exec_in(n, P_gather_indices);
   exec_storage os = n->out[0]->storage;
   if ((rc = need_int_indices(n, ix, err))) return rc;
   if (x->storage == EXEC_STR || (x->storage == EXEC_PACKED ? os != EXEC_F32 : os != x->storage))
     return exec_node_err(n, err, MR_ESHAPE, "output is declared %s but x is %s", exec_dtype_name(n->out[0]->dtype),
                          exec_dtype_name(x->dtype));
   int64_t a, bd;
-  if ((rc = exec_param_int(n, 2, 0, &a, err)) || (rc = exec_param_int(n, 3, 0, &bd, err))) return rc;
+  if ((rc = exec_param_int(n, P_gather_axis, 0, &a, err)) || (rc = exec_param_int(n, P_gather_batch_dims, 0, &bd, err))) return rc;
   if ((rc = exec_axis(n, a, x->rank, &axis, err))) return rc;
   if (bd < 0) bd += ix->rank;
   if (bd < 0 || bd > axis || bd > ix->rank)
@@ -67,7 +67,7 @@ int exec_gather_plan(exec_node *n, mr_error *err) {
 
 int exec_gather_run(exec_node *n, mr_error *err) {
   const gather_plan *p = n->priv;
-  const exec_tensor *x = exec_in(n, 0), *ix = exec_in(n, 1);
+  const exec_tensor *x = exec_in(n, P_gather_x), *ix = exec_in(n, P_gather_indices);
   exec_tensor *o = n->out[0];
   size_t es = x->storage == EXEC_PACKED ? 4 : esize(x);
   for (int64_t ob = 0; ob < p->outer; ob++) {
@@ -113,11 +113,11 @@ static int along_check(exec_node *n, const exec_tensor *x, const exec_tensor *ix
 }
 
 int exec_gather_along_axis_plan(exec_node *n, mr_error *err) {
-  int rc = exec_need(n, 0, err), axis;
-  if (rc || (rc = exec_need(n, 1, err))) return rc;
-  const exec_tensor *x = exec_in(n, 0), *ix = exec_in(n, 1);
+  int rc = exec_need(n, P_gather_along_axis_x, err), axis;
+  if (rc || (rc = exec_need(n, P_gather_along_axis_indices, err))) return rc;
+  const exec_tensor *x = exec_in(n, P_gather_along_axis_x), *ix = exec_in(n, P_gather_along_axis_indices);
   int64_t a;
-  if ((rc = need_int_indices(n, ix, err)) || (rc = exec_param_int(n, 2, 0, &a, err))) return rc;
+  if ((rc = need_int_indices(n, ix, err)) || (rc = exec_param_int(n, P_gather_along_axis_axis, 0, &a, err))) return rc;
   if (!esize(x)) return exec_err_storage(n, err, "x", x);
   if ((rc = exec_same_storage(n, 0, x, err)) || (rc = exec_axis(n, a, x->rank, &axis, err))) return rc;
   if ((rc = along_check(n, x, ix, axis, 0, err))) return rc;
@@ -141,7 +141,7 @@ static int64_t along_offset(const exec_tensor *x, const exec_tensor *ix, int axi
 
 int exec_gather_along_axis_run(exec_node *n, mr_error *err) {
   const along_plan *p = n->priv;
-  const exec_tensor *x = exec_in(n, 0), *ix = exec_in(n, 1);
+  const exec_tensor *x = exec_in(n, P_gather_along_axis_x), *ix = exec_in(n, P_gather_along_axis_indices);
   exec_tensor *o = n->out[0];
   size_t es = esize(x);
   for (int64_t i = 0; i < ix->count; i++) {
@@ -166,11 +166,11 @@ static double combine(int mode, double old, double v) {
 }
 
 static int scatter_common(exec_node *n, int *axis, mr_error *err) {
-  int rc = exec_need(n, 0, err);
-  if (rc || (rc = exec_need(n, 1, err)) || (rc = exec_need(n, 2, err))) return rc;
-  const exec_tensor *x = exec_in(n, 0), *ix = exec_in(n, 1), *u = exec_in(n, 2);
+  int rc = exec_need(n, P_scatter_data, err);
+  if (rc || (rc = exec_need(n, P_scatter_indices, err)) || (rc = exec_need(n, P_scatter_updates, err))) return rc;
+  const exec_tensor *x = exec_in(n, P_scatter_data), *ix = exec_in(n, P_scatter_indices), *u = exec_in(n, P_scatter_updates);
   int64_t a;
-  if ((rc = need_int_indices(n, ix, err)) || (rc = exec_param_int(n, 3, 0, &a, err))) return rc;
+  if ((rc = need_int_indices(n, ix, err)) || (rc = exec_param_int(n, P_scatter_axis, 0, &a, err))) return rc;
   if ((x->storage != EXEC_F32 && x->storage != EXEC_I32) || u->storage != x->storage)
     return exec_node_err(n, err, MR_ESHAPE, "data and updates must be numbers of one type, got %s and %s",
                          exec_dtype_name(x->dtype), exec_dtype_name(u->dtype));
@@ -178,14 +178,14 @@ static int scatter_common(exec_node *n, int *axis, mr_error *err) {
   along_plan *p = exec_priv(n, sizeof *p, err);
   if (!p) return err->code;
   p->axis = *axis;
-  if ((rc = scatter_mode(n, 4, &p->mode, err))) return rc;
+  if ((rc = scatter_mode(n, P_scatter_mode, &p->mode, err))) return rc;
   return exec_set_out_shape(n, 0, x->rank, x->shape, err);
 }
 
 int exec_scatter_along_axis_plan(exec_node *n, mr_error *err) {
   int axis, rc = scatter_common(n, &axis, err);
-  if (rc || (rc = along_check(n, exec_in(n, 0), exec_in(n, 1), axis, 0, err))) return rc;
-  const exec_tensor *ix = exec_in(n, 1), *u = exec_in(n, 2);
+  if (rc || (rc = along_check(n, exec_in(n, P_scatter_data), exec_in(n, P_scatter_indices), axis, 0, err))) return rc;
+  const exec_tensor *ix = exec_in(n, P_scatter_indices), *u = exec_in(n, P_scatter_updates);
   if (exec_shape_equal(u, ix->rank, ix->shape)) return MR_OK;
   char su[128], si[128];
   return exec_node_err(n, err, MR_ESHAPE, "updates %s must have the shape of indices %s",
@@ -194,7 +194,7 @@ int exec_scatter_along_axis_plan(exec_node *n, mr_error *err) {
 
 int exec_scatter_along_axis_run(exec_node *n, mr_error *err) {
   const along_plan *p = n->priv;
-  const exec_tensor *x = exec_in(n, 0), *ix = exec_in(n, 1), *u = exec_in(n, 2);
+  const exec_tensor *x = exec_in(n, P_scatter_data), *ix = exec_in(n, P_scatter_indices), *u = exec_in(n, P_scatter_updates);
   exec_tensor *o = n->out[0];
   if (o->data != x->data) memcpy(o->data, x->data, (size_t)o->count * esize(x));
   for (int64_t i = 0; i < ix->count; i++) {
@@ -212,7 +212,7 @@ int exec_scatter_along_axis_run(exec_node *n, mr_error *err) {
 int exec_scatter_plan(exec_node *n, mr_error *err) {
   int axis, rc = scatter_common(n, &axis, err);
   if (rc) return rc;
-  const exec_tensor *x = exec_in(n, 0), *ix = exec_in(n, 1), *u = exec_in(n, 2);
+  const exec_tensor *x = exec_in(n, P_scatter_data), *ix = exec_in(n, P_scatter_indices), *u = exec_in(n, P_scatter_updates);
   int64_t want[2 * MR_MAX_RANK];
   int r = 0;
   for (int d = 0; d < axis; d++) want[r++] = x->shape[d];
@@ -226,7 +226,7 @@ int exec_scatter_plan(exec_node *n, mr_error *err) {
 
 int exec_scatter_run(exec_node *n, mr_error *err) {
   const along_plan *p = n->priv;
-  const exec_tensor *x = exec_in(n, 0), *ix = exec_in(n, 1), *u = exec_in(n, 2);
+  const exec_tensor *x = exec_in(n, P_scatter_data), *ix = exec_in(n, P_scatter_indices), *u = exec_in(n, P_scatter_updates);
   exec_tensor *o = n->out[0];
   int64_t outer = 1, inner = 1, dim = x->shape[p->axis], ni = ix->count;
   for (int d = 0; d < p->axis; d++) outer *= x->shape[d];
@@ -254,15 +254,15 @@ typedef struct onehot_plan {
 } onehot_plan;
 
 int exec_one_hot_plan(exec_node *n, mr_error *err) {
-  int rc = exec_need(n, 0, err), axis;
-  if (rc || (rc = exec_need(n, 1, err))) return rc;
-  const exec_tensor *ix = exec_in(n, 0);
+  int rc = exec_need(n, P_one_hot_indices, err), axis;
+  if (rc || (rc = exec_need(n, P_one_hot_one_hot_vector_size, err))) return rc;
+  const exec_tensor *ix = exec_in(n, P_one_hot_indices);
   if ((rc = need_int_indices(n, ix, err))) return rc;
   onehot_plan *p = exec_priv(n, sizeof *p, err);
   if (!p) return err->code;
   int64_t a;
-  if ((rc = exec_param_int(n, 1, 0, &p->depth, err)) || (rc = exec_param_int(n, 2, -1, &a, err))) return rc;
-  if ((rc = exec_param_float(n, 3, 1, &p->on, err)) || (rc = exec_param_float(n, 4, 0, &p->off, err))) return rc;
+  if ((rc = exec_param_int(n, P_one_hot_one_hot_vector_size, 0, &p->depth, err)) || (rc = exec_param_int(n, P_one_hot_axis, -1, &a, err))) return rc;
+  if ((rc = exec_param_float(n, P_one_hot_on_value, 1, &p->on, err)) || (rc = exec_param_float(n, P_one_hot_off_value, 0, &p->off, err))) return rc;
   if (p->depth < 0) return exec_node_err(n, err, MR_ESHAPE, "one_hot_vector_size must be >= 0");
   if (ix->rank + 1 > MR_MAX_RANK) return exec_node_err(n, err, MR_ESHAPE, "result rank is over %d", MR_MAX_RANK);
   if ((rc = exec_axis(n, a, ix->rank + 1, &axis, err))) return rc;
@@ -276,7 +276,7 @@ int exec_one_hot_plan(exec_node *n, mr_error *err) {
 
 int exec_one_hot_run(exec_node *n, mr_error *err) {
   const onehot_plan *p = n->priv;
-  const exec_tensor *ix = exec_in(n, 0);
+  const exec_tensor *ix = exec_in(n, P_one_hot_indices);
   exec_tensor *o = n->out[0];
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < p->axis; d++) outer *= ix->shape[d];

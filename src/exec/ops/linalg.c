@@ -4,6 +4,7 @@
  * activation row). The inner products are the kernels of kernels/matmul.c. */
 #include <string.h>
 
+#include "exec/kernels/kernels.h"
 #include "exec/kernels/matmul.h"
 #include "exec/weights.h"
 #include "exec/ops/ops.h"
@@ -20,9 +21,9 @@ static const float *weight_row(const exec_tensor *w, int64_t r, int64_t cols, fl
 /* ---- linear: x [*D, Din] · weight [Dout, Din]^T + bias [Dout] ------------------------------- */
 
 int exec_linear_plan(exec_node *n, mr_error *err) {
-  int rc = exec_need(n, 0, err);
-  if (rc || (rc = exec_need(n, 1, err))) return rc;
-  const exec_tensor *x = exec_in(n, 0), *w = exec_in(n, 1), *b = exec_in(n, 2);
+  int rc = exec_need(n, P_linear_x, err);
+  if (rc || (rc = exec_need(n, P_linear_weight, err))) return rc;
+  const exec_tensor *x = exec_in(n, P_linear_x), *w = exec_in(n, P_linear_weight), *b = exec_in(n, P_linear_bias);
   char sx[128], sw[128], sb[128];
   if (x->storage != EXEC_F32) return exec_err_storage(n, err, "x", x);
   if (!is_float_or_packed(w)) return exec_err_storage(n, err, "weight", w);
@@ -43,7 +44,7 @@ int exec_linear_plan(exec_node *n, mr_error *err) {
 #define LINEAR_GEMM_ROWS 8
 
 size_t exec_linear_scratch(const exec_node *n) {
-  const exec_tensor *w = exec_in(n, 1);
+  const exec_tensor *w = exec_in(n, P_linear_weight);
   int64_t din = w->shape[1], dout = w->shape[0], m = dout ? n->out[0]->count / dout : 0;
   if (m >= LINEAR_GEMM_ROWS) return (size_t)(din * m + 4 * din + 4 * m); /* x^T, 4 weight rows, 4 out rows */
   return w->storage == EXEC_PACKED ? (size_t)din : 0;
@@ -58,7 +59,7 @@ typedef struct linear_job {
 
 static void linear_gemm_part(const exec_node *n, void *ctx, int ith, int nth) {
   const linear_job *j = ctx;
-  const exec_tensor *w = exec_in(n, 1), *b = exec_in(n, 2);
+  const exec_tensor *w = exec_in(n, P_linear_weight), *b = exec_in(n, P_linear_bias);
   int64_t m = j->m, din = j->din, dout = j->dout, lo, hi;
   const float *xt = exec_scratch(n, 0);
   float *wbuf = exec_scratch(n, ith) + din * m, *tmp = wbuf + 4 * din, *y = exec_f32(n->out[0]);
@@ -80,22 +81,25 @@ static void linear_gemm_part(const exec_node *n, void *ctx, int ith, int nth) {
 /* Decode: one dot product per weight row and activation row; rows split between threads. */
 static void linear_rows_part(const exec_node *n, void *ctx, int ith, int nth) {
   const linear_job *j = ctx;
-  const exec_tensor *x = exec_in(n, 0), *w = exec_in(n, 1), *b = exec_in(n, 2);
+  const exec_tensor *x = exec_in(n, P_linear_x), *w = exec_in(n, P_linear_weight), *b = exec_in(n, P_linear_bias);
   int64_t m = j->m, din = j->din, dout = j->dout, lo, hi;
   float *y = exec_f32(n->out[0]);
   exec_split(dout, 1, ith, nth, &lo, &hi);
+  exec_wmat wm;
+  if (m == 1 && exec_wmat_of(w, &wm)) { /* the kernels read packed rows directly */
+    exec_wmat_gemv(&wm, lo, hi, exec_f32(x), y + lo);
+    for (int64_t o = lo; b && o < hi; o++) y[o] += exec_f32(b)[o];
+    return;
+  }
   for (int64_t o = lo; o < hi; o++) {
-    const uint8_t *idx;
-    const float *pal = m == 1 ? exec_packed_lut8_row(w, o, &idx) : NULL;
-    if (pal) y[o] = exec_kernel_lut8_dot(pal, idx, exec_f32(x), din); /* lookup fused into the dot */
-    else exec_kernel_dot_rows(weight_row(w, o, din, exec_scratch(n, ith)), exec_f32(x), m, din, din, y + o, dout);
+    exec_kernel_dot_rows(weight_row(w, o, din, exec_scratch(n, ith)), exec_f32(x), m, din, din, y + o, dout);
     if (b)
       for (int64_t r = 0; r < m; r++) y[r * dout + o] += exec_f32(b)[o];
   }
 }
 
 int exec_linear_run(exec_node *n, mr_error *err) {
-  const exec_tensor *x = exec_in(n, 0), *w = exec_in(n, 1);
+  const exec_tensor *x = exec_in(n, P_linear_x), *w = exec_in(n, P_linear_weight);
   linear_job j = {0, w->shape[1], w->shape[0]};
   j.m = j.dout ? n->out[0]->count / j.dout : 0;
   if (j.m >= LINEAR_GEMM_ROWS) {
@@ -130,7 +134,7 @@ static void batch_strides(const exec_tensor *t, int brank, const int64_t *bshape
 }
 
 static int mm_shapes(exec_node *n, mm_plan *p, mr_error *err) {
-  const exec_tensor *x = exec_in(n, 0), *y = exec_in(n, 1);
+  const exec_tensor *x = exec_in(n, P_matmul_x), *y = exec_in(n, P_matmul_y);
   int rx = x->rank, ry = y->rank, rc;
   char sx[128], sy[128];
   if (rx < 1 || ry < 1) return exec_node_err(n, err, MR_ESHAPE, "x and y must have rank >= 1");
@@ -160,16 +164,16 @@ static int mm_shapes(exec_node *n, mm_plan *p, mr_error *err) {
 }
 
 int exec_matmul_plan(exec_node *n, mr_error *err) {
-  int rc = exec_need(n, 0, err);
-  if (rc || (rc = exec_need(n, 1, err))) return rc;
-  const exec_tensor *x = exec_in(n, 0), *y = exec_in(n, 1);
+  int rc = exec_need(n, P_matmul_x, err);
+  if (rc || (rc = exec_need(n, P_matmul_y, err))) return rc;
+  const exec_tensor *x = exec_in(n, P_matmul_x), *y = exec_in(n, P_matmul_y);
   if (!is_float_or_packed(x)) return exec_err_storage(n, err, "x", x);
   if (!is_float_or_packed(y)) return exec_err_storage(n, err, "y", y);
   if (n->out[0]->storage != EXEC_F32)
     return exec_node_err(n, err, MR_ESHAPE, "output must be float, declared %s", exec_dtype_name(n->out[0]->dtype));
   mm_plan *p = exec_priv(n, sizeof *p, err);
   if (!p) return err->code;
-  if ((rc = exec_param_bool(n, 2, 0, &p->tx, err)) || (rc = exec_param_bool(n, 3, 0, &p->ty, err))) return rc;
+  if ((rc = exec_param_bool(n, P_matmul_transpose_x, 0, &p->tx, err)) || (rc = exec_param_bool(n, P_matmul_transpose_y, 0, &p->ty, err))) return rc;
   return mm_shapes(n, p, err);
 }
 
@@ -217,7 +221,7 @@ static void mm_one(const exec_tensor *y, const mm_plan *p, const float *a, int64
 /* Batches split between threads; each batch's matrix offsets come from its broadcast coordinates. */
 static void matmul_part(const exec_node *n, void *ctx, int ith, int nth) {
   const mm_plan *p = n->priv;
-  const exec_tensor *x = exec_in(n, 0), *y = exec_in(n, 1);
+  const exec_tensor *x = exec_in(n, P_matmul_x), *y = exec_in(n, P_matmul_y);
   float *abuf = exec_scratch(n, ith), *row = abuf + 2 * p->m * p->k;
   int64_t lo, hi;
   (void)ctx;

@@ -31,28 +31,28 @@ typedef struct ln_plan {
 } ln_plan;
 
 int exec_layer_norm_plan(exec_node *n, mr_error *err) {
-  int rc = exec_need(n, 0, err), count;
+  int rc = exec_need(n, P_layer_norm_x, err), count;
   if (rc) return rc;
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, P_layer_norm_x);
   if ((rc = need_float(n, x, err))) return rc;
   ln_plan *p = exec_priv(n, sizeof *p, err);
   if (!p) return err->code;
   int64_t axes[MR_MAX_RANK + 1];
   double eps;
-  if ((rc = exec_param_ints(n, 1, axes, MR_MAX_RANK + 1, &count, err))) return rc;
-  if ((rc = exec_param_float(n, 4, 1e-5, &eps, err))) return rc;
+  if ((rc = exec_param_ints(n, P_layer_norm_axes, axes, MR_MAX_RANK + 1, &count, err))) return rc;
+  if ((rc = exec_param_float(n, P_layer_norm_epsilon, 1e-5, &eps, err))) return rc;
   if ((rc = exec_red_geom_init(n, x, axes, count, &p->g, err))) return rc;
   p->eps = (float)eps;
-  if ((rc = check_vec(n, "gamma", exec_in(n, 2), p->g.nr, p->g.rshape, err))) return rc;
-  if ((rc = check_vec(n, "beta", exec_in(n, 3), p->g.nr, p->g.rshape, err))) return rc;
+  if ((rc = check_vec(n, "gamma", exec_in(n, P_layer_norm_gamma), p->g.nr, p->g.rshape, err))) return rc;
+  if ((rc = check_vec(n, "beta", exec_in(n, P_layer_norm_beta), p->g.nr, p->g.rshape, err))) return rc;
   return exec_set_out_shape(n, 0, x->rank, x->shape, err);
 }
 
 int exec_layer_norm_run(exec_node *n, mr_error *err) {
   const ln_plan *p = n->priv;
   const exec_red_geom *g = &p->g;
-  const float *x = exec_f32(exec_in(n, 0));
-  const exec_tensor *gt = exec_in(n, 2), *bt = exec_in(n, 3);
+  const float *x = exec_f32(exec_in(n, P_layer_norm_x));
+  const exec_tensor *gt = exec_in(n, P_layer_norm_gamma), *bt = exec_in(n, P_layer_norm_beta);
   float *y = exec_f32(n->out[0]);
   for (int64_t k = 0; k < g->kcount; k++) {
     int64_t base = exec_red_kept(g, k);
@@ -83,10 +83,10 @@ typedef struct chan_plan {
   float eps;
 } chan_plan;
 
-static int chan_plan_init(exec_node *n, int eps_idx, chan_plan **out, mr_error *err) {
-  int rc = exec_need(n, 0, err);
+static int chan_plan_init(exec_node *n, int x_idx, int eps_idx, chan_plan **out, mr_error *err) {
+  int rc = exec_need(n, x_idx, err);
   if (rc) return rc;
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, x_idx);
   char sx[128];
   if ((rc = need_float(n, x, err))) return rc;
   if (x->rank < 2)
@@ -106,22 +106,22 @@ static float vec_or(const exec_tensor *t, int64_t c, float dflt) { return t ? ex
 
 int exec_batch_norm_plan(exec_node *n, mr_error *err) {
   chan_plan *p = NULL;
-  int rc = chan_plan_init(n, 5, &p, err);
-  if (rc || (rc = exec_need(n, 1, err)) || (rc = exec_need(n, 2, err))) return rc;
-  const char *names[4] = {"mean", "variance", "gamma", "beta"};
+  int rc = chan_plan_init(n, P_batch_norm_x, P_batch_norm_epsilon, &p, err);
+  if (rc || (rc = exec_need(n, P_batch_norm_mean, err)) || (rc = exec_need(n, P_batch_norm_variance, err))) return rc;
+  const int vecs[4] = {P_batch_norm_mean, P_batch_norm_variance, P_batch_norm_gamma, P_batch_norm_beta};
   for (int i = 0; i < 4; i++)
-    if ((rc = check_vec(n, names[i], exec_in(n, 1 + i), 1, &p->channels, err))) return rc;
+    if ((rc = check_vec(n, n->def->params[vecs[i]], exec_in(n, vecs[i]), 1, &p->channels, err))) return rc;
   return MR_OK;
 }
 
 int exec_batch_norm_run(exec_node *n, mr_error *err) {
   const chan_plan *p = n->priv;
-  const float *x = exec_f32(exec_in(n, 0));
+  const float *x = exec_f32(exec_in(n, P_batch_norm_x));
   float *y = exec_f32(n->out[0]);
   for (int64_t b = 0; b < p->batch; b++)
     for (int64_t c = 0; c < p->channels; c++) {
-      float mean = exec_f32(exec_in(n, 1))[c], var = exec_f32(exec_in(n, 2))[c];
-      float scale = vec_or(exec_in(n, 3), c, 1) / sqrtf(var + p->eps), shift = vec_or(exec_in(n, 4), c, 0);
+      float mean = exec_f32(exec_in(n, P_batch_norm_mean))[c], var = exec_f32(exec_in(n, P_batch_norm_variance))[c];
+      float scale = vec_or(exec_in(n, P_batch_norm_gamma), c, 1) / sqrtf(var + p->eps), shift = vec_or(exec_in(n, P_batch_norm_beta), c, 0);
       int64_t off = (b * p->channels + c) * p->inner;
       for (int64_t i = 0; i < p->inner; i++) y[off + i] = (x[off + i] - mean) * scale + shift;
     }
@@ -130,14 +130,14 @@ int exec_batch_norm_run(exec_node *n, mr_error *err) {
 
 int exec_instance_norm_plan(exec_node *n, mr_error *err) {
   chan_plan *p = NULL;
-  int rc = chan_plan_init(n, 3, &p, err);
-  if (rc || (rc = check_vec(n, "gamma", exec_in(n, 1), 1, &p->channels, err))) return rc;
-  return check_vec(n, "beta", exec_in(n, 2), 1, &p->channels, err);
+  int rc = chan_plan_init(n, P_instance_norm_x, P_instance_norm_epsilon, &p, err);
+  if (rc || (rc = check_vec(n, "gamma", exec_in(n, P_instance_norm_gamma), 1, &p->channels, err))) return rc;
+  return check_vec(n, "beta", exec_in(n, P_instance_norm_beta), 1, &p->channels, err);
 }
 
 int exec_instance_norm_run(exec_node *n, mr_error *err) {
   const chan_plan *p = n->priv;
-  const float *x = exec_f32(exec_in(n, 0));
+  const float *x = exec_f32(exec_in(n, P_instance_norm_x));
   float *y = exec_f32(n->out[0]);
   for (int64_t b = 0; b < p->batch; b++)
     for (int64_t c = 0; c < p->channels; c++) {
@@ -147,7 +147,7 @@ int exec_instance_norm_run(exec_node *n, mr_error *err) {
       mean /= (double)(p->inner ? p->inner : 1);
       for (int64_t i = 0; i < p->inner; i++) var += (x[off + i] - mean) * (x[off + i] - mean);
       var /= (double)(p->inner ? p->inner : 1);
-      double scale = vec_or(exec_in(n, 1), c, 1) / sqrt(var + p->eps), shift = vec_or(exec_in(n, 2), c, 0);
+      double scale = vec_or(exec_in(n, P_instance_norm_gamma), c, 1) / sqrt(var + p->eps), shift = vec_or(exec_in(n, P_instance_norm_beta), c, 0);
       for (int64_t i = 0; i < p->inner; i++) y[off + i] = (float)((x[off + i] - mean) * scale + shift);
     }
   return MR_OK;
@@ -156,9 +156,9 @@ int exec_instance_norm_run(exec_node *n, mr_error *err) {
 /* ---- l2_norm: x / sqrt(sum of squares over the last 3 dims + eps) ---------------------------- */
 
 int exec_l2_norm_plan(exec_node *n, mr_error *err) {
-  int rc = exec_need(n, 0, err);
+  int rc = exec_need(n, P_l2_norm_x, err);
   if (rc) return rc;
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, P_l2_norm_x);
   char sx[128];
   if ((rc = need_float(n, x, err))) return rc;
   if (x->rank < 3)
@@ -166,7 +166,7 @@ int exec_l2_norm_plan(exec_node *n, mr_error *err) {
   chan_plan *p = exec_priv(n, sizeof *p, err);
   if (!p) return err->code;
   double eps;
-  if ((rc = exec_param_float(n, 1, 1e-6, &eps, err))) return rc;
+  if ((rc = exec_param_float(n, P_l2_norm_epsilon, 1e-6, &eps, err))) return rc;
   p->eps = (float)eps;
   p->inner = x->shape[x->rank - 1] * x->shape[x->rank - 2] * x->shape[x->rank - 3];
   p->batch = p->inner ? x->count / p->inner : 0;
@@ -175,7 +175,7 @@ int exec_l2_norm_plan(exec_node *n, mr_error *err) {
 
 int exec_l2_norm_run(exec_node *n, mr_error *err) {
   const chan_plan *p = n->priv;
-  const float *x = exec_f32(exec_in(n, 0));
+  const float *x = exec_f32(exec_in(n, P_l2_norm_x));
   float *y = exec_f32(n->out[0]);
   for (int64_t b = 0; b < p->batch; b++) {
     const float *xb = x + b * p->inner;

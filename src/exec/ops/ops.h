@@ -4,8 +4,21 @@
 #define EXEC_OPS_OPS_H
 
 #include "exec/op.h"
+#include "exec/ops/params.h"
 
-/* One plan/run pair per family or op; the family looks at n->def->name to tell its ops apart. */
+/* One plan/run pair per family or op; a family tells its ops apart by n->def->variant, one of the
+ * constants below (the table in registry.c gives each op its variant). */
+enum { B_ADD, B_SUB, B_MUL, B_DIV, B_FLOORDIV, B_MOD, B_POW, B_MAX, B_MIN, B_EQ, B_NE, B_GT, B_GE,
+       B_LT, B_LE, B_AND, B_OR, B_XOR };
+enum { U_SQRT, U_EXP, U_EXP2, U_FLOOR, U_CEIL, U_ROUND, U_SIGN, U_ABS, U_SQUARE, U_SIN, U_COS, U_TAN,
+       U_TANH, U_SINH, U_COSH, U_ASIN, U_ACOS, U_ATAN, U_ATANH, U_ERF, U_NOT, U_RELU, U_RELU6,
+       U_SIGMOID, U_SILU, U_SOFTSIGN, U_SOFTPLUS, U_RSQRT, U_INVERSE, U_LOG, U_THRESHOLD, U_LEAKY,
+       U_ELU, U_THRELU, U_PRELU, U_CLIP, U_CLAMPED, U_LINEAR, U_SCALED_TANH, U_SIGHARD, U_GELU,
+       U_GELU_TANH, U_GELU_SIGMOID, U_COUNT }; /* the last two: gelu's modes, chosen in plan() */
+enum { R_SUM, R_MEAN, R_MAX, R_MIN, R_PROD, R_L1, R_L2, R_SUMSQ, R_LOGSUM, R_LOGSUMEXP };
+enum { ARG_MAX, ARG_MIN };
+enum { RS_RESHAPE, RS_EXPAND_DIMS, RS_SQUEEZE, RS_FLATTEN2D, RS_IDENTITY };
+
 #define EXEC_OP_FNS(fam)                                      \
   int exec_##fam##_plan(exec_node *n, mr_error *err);         \
   int exec_##fam##_run(exec_node *n, mr_error *err)
@@ -59,13 +72,6 @@ size_t exec_sort_scratch(const exec_node *n);
 size_t exec_lstm_scratch(const exec_node *n);
 size_t exec_sdpa_scratch(const exec_node *n);
 
-/* Params by name (families share code across ops whose param lists differ): the index in
- * n->def->params or -1; the bound tensor or NULL. */
-int exec_pidx(const exec_node *n, const char *name);
-const exec_tensor *exec_inp(const exec_node *n, const char *name);
-/* exec_param_* by name; a param the op does not have takes the default. */
-int exec_pfloat(const exec_node *n, const char *name, double dflt, double *out, mr_error *err);
-int exec_pstr(const exec_node *n, const char *name, const char *dflt, const char **out, mr_error *err);
 /* Plan data: zeroed n->arena memory, or NULL after an out-of-memory error. */
 void *exec_priv(exec_node *n, size_t size, mr_error *err);
 
@@ -90,9 +96,13 @@ int64_t exec_red_item(const exec_red_geom *g, int64_t r);
 void exec_strides(int rank, const int64_t *shape, int64_t *strides);
 
 /* Copy a strided n-d block (rank <= 2 * MR_MAX_RANK): the element at coordinates c (of shape) moves
- * from src[sum c_i * sstr_i] to dst[sum c_i * dstr_i]; esize is 1 or 4 bytes. */
+ * from src[sum c_i * sstr_i] to dst[sum c_i * dstr_i]; esize is 1, 2 or 4 bytes. */
 void exec_copy_strided(size_t esize, int rank, const int64_t *shape, const void *src,
                        const int64_t *sstr, void *dst, const int64_t *dstr);
+/* The same between two storages: equal ones, or EXEC_F16 <-> EXEC_F32 (converting; to fp16 rounds
+ * to nearest even). */
+void exec_copy_strided_as(exec_storage from, exec_storage to, int rank, const int64_t *shape, const void *src,
+                          const int64_t *sstr, void *dst, const int64_t *dstr);
 
 /* Element i of a numeric tensor as double (F32, I32, U8 storage). */
 double exec_get(const exec_tensor *t, int64_t i);

@@ -8,6 +8,7 @@
 
 #include "exec/ops/ops.h"
 #include "util/error.h"
+#include "util/fp16.h"
 
 /* The op's `name` attribute (a string literal), for ops that have no outputs to name them by.
  * Looked up here rather than through mil_op_name so that exec tests need no parser. */
@@ -211,34 +212,73 @@ void exec_strides(int rank, const int64_t *shape, int64_t *strides) {
   }
 }
 
-void exec_copy_strided(size_t esize, int rank, const int64_t *shape, const void *src,
-                       const int64_t *sstr, void *dst, const int64_t *dstr) {
+/* One row of a strided copy: n elements from s (stride si) to d (stride di). */
+typedef void (*copy_row_fn)(size_t esize, int64_t n, const char *s, int64_t si, char *d, int64_t di);
+
+static void copy_row(size_t esize, int64_t n, const char *s, int64_t si, char *d, int64_t di) {
+  if (si == 1 && di == 1) memcpy(d, s, (size_t)n * esize);
+  else if (esize == 4)
+    for (int64_t k = 0; k < n; k++) memcpy(d + k * di * 4, s + k * si * 4, 4);
+  else if (esize == 2)
+    for (int64_t k = 0; k < n; k++) memcpy(d + k * di * 2, s + k * si * 2, 2);
+  else
+    for (int64_t k = 0; k < n; k++) d[k * di] = s[k * si];
+}
+
+static void row_f16_to_f32(size_t esize, int64_t n, const char *s, int64_t si, char *d, int64_t di) {
+  (void)esize;
+  for (int64_t k = 0; k < n; k++) {
+    uint16_t h;
+    memcpy(&h, s + k * si * 2, 2);
+    float f = util_f16_to_f32(h);
+    memcpy(d + k * di * 4, &f, 4);
+  }
+}
+
+static void row_f32_to_f16(size_t esize, int64_t n, const char *s, int64_t si, char *d, int64_t di) {
+  (void)esize;
+  for (int64_t k = 0; k < n; k++) {
+    float f;
+    memcpy(&f, s + k * si * 4, 4);
+    uint16_t h = util_f32_to_f16(f);
+    memcpy(d + k * di * 2, &h, 2);
+  }
+}
+
+/* The odometer over the outer dims; row() moves the innermost one. Offsets are in elements of the
+ * source (ssize bytes) and of the destination (dsize bytes). */
+static void copy_rows(copy_row_fn row, size_t ssize, size_t dsize, int rank, const int64_t *shape, const void *src,
+                      const int64_t *sstr, void *dst, const int64_t *dstr) {
   int64_t total = 1;
   for (int i = 0; i < rank; i++) total *= shape[i];
   if (total == 0) return;
   if (rank == 0) {
-    memcpy(dst, src, esize);
+    row(ssize, 1, src, 1, dst, 1);
     return;
   }
-  int64_t c[2 * MR_MAX_RANK] = {0}, inner = shape[rank - 1], si = sstr[rank - 1], di = dstr[rank - 1];
-  int64_t so = 0, doff = 0;
+  int64_t c[2 * MR_MAX_RANK] = {0}, inner = shape[rank - 1], so = 0, doff = 0;
   const char *s = src;
   char *d = dst;
   for (int64_t done = 0; done < total; done += inner) {
-    if (si == 1 && di == 1) {
-      memcpy(d + doff * (int64_t)esize, s + so * (int64_t)esize, (size_t)inner * esize);
-    } else if (esize == 4) {
-      for (int64_t k = 0; k < inner; k++) memcpy(d + (doff + k * di) * 4, s + (so + k * si) * 4, 4);
-    } else {
-      for (int64_t k = 0; k < inner; k++) d[doff + k * di] = s[so + k * si];
-    }
-    for (int j = rank - 2; j >= 0; j--) { /* odometer over the outer dims */
+    row(ssize, inner, s + so * (int64_t)ssize, sstr[rank - 1], d + doff * (int64_t)dsize, dstr[rank - 1]);
+    for (int j = rank - 2; j >= 0; j--) {
       so += sstr[j], doff += dstr[j];
       if (++c[j] < shape[j]) break;
       so -= sstr[j] * shape[j], doff -= dstr[j] * shape[j];
       c[j] = 0;
     }
   }
+}
+
+void exec_copy_strided(size_t esize, int rank, const int64_t *shape, const void *src,
+                       const int64_t *sstr, void *dst, const int64_t *dstr) {
+  copy_rows(copy_row, esize, esize, rank, shape, src, sstr, dst, dstr);
+}
+
+void exec_copy_strided_as(exec_storage from, exec_storage to, int rank, const int64_t *shape, const void *src,
+                          const int64_t *sstr, void *dst, const int64_t *dstr) {
+  copy_row_fn row = from == to ? copy_row : from == EXEC_F16 ? row_f16_to_f32 : row_f32_to_f16;
+  copy_rows(row, exec_storage_size(from), exec_storage_size(to), rank, shape, src, sstr, dst, dstr);
 }
 
 double exec_get(const exec_tensor *t, int64_t i) {
@@ -277,28 +317,6 @@ int exec_read_ints(const exec_tensor *t, int64_t *out, int max) {
   return (int)t->count;
 }
 
-int exec_pidx(const exec_node *n, const char *name) {
-  for (int i = 0; i < EXEC_MAX_PARAMS && n->def->params[i]; i++)
-    if (strcmp(n->def->params[i], name) == 0) return i;
-  return -1;
-}
-
-const exec_tensor *exec_inp(const exec_node *n, const char *name) {
-  int i = exec_pidx(n, name);
-  return i < 0 ? NULL : exec_in(n, i);
-}
-
-int exec_pfloat(const exec_node *n, const char *name, double dflt, double *out, mr_error *err) {
-  int i = exec_pidx(n, name);
-  if (i < 0) return *out = dflt, MR_OK;
-  return exec_param_float(n, i, dflt, out, err);
-}
-
-int exec_pstr(const exec_node *n, const char *name, const char *dflt, const char **out, mr_error *err) {
-  int i = exec_pidx(n, name);
-  if (i < 0) return *out = dflt, MR_OK;
-  return exec_param_str(n, i, dflt, out, err);
-}
 
 void *exec_priv(exec_node *n, size_t size, mr_error *err) {
   void *p = util_arena_alloc(n->arena, size);

@@ -56,10 +56,6 @@ int64_t exec_red_item(const exec_red_geom *g, int64_t r) {
   return g->nr == 1 ? r * g->rstride[0] : offset_of(r, g->nr, g->rshape, g->rstride);
 }
 
-enum { R_SUM, R_MEAN, R_MAX, R_MIN, R_PROD, R_L1, R_L2, R_SUMSQ, R_LOGSUM, R_LOGSUMEXP, R_COUNT };
-static const char *const red_names[R_COUNT] = {
-    "reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod", "reduce_l1_norm",
-    "reduce_l2_norm", "reduce_sum_square", "reduce_log_sum", "reduce_log_sum_exp"};
 
 typedef struct red_plan {
   int op;
@@ -78,16 +74,16 @@ static int set_reduced_shape(const exec_node *n, const exec_tensor *x, const exe
 }
 
 int exec_reduce_plan(exec_node *n, mr_error *err) {
-  int rc = exec_need(n, 0, err), count, keep;
+  int rc = exec_need(n, P_reduce_x, err), count, keep;
   if (rc) return rc;
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, P_reduce_x);
   if (x->storage != EXEC_F32 && x->storage != EXEC_I32) return exec_err_storage(n, err, "x", x);
   red_plan *p = exec_priv(n, sizeof *p, err);
   if (!p) return err->code;
-  for (p->op = 0; p->op < R_COUNT && strcmp(red_names[p->op], n->def->name) != 0; p->op++) {}
+  p->op = n->def->variant;
   int64_t axes[MR_MAX_RANK + 1];
-  if ((rc = exec_param_ints(n, 1, axes, MR_MAX_RANK + 1, &count, err))) return rc;
-  if ((rc = exec_param_bool(n, 2, 0, &keep, err))) return rc;
+  if ((rc = exec_param_ints(n, P_reduce_axes, axes, MR_MAX_RANK + 1, &count, err))) return rc;
+  if ((rc = exec_param_bool(n, P_reduce_keep_dims, 0, &keep, err))) return rc;
   if ((rc = exec_red_geom_init(n, x, axes, count, &p->g, err))) return rc;
   return set_reduced_shape(n, x, &p->g, keep, err);
 }
@@ -120,7 +116,7 @@ static double reduce_one(int op, const exec_tensor *x, const exec_red_geom *g, i
 
 int exec_reduce_run(exec_node *n, mr_error *err) {
   const red_plan *p = n->priv;
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, P_reduce_x);
   exec_tensor *o = n->out[0];
   for (int64_t k = 0; k < p->g.kcount; k++) exec_put(o, k, reduce_one(p->op, x, &p->g, exec_red_kept(&p->g, k)));
   return MR_OK;
@@ -132,25 +128,25 @@ typedef struct argred_plan {
 } argred_plan;
 
 int exec_argreduce_plan(exec_node *n, mr_error *err) {
-  int rc = exec_need(n, 0, err), keep;
+  int rc = exec_need(n, P_argreduce_x, err), keep;
   if (rc) return rc;
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, P_argreduce_x);
   if (x->storage != EXEC_F32 && x->storage != EXEC_I32) return exec_err_storage(n, err, "x", x);
   if (n->out[0]->storage != EXEC_I32)
     return exec_node_err(n, err, MR_ESHAPE, "output must be an integer type, declared %s",
                          exec_dtype_name(n->out[0]->dtype));
   argred_plan *p = exec_priv(n, sizeof *p, err);
   if (!p) return err->code;
-  p->is_min = strcmp(n->def->name, "reduce_argmin") == 0;
+  p->is_min = n->def->variant == ARG_MIN;
   int64_t axis;
-  if ((rc = exec_param_int(n, 1, -1, &axis, err)) || (rc = exec_param_bool(n, 2, 0, &keep, err))) return rc;
+  if ((rc = exec_param_int(n, P_argreduce_axis, -1, &axis, err)) || (rc = exec_param_bool(n, P_argreduce_keep_dims, 0, &keep, err))) return rc;
   if ((rc = exec_red_geom_init(n, x, &axis, 1, &p->g, err))) return rc;
   return set_reduced_shape(n, x, &p->g, keep, err);
 }
 
 int exec_argreduce_run(exec_node *n, mr_error *err) {
   const argred_plan *p = n->priv;
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, P_argreduce_x);
   for (int64_t k = 0; k < p->g.kcount; k++) {
     int64_t base = exec_red_kept(&p->g, k), best = 0;
     double bv = 0;

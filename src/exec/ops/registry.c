@@ -1,105 +1,102 @@
 /* registry.c — the one op table (STYLE rule 11): every MIL op the CPU executor runs, with its
- * param names (the planner binds model.mil arguments to them by name), which params may stay
- * packed, how many outputs it declares, and its family's plan/run/scratch functions.
- * The table is an X-macro so that the name list and the table cannot disagree, and so that an
- * entry without a plan or run function is a compile/link error rather than a NULL at run time
- * (C has no static_assert on function addresses; tests/test_exec_ops_registry.c checks the rest). */
+ * param list (ops/params.h: the planner binds model.mil arguments to it by name), which of those
+ * params it takes, its variant within a family that shares plan/run, its properties, how many
+ * outputs it declares, and its family's plan/run/scratch functions. Op names are written here and
+ * nowhere else in the executor: families tell their ops apart by variant. An entry without a plan or
+ * run function is a link error rather than a NULL at run time. */
 #include <string.h>
 
 #include "exec/ops/ops.h"
+#include "exec/ops/params.h"
 
-#define BIN(nm) X(nm, binary, 0, 1, 1, NULL, "x", "y")
-#define UN(nm) X(nm, unary, 0, 1, 1, NULL, "x")
-#define UN_EPS(nm) X(nm, unary, 0, 1, 1, NULL, "x", "epsilon")
-#define UN_A(nm) X(nm, unary, 0, 1, 1, NULL, "x", "alpha")
-#define UN_AB(nm) X(nm, unary, 0, 1, 1, NULL, "x", "alpha", "beta")
-#define RED(nm) X(nm, reduce, 0, 1, 1, NULL, "x", "axes", "keep_dims")
-#define SLICE_MASKS "stride", "begin_mask", "end_mask", "squeeze_mask"
+#define PB EXEC_PBIT
+#define ALL EXEC_PALL
+#define MOVES EXEC_OP_MOVES_DATA
+#define SLICE (EXEC_OP_MOVES_DATA | EXEC_OP_READS_F16_X)
 
-/* X(name, family, packed_ok bits, min outputs, max outputs, scratch function, params...) */
+/* X(name, plan/run functions, param list, variant, params taken, min outputs, max outputs,
+ *   scratch function, properties, in-place param) */
+#define OP(nm, fam, var, props) X(nm, fam, fam, var, ALL(fam), 1, 1, NULL, props, -1)
+#define BIN(nm, var) OP(nm, binary, var, 0)
+#define UN_P(nm, var, taken) X(nm, unary, unary, var, PB(unary, x) | (taken), 1, 1, NULL, 0, -1)
+#define UN(nm, var) UN_P(nm, var, 0)
+#define UN_EPS(nm, var) UN_P(nm, var, PB(unary, epsilon))
+#define UN_A(nm, var) UN_P(nm, var, PB(unary, alpha))
+#define UN_AB(nm, var) UN_P(nm, var, PB(unary, alpha) | PB(unary, beta))
+#define RED(nm, var) OP(nm, reduce, var, 0)
+#define RESHAPE(nm, var, taken) X(nm, reshape, reshape, var, PB(reshape, x) | (taken), 1, 1, NULL, MOVES, -1)
+#define SLICE_MASKS PB(slice, stride) | PB(slice, begin_mask) | PB(slice, end_mask) | PB(slice, squeeze_mask)
+#define SLICE_BY_INDEX PB(slice, x) | PB(slice, begin) | PB(slice, end) | SLICE_MASKS
+#define SCRATCH(nm, fam, list, scratch, maxo) X(nm, fam, list, 0, ALL(list), 1, maxo, exec_##scratch##_scratch, 0, -1)
+
 #define EXEC_OPS                                                                                    \
-  BIN("add") BIN("sub") BIN("mul") BIN("real_div") BIN("floor_div") BIN("mod") BIN("pow")           \
-  BIN("maximum") BIN("minimum") BIN("equal") BIN("not_equal") BIN("greater") BIN("greater_equal")   \
-  BIN("less") BIN("less_equal") BIN("logical_and") BIN("logical_or") BIN("logical_xor")             \
-  UN("sqrt") UN("exp") UN("exp2") UN("floor") UN("ceil") UN("round") UN("sign") UN("abs")           \
-  UN("square") UN("sin") UN("cos") UN("tan") UN("tanh") UN("sinh") UN("cosh") UN("asin")            \
-  UN("acos") UN("atan") UN("atanh") UN("erf") UN("logical_not") UN("relu") UN("relu6")              \
-  UN("sigmoid") UN("silu") UN("softsign") UN("softplus")                                            \
-  UN_EPS("rsqrt") UN_EPS("inverse") UN_EPS("log")                                                   \
-  UN_A("threshold") UN_A("leaky_relu") UN_A("elu") UN_A("thresholded_relu") UN_A("prelu")           \
-  UN_AB("clip") UN_AB("clamped_relu") UN_AB("linear_activation") UN_AB("scaled_tanh")               \
-  UN_AB("sigmoid_hard")                                                                             \
-  X("gelu", unary, 0, 1, 1, NULL, "x", "mode")                                                      \
-  RED("reduce_sum") RED("reduce_mean") RED("reduce_max") RED("reduce_min") RED("reduce_prod")       \
-  RED("reduce_l1_norm") RED("reduce_l2_norm") RED("reduce_sum_square") RED("reduce_log_sum")        \
-  RED("reduce_log_sum_exp")                                                                         \
-  X("reduce_argmax", argreduce, 0, 1, 1, NULL, "x", "axis", "keep_dims", "output_dtype")            \
-  X("reduce_argmin", argreduce, 0, 1, 1, NULL, "x", "axis", "keep_dims", "output_dtype")            \
-  X("softmax", softmax, 0, 1, 1, NULL, "x", "axis")                                                 \
-  X("linear", linear, 1u << 1, 1, 1, exec_linear_scratch, "x", "weight", "bias")                    \
-  X("matmul", matmul, 3u, 1, 1, exec_matmul_scratch, "x", "y", "transpose_x", "transpose_y")        \
-  X("conv", conv, 1u << 1, 1, 1, exec_conv_scratch, "x", "weight", "bias", "strides", "pad_type",   \
-    "pad", "dilations", "groups")                                                                   \
-  X("conv_transpose", conv_transpose, 1u << 1, 1, 1, exec_conv_transpose_scratch, "x", "weight",    \
-    "bias", "strides", "pad_type", "pad", "dilations", "groups", "output_shape")                    \
-  X("layer_norm", layer_norm, 0, 1, 1, NULL, "x", "axes", "gamma", "beta", "epsilon")               \
-  X("batch_norm", batch_norm, 0, 1, 1, NULL, "x", "mean", "variance", "gamma", "beta", "epsilon")   \
-  X("instance_norm", instance_norm, 0, 1, 1, NULL, "x", "gamma", "beta", "epsilon")                 \
-  X("l2_norm", l2_norm, 0, 1, 1, NULL, "x", "epsilon")                                              \
-  X("reshape", reshape, 0, 1, 1, NULL, "x", "shape")                                                \
-  X("expand_dims", reshape, 0, 1, 1, NULL, "x", "axes")                                             \
-  X("squeeze", reshape, 0, 1, 1, NULL, "x", "axes")                                                 \
-  X("flatten2d", reshape, 0, 1, 1, NULL, "x", "axis")                                               \
-  X("identity", reshape, 0, 1, 1, NULL, "x")                                                        \
-  X("transpose", transpose, 0, 1, 1, NULL, "x", "perm")                                             \
-  X("shape", shape, 0, 1, 1, NULL, "x")                                                             \
-  X("concat", concat, 0, 1, 1, NULL, "values", "axis", "interleave")                                \
-  X("split", split, 0, 1, 256, NULL, "x", "num_splits", "split_sizes", "axis")                      \
-  X("stack", stack, 0, 1, 1, NULL, "values", "axis")                                                \
-  X("tile", tile, 0, 1, 1, NULL, "x", "reps")                                                       \
-  X("pad", pad, 0, 1, 1, NULL, "x", "pad", "mode", "constant_val")                                  \
-  X("slice_by_index", slice_by_index, 0, 1, 1, NULL, "x", "begin", "end", SLICE_MASKS)              \
-  X("slice_by_size", slice_by_size, 0, 1, 1, NULL, "x", "begin", "size")                            \
-  X("slice_update", slice_update, 0, 1, 1, NULL, "x", "update", "begin", "end", SLICE_MASKS)        \
-  X("gather", gather, 1u, 1, 1, NULL, "x", "indices", "axis", "batch_dims",          \
-    "validate_indices")                                                                             \
-  X("gather_along_axis", gather_along_axis, 0, 1, 1, NULL, "x", "indices", "axis",                  \
-    "validate_indices")                                                                             \
-  X("scatter", scatter, 0, 1, 1, NULL, "data", "indices", "updates", "axis", "mode",                \
-    "validate_indices")                                                                             \
-  X("scatter_along_axis", scatter_along_axis, 0, 1, 1, NULL, "data", "indices", "updates", "axis",  \
-    "mode", "validate_indices")                                                                     \
-  X("one_hot", one_hot, 0, 1, 1, NULL, "indices", "one_hot_vector_size", "axis", "on_value",        \
-    "off_value")                                                                                    \
-  X("select", select, 0, 1, 1, NULL, "cond", "a", "b")                                              \
-  X("band_part", band_part, 0, 1, 1, NULL, "x", "lower", "upper")                                   \
-  X("range_1d", range_1d, 0, 1, 1, NULL, "end", "start", "step")                                    \
-  X("fill", fill, 0, 1, 1, NULL, "shape", "value")                                                  \
-  X("fill_like", fill_like, 0, 1, 1, NULL, "ref_tensor", "value")                                   \
-  X("cast", cast, 0, 1, 1, NULL, "x", "dtype")                                                      \
-  X("topk", topk, 0, 1, 2, exec_sort_scratch, "x", "k", "axis", "ascending", "sort", "return_indices",           \
-    "output_indices_dtype")                                                                         \
-  X("argsort", argsort, 0, 1, 1, exec_sort_scratch, "x", "axis", "ascending")                                    \
-  X("cumsum", cumsum, 0, 1, 1, NULL, "x", "axis", "exclusive", "reverse")                           \
-  /* 15 params at most (EXEC_MAX_PARAMS with its NULL): peephole and peephole_back are left out \
-   * (PyTorch LSTMs have none), so an lstm with peepholes is refused as an unknown argument. */    \
-  X("lstm", lstm, (1u << 3) | (1u << 4) | (1u << 6) | (1u << 7), 3, 3, exec_lstm_scratch, "x", "initial_h", "initial_c", "weight_ih",           \
-    "weight_hh", "bias", "weight_ih_back", "weight_hh_back", "bias_back", "direction",  \
-    "output_sequence", "recurrent_activation", "cell_activation", "activation", "clip")            \
-  X("scaled_dot_product_attention", sdpa, 0, 1, 1, exec_sdpa_scratch, "query", "key", "value",      \
-    "attn_mask")
+  BIN("add", B_ADD) BIN("sub", B_SUB) BIN("mul", B_MUL) BIN("real_div", B_DIV)                      \
+  BIN("floor_div", B_FLOORDIV) BIN("mod", B_MOD) BIN("pow", B_POW) BIN("maximum", B_MAX)            \
+  BIN("minimum", B_MIN) BIN("equal", B_EQ) BIN("not_equal", B_NE) BIN("greater", B_GT)              \
+  BIN("greater_equal", B_GE) BIN("less", B_LT) BIN("less_equal", B_LE)                              \
+  BIN("logical_and", B_AND) BIN("logical_or", B_OR) BIN("logical_xor", B_XOR)                       \
+  UN("sqrt", U_SQRT) UN("exp", U_EXP) UN("exp2", U_EXP2) UN("floor", U_FLOOR) UN("ceil", U_CEIL)    \
+  UN("round", U_ROUND) UN("sign", U_SIGN) UN("abs", U_ABS) UN("square", U_SQUARE) UN("sin", U_SIN)  \
+  UN("cos", U_COS) UN("tan", U_TAN) UN("tanh", U_TANH) UN("sinh", U_SINH) UN("cosh", U_COSH)        \
+  UN("asin", U_ASIN) UN("acos", U_ACOS) UN("atan", U_ATAN) UN("atanh", U_ATANH) UN("erf", U_ERF)    \
+  UN("logical_not", U_NOT) UN("relu", U_RELU) UN("relu6", U_RELU6) UN("sigmoid", U_SIGMOID)         \
+  UN("silu", U_SILU) UN("softsign", U_SOFTSIGN) UN("softplus", U_SOFTPLUS)                          \
+  UN_EPS("rsqrt", U_RSQRT) UN_EPS("inverse", U_INVERSE) UN_EPS("log", U_LOG)                        \
+  UN_A("threshold", U_THRESHOLD) UN_A("leaky_relu", U_LEAKY) UN_A("elu", U_ELU)                     \
+  UN_A("thresholded_relu", U_THRELU) UN_A("prelu", U_PRELU)                                         \
+  UN_AB("clip", U_CLIP) UN_AB("clamped_relu", U_CLAMPED) UN_AB("linear_activation", U_LINEAR)       \
+  UN_AB("scaled_tanh", U_SCALED_TANH) UN_AB("sigmoid_hard", U_SIGHARD)                              \
+  UN_P("gelu", U_GELU, PB(unary, mode))                                                             \
+  RED("reduce_sum", R_SUM) RED("reduce_mean", R_MEAN) RED("reduce_max", R_MAX)                      \
+  RED("reduce_min", R_MIN) RED("reduce_prod", R_PROD) RED("reduce_l1_norm", R_L1)                   \
+  RED("reduce_l2_norm", R_L2) RED("reduce_sum_square", R_SUMSQ) RED("reduce_log_sum", R_LOGSUM)     \
+  RED("reduce_log_sum_exp", R_LOGSUMEXP)                                                            \
+  OP("reduce_argmax", argreduce, ARG_MAX, 0) OP("reduce_argmin", argreduce, ARG_MIN, 0)             \
+  OP("softmax", softmax, 0, 0)                                                                      \
+  SCRATCH("linear", linear, linear, linear, 1) SCRATCH("matmul", matmul, matmul, matmul, 1)         \
+  X("conv", conv, conv, 0, ALL(conv) & ~PB(conv, output_shape), 1, 1, exec_conv_scratch, 0, -1)     \
+  SCRATCH("conv_transpose", conv_transpose, conv, conv_transpose, 1)                                \
+  OP("layer_norm", layer_norm, 0, 0) OP("batch_norm", batch_norm, 0, 0)                             \
+  OP("instance_norm", instance_norm, 0, 0) OP("l2_norm", l2_norm, 0, 0)                             \
+  RESHAPE("reshape", RS_RESHAPE, PB(reshape, shape))                                                \
+  RESHAPE("expand_dims", RS_EXPAND_DIMS, PB(reshape, axes))                                         \
+  RESHAPE("squeeze", RS_SQUEEZE, PB(reshape, axes))                                                 \
+  RESHAPE("flatten2d", RS_FLATTEN2D, PB(reshape, axis)) RESHAPE("identity", RS_IDENTITY, 0)         \
+  OP("transpose", transpose, 0, MOVES) OP("shape", shape, 0, 0) OP("concat", concat, 0, MOVES)      \
+  X("split", split, split, 0, ALL(split), 1, 256, NULL, MOVES, -1)                                  \
+  OP("stack", stack, 0, MOVES) OP("tile", tile, 0, MOVES) OP("pad", pad, 0, 0)                     \
+  X("slice_by_index", slice_by_index, slice, 0, SLICE_BY_INDEX, 1, 1, NULL, SLICE, -1)              \
+  X("slice_by_size", slice_by_size, slice, 0, PB(slice, x) | PB(slice, begin) | PB(slice, size), 1, \
+    1, NULL, SLICE, -1)                                                                             \
+  X("slice_update", slice_update, slice, 0, SLICE_BY_INDEX | PB(slice, update), 1, 1, NULL, SLICE,  \
+    P_slice_x)                                                                                      \
+  OP("gather", gather, 0, MOVES) OP("gather_along_axis", gather_along_axis, 0, MOVES)               \
+  X("scatter", scatter, scatter, 0, ALL(scatter), 1, 1, NULL, 0, -1)                                \
+  X("scatter_along_axis", scatter_along_axis, scatter, 0, ALL(scatter), 1, 1, NULL, 0, -1)          \
+  OP("one_hot", one_hot, 0, 0) OP("select", select, 0, MOVES) OP("band_part", band_part, 0, 0)      \
+  OP("range_1d", range_1d, 0, 0) OP("fill", fill, 0, 0) OP("fill_like", fill_like, 0, 0)            \
+  OP("cast", cast, 0, 0)                                                                            \
+  SCRATCH("topk", topk, topk, sort, 2) SCRATCH("argsort", argsort, argsort, sort, 1)                \
+  OP("cumsum", cumsum, 0, 0)                                                                        \
+  X("lstm", lstm, lstm, 0, ALL(lstm), 3, 3, exec_lstm_scratch, 0, -1)                               \
+  SCRATCH("scaled_dot_product_attention", sdpa, sdpa, sdpa, 1)
 
-#define X(nm, fam, packed, mino, maxo, scratch, ...) \
-  {nm, {__VA_ARGS__, NULL}, packed, mino, maxo, exec_##fam##_plan, exec_##fam##_run, scratch},
+#define PARAM_NAME(list, name, flags) #name,
+#define PARAM_PACKED(list, name, flags) | ((flags) & EXEC_P_PACKED ? 1u << P_##list##_##name : 0u)
+#define X(nm, fam, list, var, taken, mino, maxo, scratch, props, in_place)                            \
+  {nm, {EXEC_PARAMS_##list(PARAM_NAME) NULL}, (taken), (0u EXEC_PARAMS_##list(PARAM_PACKED)) & (taken), \
+   var, props, in_place, mino, maxo, exec_##fam##_plan, exec_##fam##_run, scratch},
 static const exec_op_def table[] = {EXEC_OPS};
+#undef X
+
+/* A `taken` mask that names a param outside its list would be refused silently by the planner. */
+#define X(nm, fam, list, var, taken, ...) _Static_assert(((taken) & ~ALL(list)) == 0, nm ": takes a param its list lacks");
+EXEC_OPS
 #undef X
 
 #define X(nm, ...) nm,
 static const char *const names[] = {EXEC_OPS NULL};
 #undef X
-
-_Static_assert(sizeof table / sizeof *table + 1 == sizeof names / sizeof *names,
-               "op table and name list differ");
 
 const exec_op_def *exec_op_find(const char *name) {
   for (size_t i = 0; i < sizeof table / sizeof *table; i++)
@@ -108,3 +105,9 @@ const exec_op_def *exec_op_find(const char *name) {
 }
 
 const char *const *exec_op_names(void) { return names; }
+
+int exec_op_param(const exec_op_def *def, const char *name) {
+  for (int i = 0; i < EXEC_MAX_PARAMS && def->params[i]; i++)
+    if ((def->accepts >> i & 1u) && !strcmp(def->params[i], name)) return i;
+  return -1;
+}

@@ -14,7 +14,6 @@
 #include "exec/kernels/matmul.h"
 #include "exec/ops/ops.h"
 
-enum { L_X, L_H0, L_C0, L_WIH, L_WHH, L_B, L_WIH_B, L_WHH_B, L_B_B, L_DIR, L_SEQ, L_RA, L_CA, L_ACT, L_CLIP };
 enum { ACT_SIGMOID, ACT_TANH, ACT_RELU, ACT_LINEAR };
 
 typedef struct lstm_plan {
@@ -53,9 +52,9 @@ static int lstm_params(exec_node *n, lstm_plan *p, mr_error *err) {
   const char *dir;
   double clip;
   int rc;
-  if ((rc = exec_param_str(n, L_DIR, "forward", &dir, err)) || (rc = exec_param_bool(n, L_SEQ, 0, &p->out_seq, err)) ||
-      (rc = activation(n, L_RA, "sigmoid", &p->act[0], err)) || (rc = activation(n, L_CA, "tanh", &p->act[1], err)) ||
-      (rc = activation(n, L_ACT, "tanh", &p->act[2], err)) || (rc = exec_param_float(n, L_CLIP, 0, &clip, err)))
+  if ((rc = exec_param_str(n, P_lstm_direction, "forward", &dir, err)) || (rc = exec_param_bool(n, P_lstm_output_sequence, 0, &p->out_seq, err)) ||
+      (rc = activation(n, P_lstm_recurrent_activation, "sigmoid", &p->act[0], err)) || (rc = activation(n, P_lstm_cell_activation, "tanh", &p->act[1], err)) ||
+      (rc = activation(n, P_lstm_activation, "tanh", &p->act[2], err)) || (rc = exec_param_float(n, P_lstm_clip, 0, &clip, err)))
     return rc;
   if (!strcmp(dir, "bidirectional")) p->dirs = 2;
   else if (!strcmp(dir, "reverse")) p->dirs = 1, p->reverse = 1;
@@ -67,10 +66,11 @@ static int lstm_params(exec_node *n, lstm_plan *p, mr_error *err) {
 }
 
 int exec_lstm_plan(exec_node *n, mr_error *err) {
-  int rc = 0;
-  for (int i = L_X; i <= L_C0 && !rc; i++) rc = exec_need(n, i, err);
+  static const int states[2] = {P_lstm_initial_h, P_lstm_initial_c};
+  int rc = exec_need(n, P_lstm_x, err);
+  for (int i = 0; i < 2 && !rc; i++) rc = exec_need(n, states[i], err);
   if (rc) return rc;
-  const exec_tensor *x = exec_in(n, L_X), *wh = exec_in(n, L_WHH);
+  const exec_tensor *x = exec_in(n, P_lstm_x), *wh = exec_in(n, P_lstm_weight_hh);
   char sx[128];
   if (x->storage != EXEC_F32 || x->rank != 3)
     return exec_node_err(n, err, MR_ESHAPE, "x %s must be float [S, B, I]", exec_shape_str(x->rank, x->shape, sx, sizeof sx));
@@ -79,12 +79,12 @@ int exec_lstm_plan(exec_node *n, mr_error *err) {
   if ((rc = lstm_params(n, p, err))) return rc;
   p->seq = x->shape[0], p->batch = x->shape[1], p->in = x->shape[2];
   p->hid = wh && wh->rank == 2 ? wh->shape[1] : 0;
-  if ((rc = check_weights(n, p, L_WIH, L_WHH, L_B, err))) return rc;
-  if (p->dirs == 2 && (rc = check_weights(n, p, L_WIH_B, L_WHH_B, L_B_B, err))) return rc;
+  if ((rc = check_weights(n, p, P_lstm_weight_ih, P_lstm_weight_hh, P_lstm_bias, err))) return rc;
+  if (p->dirs == 2 && (rc = check_weights(n, p, P_lstm_weight_ih_back, P_lstm_weight_hh_back, P_lstm_bias_back, err))) return rc;
   int64_t dh = p->dirs * p->hid, hs[2] = {p->batch, dh}, ys[3] = {p->out_seq ? p->seq : 1, p->batch, dh};
-  for (int i = L_H0; i <= L_C0; i++)
-    if (exec_in(n, i)->storage != EXEC_F32 || exec_in(n, i)->count != p->batch * dh)
-      return exec_node_err(n, err, MR_ESHAPE, "%s must hold [B, D*H] = [%lld, %lld] floats", n->def->params[i],
+  for (int i = 0; i < 2; i++)
+    if (exec_in(n, states[i])->storage != EXEC_F32 || exec_in(n, states[i])->count != p->batch * dh)
+      return exec_node_err(n, err, MR_ESHAPE, "%s must hold [B, D*H] = [%lld, %lld] floats", n->def->params[states[i]],
                            (long long)p->batch, (long long)dh);
   if ((rc = exec_set_out_shape(n, 0, 3, ys, err)) || (rc = exec_set_out_shape(n, 1, 2, hs, err))) return rc;
   return exec_set_out_shape(n, 2, 2, hs, err);
@@ -143,11 +143,11 @@ static void lstm_dir(const lstm_plan *p, const float *x, const exec_tensor *wi, 
 int exec_lstm_run(exec_node *n, mr_error *err) {
   const lstm_plan *p = n->priv;
   float *h = exec_f32(n->out[1]), *c = exec_f32(n->out[2]), *y = exec_f32(n->out[0]);
-  memcpy(h, exec_f32(exec_in(n, L_H0)), (size_t)n->out[1]->count * sizeof *h);
-  memcpy(c, exec_f32(exec_in(n, L_C0)), (size_t)n->out[2]->count * sizeof *c);
-  const float *x = exec_f32(exec_in(n, L_X));
+  memcpy(h, exec_f32(exec_in(n, P_lstm_initial_h)), (size_t)n->out[1]->count * sizeof *h);
+  memcpy(c, exec_f32(exec_in(n, P_lstm_initial_c)), (size_t)n->out[2]->count * sizeof *c);
+  const float *x = exec_f32(exec_in(n, P_lstm_x));
   for (int d = 0; d < p->dirs; d++) {
-    int wi = d ? L_WIH_B : L_WIH, wh = d ? L_WHH_B : L_WHH, bb = d ? L_B_B : L_B;
+    int wi = d ? P_lstm_weight_ih_back : P_lstm_weight_ih, wh = d ? P_lstm_weight_hh_back : P_lstm_weight_hh, bb = d ? P_lstm_bias_back : P_lstm_bias;
     const exec_tensor *bt = exec_in(n, bb);
     lstm_dir(p, x, exec_in(n, wi), exec_in(n, wh), bt ? exec_f32(bt) : NULL, d ? 1 : p->reverse, h, c,
              y, d * p->hid, n->scratch);

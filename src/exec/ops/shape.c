@@ -52,8 +52,8 @@ static int reshape_target(const exec_node *n, const exec_tensor *x, const exec_t
 static int expand_target(exec_node *n, const exec_tensor *x, int *rank, int64_t *shape, mr_error *err) {
   int64_t axes[MR_MAX_RANK];
   int count, rc;
-  if ((rc = exec_param_ints(n, 1, axes, MR_MAX_RANK, &count, err))) return rc;
-  if (count < 0) return exec_need(n, 1, err);
+  if ((rc = exec_param_ints(n, P_reshape_axes, axes, MR_MAX_RANK, &count, err))) return rc;
+  if (count < 0) return exec_need(n, P_reshape_axes, err);
   int r = x->rank + count;
   if (r > MR_MAX_RANK) return exec_node_err(n, err, MR_ESHAPE, "result rank %d is over %d", r, MR_MAX_RANK);
   uint8_t ins[MR_MAX_RANK] = {0};
@@ -73,7 +73,7 @@ static int squeeze_target(exec_node *n, const exec_tensor *x, int *rank, int64_t
   int64_t axes[MR_MAX_RANK];
   int count, rc, r = 0;
   uint8_t drop[MR_MAX_RANK] = {0};
-  if ((rc = exec_param_ints(n, 1, axes, MR_MAX_RANK, &count, err))) return rc;
+  if ((rc = exec_param_ints(n, P_reshape_axes, axes, MR_MAX_RANK, &count, err))) return rc;
   for (int i = 0; i < count; i++) {
     int a;
     if ((rc = exec_axis(n, axes[i], x->rank, &a, err))) return rc;
@@ -89,7 +89,7 @@ static int squeeze_target(exec_node *n, const exec_tensor *x, int *rank, int64_t
 
 static int flatten_target(exec_node *n, const exec_tensor *x, int *rank, int64_t *shape, mr_error *err) {
   int64_t axis;
-  int rc = exec_param_int(n, 1, 1, &axis, err);
+  int rc = exec_param_int(n, P_reshape_axis, 1, &axis, err);
   if (rc) return rc;
   if (axis < 0) axis += x->rank;
   if (axis < 0 || axis > x->rank)
@@ -101,24 +101,23 @@ static int flatten_target(exec_node *n, const exec_tensor *x, int *rank, int64_t
 }
 
 int exec_reshape_plan(exec_node *n, mr_error *err) {
-  int rc = exec_need(n, 0, err), rank = 0;
+  int rc = exec_need(n, P_reshape_x, err), rank = 0;
   if (rc) return rc;
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, P_reshape_x);
   if ((rc = need_data(n, x, err))) return rc;
   int64_t shape[MR_MAX_RANK];
-  const char *op = n->def->name;
-  if (!strcmp(op, "reshape")) {
-    const exec_tensor *st = exec_in(n, 1);
-    if ((rc = exec_need(n, 1, err))) return rc;
+  switch (n->def->variant) {
+  case RS_RESHAPE: {
+    const exec_tensor *st = exec_in(n, P_reshape_shape);
+    if ((rc = exec_need(n, P_reshape_shape, err))) return rc;
     if (!st->is_const) return exec_keep_declared(n, 0, err); /* checked in run() */
     rc = reshape_target(n, x, st, &rank, shape, err);
-  } else if (!strcmp(op, "expand_dims")) {
-    rc = expand_target(n, x, &rank, shape, err);
-  } else if (!strcmp(op, "squeeze")) {
-    rc = squeeze_target(n, x, &rank, shape, err);
-  } else if (!strcmp(op, "flatten2d")) {
-    rc = flatten_target(n, x, &rank, shape, err);
-  } else {
+    break;
+  }
+  case RS_EXPAND_DIMS: rc = expand_target(n, x, &rank, shape, err); break;
+  case RS_SQUEEZE: rc = squeeze_target(n, x, &rank, shape, err); break;
+  case RS_FLATTEN2D: rc = flatten_target(n, x, &rank, shape, err); break;
+  default: /* identity */
     rank = x->rank;
     memcpy(shape, x->shape, sizeof shape);
   }
@@ -126,12 +125,12 @@ int exec_reshape_plan(exec_node *n, mr_error *err) {
 }
 
 int exec_reshape_run(exec_node *n, mr_error *err) {
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, P_reshape_x);
   exec_tensor *o = n->out[0];
-  if (!strcmp(n->def->name, "reshape") && !exec_in(n, 1)->is_const) {
+  if (n->def->variant == RS_RESHAPE && !exec_in(n, P_reshape_shape)->is_const) {
     int rank, rc;
     int64_t shape[MR_MAX_RANK];
-    if ((rc = reshape_target(n, x, exec_in(n, 1), &rank, shape, err))) return rc;
+    if ((rc = reshape_target(n, x, exec_in(n, P_reshape_shape), &rank, shape, err))) return rc;
     if ((rc = exec_check_run_shape(n, 0, rank, shape, err))) return rc;
   }
   if (o->data != x->data && o->count) memcpy(o->data, x->data, (size_t)o->count * esize(x));
@@ -145,12 +144,12 @@ typedef struct perm_plan {
 } perm_plan;
 
 int exec_transpose_plan(exec_node *n, mr_error *err) {
-  int rc = exec_need(n, 0, err), count;
-  if (rc || (rc = exec_need(n, 1, err))) return rc;
-  const exec_tensor *x = exec_in(n, 0);
+  int rc = exec_need(n, P_transpose_x, err), count;
+  if (rc || (rc = exec_need(n, P_transpose_perm, err))) return rc;
+  const exec_tensor *x = exec_in(n, P_transpose_x);
   if ((rc = need_data(n, x, err))) return rc;
   int64_t perm[MR_MAX_RANK], shape[MR_MAX_RANK];
-  if ((rc = exec_param_ints(n, 1, perm, MR_MAX_RANK, &count, err))) return rc;
+  if ((rc = exec_param_ints(n, P_transpose_perm, perm, MR_MAX_RANK, &count, err))) return rc;
   perm_plan *p = exec_priv(n, sizeof *p, err);
   if (!p) return err->code;
   uint8_t seen[MR_MAX_RANK] = {0};
@@ -165,7 +164,7 @@ int exec_transpose_plan(exec_node *n, mr_error *err) {
 
 int exec_transpose_run(exec_node *n, mr_error *err) {
   const perm_plan *p = n->priv;
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, P_transpose_x);
   exec_tensor *o = n->out[0];
   int64_t xs[MR_MAX_RANK], src[MR_MAX_RANK], dst[MR_MAX_RANK];
   exec_strides(x->rank, x->shape, xs);
@@ -178,16 +177,16 @@ int exec_transpose_run(exec_node *n, mr_error *err) {
 /* ---- shape --------------------------------------------------------------------------------- */
 
 int exec_shape_plan(exec_node *n, mr_error *err) {
-  int rc = exec_need(n, 0, err);
+  int rc = exec_need(n, P_shape_x, err);
   if (rc) return rc;
   if (n->out[0]->storage != EXEC_I32)
     return exec_node_err(n, err, MR_ESHAPE, "output must be int32, declared %s", exec_dtype_name(n->out[0]->dtype));
-  int64_t r = exec_in(n, 0)->rank;
+  int64_t r = exec_in(n, P_shape_x)->rank;
   return exec_set_out_shape(n, 0, 1, &r, err);
 }
 
 int exec_shape_run(exec_node *n, mr_error *err) {
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, P_shape_x);
   for (int d = 0; d < x->rank; d++) exec_i32(n->out[0])[d] = (int32_t)x->shape[d];
   return MR_OK;
 }
@@ -198,12 +197,13 @@ typedef struct cat_plan {
   int axis, interleave;
 } cat_plan;
 
-/* All tuple members must have x0's storage and rank, and x0's dims except on `skip` (-1: none). */
-static int check_members(exec_node *n, int skip, mr_error *err) {
-  const exec_tensor *x0 = n->in[0][0];
+/* All members of tuple param `values` must have x0's storage and rank, and x0's dims except on
+ * `skip` (-1: none). */
+static int check_members(exec_node *n, int values, int skip, mr_error *err) {
+  const exec_tensor *x0 = n->in[values][0];
   char s0[128], si[128];
-  for (int i = 0; i < n->n_items[0]; i++) {
-    const exec_tensor *xi = n->in[0][i];
+  for (int i = 0; i < n->n_items[values]; i++) {
+    const exec_tensor *xi = n->in[values][i];
     int ok = xi->storage == x0->storage && xi->rank == x0->rank && esize(xi);
     for (int d = 0; ok && d < x0->rank; d++) ok = d == skip || xi->shape[d] == x0->shape[d];
     if (!ok)
@@ -215,34 +215,34 @@ static int check_members(exec_node *n, int skip, mr_error *err) {
 }
 
 int exec_concat_plan(exec_node *n, mr_error *err) {
-  int rc = exec_need(n, 0, err), axis, inter;
+  int rc = exec_need(n, P_concat_values, err), axis, inter;
   if (rc) return rc;
-  const exec_tensor *x0 = n->in[0][0];
+  const exec_tensor *x0 = n->in[P_concat_values][0];
   int64_t a;
-  if ((rc = exec_param_int(n, 1, 0, &a, err)) || (rc = exec_param_bool(n, 2, 0, &inter, err))) return rc;
-  if (!exec_in(n, 1)) return exec_need(n, 1, err);
+  if ((rc = exec_param_int(n, P_concat_axis, 0, &a, err)) || (rc = exec_param_bool(n, P_concat_interleave, 0, &inter, err))) return rc;
+  if (!exec_in(n, P_concat_axis)) return exec_need(n, P_concat_axis, err);
   if ((rc = exec_axis(n, a, x0->rank, &axis, err))) return rc;
-  if ((rc = check_members(n, inter ? -1 : axis, err))) return rc;
+  if ((rc = check_members(n, P_concat_values, inter ? -1 : axis, err))) return rc;
   cat_plan *p = exec_priv(n, sizeof *p, err);
   if (!p) return err->code;
   p->axis = axis, p->interleave = inter;
   int64_t shape[MR_MAX_RANK];
   memcpy(shape, x0->shape, sizeof shape);
   shape[axis] = 0;
-  for (int i = 0; i < n->n_items[0]; i++) shape[axis] += n->in[0][i]->shape[axis];
+  for (int i = 0; i < n->n_items[P_concat_values]; i++) shape[axis] += n->in[P_concat_values][i]->shape[axis];
   return exec_set_out_shape(n, 0, x0->rank, shape, err);
 }
 
 int exec_concat_run(exec_node *n, mr_error *err) {
   const cat_plan *p = n->priv;
   exec_tensor *o = n->out[0];
-  int64_t dst[MR_MAX_RANK], src[MR_MAX_RANK], at = 0, cnt = n->n_items[0];
+  int64_t dst[MR_MAX_RANK], src[MR_MAX_RANK], at = 0, cnt = n->n_items[P_concat_values];
   size_t es = esize(o);
   exec_strides(o->rank, o->shape, dst);
   int64_t step = dst[p->axis];
   if (p->interleave) dst[p->axis] *= cnt; /* input i lands at positions j * cnt + i */
   for (int i = 0; i < cnt; i++) {
-    const exec_tensor *xi = n->in[0][i];
+    const exec_tensor *xi = n->in[P_concat_values][i];
     exec_strides(xi->rank, xi->shape, src);
     char *base = (char *)o->data + (size_t)(p->interleave ? i * step : at * step) * es;
     exec_copy_strided(es, xi->rank, xi->shape, xi->data, src, base, dst);
@@ -252,19 +252,19 @@ int exec_concat_run(exec_node *n, mr_error *err) {
 }
 
 int exec_stack_plan(exec_node *n, mr_error *err) {
-  int rc = exec_need(n, 0, err), axis;
+  int rc = exec_need(n, P_stack_values, err), axis;
   if (rc) return rc;
-  const exec_tensor *x0 = n->in[0][0];
+  const exec_tensor *x0 = n->in[P_stack_values][0];
   int64_t a;
-  if ((rc = exec_param_int(n, 1, 0, &a, err))) return rc;
+  if ((rc = exec_param_int(n, P_stack_axis, 0, &a, err))) return rc;
   if (x0->rank + 1 > MR_MAX_RANK) return exec_node_err(n, err, MR_ESHAPE, "result rank is over %d", MR_MAX_RANK);
   if ((rc = exec_axis(n, a, x0->rank + 1, &axis, err))) return rc;
-  if ((rc = check_members(n, -1, err))) return rc;
+  if ((rc = check_members(n, P_stack_values, -1, err))) return rc;
   cat_plan *p = exec_priv(n, sizeof *p, err);
   if (!p) return err->code;
   p->axis = axis;
   int64_t shape[MR_MAX_RANK];
-  for (int d = 0, j = 0; d <= x0->rank; d++) shape[d] = d == axis ? n->n_items[0] : x0->shape[j++];
+  for (int d = 0, j = 0; d <= x0->rank; d++) shape[d] = d == axis ? n->n_items[P_stack_values] : x0->shape[j++];
   return exec_set_out_shape(n, 0, x0->rank + 1, shape, err);
 }
 
@@ -276,8 +276,8 @@ int exec_stack_run(exec_node *n, mr_error *err) {
   exec_strides(o->rank, o->shape, ost);
   for (int d = 0, j = 0; d < o->rank; d++)
     if (d != p->axis) dst[j++] = ost[d];
-  for (int i = 0; i < n->n_items[0]; i++) {
-    const exec_tensor *xi = n->in[0][i];
+  for (int i = 0; i < n->n_items[P_stack_values]; i++) {
+    const exec_tensor *xi = n->in[P_stack_values][i];
     exec_strides(xi->rank, xi->shape, src);
     exec_copy_strided(es, xi->rank, xi->shape, xi->data, src, (char *)o->data + (size_t)(i * ost[p->axis]) * es, dst);
   }
@@ -291,12 +291,12 @@ typedef struct split_plan {
 } split_plan;
 
 int exec_split_plan(exec_node *n, mr_error *err) {
-  int rc = exec_need(n, 0, err), axis, count;
+  int rc = exec_need(n, P_split_x, err), axis, count;
   if (rc) return rc;
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, P_split_x);
   int64_t a, num, sizes[256];
-  if ((rc = exec_param_int(n, 3, 0, &a, err)) || (rc = exec_param_int(n, 1, n->n_out, &num, err))) return rc;
-  if ((rc = exec_param_ints(n, 2, sizes, 256, &count, err))) return rc;
+  if ((rc = exec_param_int(n, P_split_axis, 0, &a, err)) || (rc = exec_param_int(n, P_split_num_splits, n->n_out, &num, err))) return rc;
+  if ((rc = exec_param_ints(n, P_split_split_sizes, sizes, 256, &count, err))) return rc;
   if ((rc = exec_axis(n, a, x->rank, &axis, err))) return rc;
   int64_t dim = x->shape[axis], total = 0;
   if (count < 0) {
@@ -324,7 +324,7 @@ int exec_split_plan(exec_node *n, mr_error *err) {
 
 int exec_split_run(exec_node *n, mr_error *err) {
   const split_plan *p = n->priv;
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, P_split_x);
   int64_t xs[MR_MAX_RANK], dst[MR_MAX_RANK], at = 0;
   exec_strides(x->rank, x->shape, xs);
   for (int i = 0; i < n->n_out; i++) {
@@ -342,7 +342,7 @@ int exec_split_run(exec_node *n, mr_error *err) {
 /* reps may be shorter than x's rank (leading 1s); all > 0. */
 static int tile_reps(const exec_node *n, const exec_tensor *x, int64_t *reps, int64_t *shape, mr_error *err) {
   int64_t r[MR_MAX_RANK];
-  int count = exec_read_ints(exec_in(n, 1), r, MR_MAX_RANK);
+  int count = exec_read_ints(exec_in(n, P_tile_reps), r, MR_MAX_RANK);
   if (count < 0 || count > x->rank)
     return exec_node_err(n, err, MR_ESHAPE, "reps must be an int tensor of at most %d values", x->rank);
   for (int d = 0; d < x->rank; d++) {
@@ -355,18 +355,18 @@ static int tile_reps(const exec_node *n, const exec_tensor *x, int64_t *reps, in
 }
 
 int exec_tile_plan(exec_node *n, mr_error *err) {
-  int rc = exec_need(n, 0, err);
-  if (rc || (rc = exec_need(n, 1, err))) return rc;
-  const exec_tensor *x = exec_in(n, 0);
+  int rc = exec_need(n, P_tile_x, err);
+  if (rc || (rc = exec_need(n, P_tile_reps, err))) return rc;
+  const exec_tensor *x = exec_in(n, P_tile_x);
   if ((rc = need_data(n, x, err))) return rc;
-  if (!exec_in(n, 1)->is_const) return exec_keep_declared(n, 0, err);
+  if (!exec_in(n, P_tile_reps)->is_const) return exec_keep_declared(n, 0, err);
   int64_t reps[MR_MAX_RANK], shape[MR_MAX_RANK];
   if ((rc = tile_reps(n, x, reps, shape, err))) return rc;
   return exec_set_out_shape(n, 0, x->rank, shape, err);
 }
 
 int exec_tile_run(exec_node *n, mr_error *err) {
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, P_tile_x);
   exec_tensor *o = n->out[0];
   int64_t reps[MR_MAX_RANK], shape[MR_MAX_RANK], xs[MR_MAX_RANK], os[MR_MAX_RANK];
   int rc = tile_reps(n, x, reps, shape, err);
@@ -396,7 +396,7 @@ typedef struct pad_plan {
 static int pad_amounts(const exec_node *n, const exec_tensor *x, int mode, int64_t *before, int64_t *shape,
                        mr_error *err) {
   int64_t pad[2 * MR_MAX_RANK];
-  int count = exec_read_ints(exec_in(n, 1), pad, 2 * MR_MAX_RANK);
+  int count = exec_read_ints(exec_in(n, P_pad_pad), pad, 2 * MR_MAX_RANK);
   if (count < 0 || count % 2 || count / 2 > x->rank)
     return exec_node_err(n, err, MR_ESHAPE, "pad must have an even number of values, at most %d", 2 * x->rank);
   int first = x->rank - count / 2;
@@ -415,21 +415,21 @@ static int pad_amounts(const exec_node *n, const exec_tensor *x, int mode, int64
 }
 
 int exec_pad_plan(exec_node *n, mr_error *err) {
-  int rc = exec_need(n, 0, err);
-  if (rc || (rc = exec_need(n, 1, err))) return rc;
-  const exec_tensor *x = exec_in(n, 0);
+  int rc = exec_need(n, P_pad_x, err);
+  if (rc || (rc = exec_need(n, P_pad_pad, err))) return rc;
+  const exec_tensor *x = exec_in(n, P_pad_x);
   if ((rc = need_data(n, x, err))) return rc;
   pad_plan *p = exec_priv(n, sizeof *p, err);
   if (!p) return err->code;
   const char *mode;
   double value;
-  if ((rc = exec_param_str(n, 2, "constant", &mode, err)) || (rc = exec_param_float(n, 3, 0, &value, err))) return rc;
+  if ((rc = exec_param_str(n, P_pad_mode, "constant", &mode, err)) || (rc = exec_param_float(n, P_pad_constant_val, 0, &value, err))) return rc;
   if (!strcmp(mode, "constant")) p->mode = PAD_CONSTANT;
   else if (!strcmp(mode, "reflect")) p->mode = PAD_REFLECT;
   else if (!strcmp(mode, "replicate")) p->mode = PAD_REPLICATE;
   else return exec_node_err(n, err, MR_EINVAL, "unknown pad mode '%s'", mode);
   p->value = (float)value;
-  if (!exec_in(n, 1)->is_const) return exec_keep_declared(n, 0, err);
+  if (!exec_in(n, P_pad_pad)->is_const) return exec_keep_declared(n, 0, err);
   int64_t before[MR_MAX_RANK], shape[MR_MAX_RANK];
   if ((rc = pad_amounts(n, x, p->mode, before, shape, err))) return rc;
   return exec_set_out_shape(n, 0, x->rank, shape, err);
@@ -446,7 +446,7 @@ static int64_t pad_src(int mode, int64_t i, int64_t b, int64_t d) {
 
 int exec_pad_run(exec_node *n, mr_error *err) {
   const pad_plan *p = n->priv;
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, P_pad_x);
   exec_tensor *o = n->out[0];
   int64_t before[MR_MAX_RANK], shape[MR_MAX_RANK], c[MR_MAX_RANK] = {0};
   int rc = pad_amounts(n, x, p->mode, before, shape, err);

@@ -20,8 +20,9 @@ typedef struct slice_opts {
   int bmask[MR_MAX_RANK], emask[MR_MAX_RANK], smask[MR_MAX_RANK];
 } slice_opts;
 
-static int bool_vec(exec_node *n, const char *name, int rank, int *out, mr_error *err) {
-  const exec_tensor *t = exec_inp(n, name);
+static int bool_vec(exec_node *n, int pi, int rank, int *out, mr_error *err) {
+  const exec_tensor *t = exec_in(n, pi);
+  const char *name = n->def->params[pi];
   memset(out, 0, sizeof(int) * MR_MAX_RANK);
   if (!t) return MR_OK;
   if (!t->is_const) return exec_node_err(n, err, MR_ENOTSUP, "parameter '%s' must be a constant", name);
@@ -33,19 +34,21 @@ static int bool_vec(exec_node *n, const char *name, int rank, int *out, mr_error
 
 static int slice_opts_init(exec_node *n, int rank, slice_opts *o, mr_error *err) {
   int rc, count;
-  if ((rc = exec_param_ints(n, exec_pidx(n, "stride"), o->stride, MR_MAX_RANK, &count, err))) return rc;
+  if ((rc = exec_param_ints(n, P_slice_stride, o->stride, MR_MAX_RANK, &count, err))) return rc;
   if (count >= 0 && count != rank) return exec_node_err(n, err, MR_ESHAPE, "stride has %d values for rank %d", count, rank);
   for (int i = 0; i < rank; i++) {
     if (count < 0) o->stride[i] = 1;
     if (o->stride[i] == 0) return exec_node_err(n, err, MR_ESHAPE, "stride must not be 0");
   }
-  if ((rc = bool_vec(n, "begin_mask", rank, o->bmask, err)) || (rc = bool_vec(n, "end_mask", rank, o->emask, err))) return rc;
-  return bool_vec(n, "squeeze_mask", rank, o->smask, err);
+  if ((rc = bool_vec(n, P_slice_begin_mask, rank, o->bmask, err)) || (rc = bool_vec(n, P_slice_end_mask, rank, o->emask, err)))
+    return rc;
+  return bool_vec(n, P_slice_squeeze_mask, rank, o->smask, err);
 }
 
 /* begin/end as ints of x's rank. */
-static int read_vec(const exec_node *n, const char *name, int rank, int64_t *v, mr_error *err) {
-  const exec_tensor *t = exec_inp(n, name);
+static int read_vec(const exec_node *n, int i, int rank, int64_t *v, mr_error *err) {
+  const exec_tensor *t = exec_in(n, i);
+  const char *name = n->def->params[i];
   if (!t) return exec_node_err(n, err, MR_EINVAL, "missing required parameter '%s'", name);
   if (exec_read_ints(t, v, MR_MAX_RANK) != rank)
     return exec_node_err(n, err, MR_ESHAPE, "%s must have %d int values", name, rank);
@@ -71,7 +74,7 @@ static void py_slice(int64_t d, int64_t b, int64_t e, int64_t s, int bm, int em,
 static int index_view(const exec_node *n, const exec_tensor *x, const slice_opts *o, slice_view *v, mr_error *err) {
   int64_t begin[MR_MAX_RANK], end[MR_MAX_RANK], xs[MR_MAX_RANK];
   int rc;
-  if ((rc = read_vec(n, "begin", x->rank, begin, err)) || (rc = read_vec(n, "end", x->rank, end, err))) return rc;
+  if ((rc = read_vec(n, P_slice_begin, x->rank, begin, err)) || (rc = read_vec(n, P_slice_end, x->rank, end, err))) return rc;
   exec_strides(x->rank, x->shape, xs);
   v->base = 0, v->rank = 0;
   for (int d = 0; d < x->rank; d++) {
@@ -96,7 +99,7 @@ static int index_view(const exec_node *n, const exec_tensor *x, const slice_opts
 static int size_view(const exec_node *n, const exec_tensor *x, slice_view *v, mr_error *err) {
   int64_t begin[MR_MAX_RANK], size[MR_MAX_RANK], xs[MR_MAX_RANK];
   int rc;
-  if ((rc = read_vec(n, "begin", x->rank, begin, err)) || (rc = read_vec(n, "size", x->rank, size, err))) return rc;
+  if ((rc = read_vec(n, P_slice_begin, x->rank, begin, err)) || (rc = read_vec(n, P_slice_size, x->rank, size, err))) return rc;
   exec_strides(x->rank, x->shape, xs);
   v->base = 0, v->rank = x->rank;
   for (int d = 0; d < x->rank; d++) {
@@ -119,21 +122,21 @@ typedef struct slice_plan {
 } slice_plan;
 
 static int slice_view_of(const exec_node *n, const slice_plan *p, slice_view *v, mr_error *err) {
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, P_slice_x);
   return p->by_size ? size_view(n, x, v, err) : index_view(n, x, &p->o, v, err);
 }
 
 static int slice_plan_init(exec_node *n, slice_plan **out, mr_error *err) {
-  int rc = exec_need(n, 0, err);
+  int rc = exec_need(n, P_slice_x, err);
   if (rc) return rc;
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, P_slice_x);
   if (!exec_storage_size(x->storage)) return exec_err_storage(n, err, "x", x);
   if ((rc = exec_same_storage(n, 0, x, err))) return rc;
   slice_plan *p = exec_priv(n, sizeof *p, err);
   if (!p) return err->code;
-  p->by_size = strcmp(n->def->name, "slice_by_size") == 0;
+  p->by_size = (n->def->accepts & EXEC_PBIT(slice, size)) != 0;
   if (!p->by_size && (rc = slice_opts_init(n, x->rank, &p->o, err))) return rc;
-  const exec_tensor *b = exec_inp(n, "begin"), *e = exec_inp(n, p->by_size ? "size" : "end");
+  const exec_tensor *b = exec_in(n, P_slice_begin), *e = exec_in(n, p->by_size ? P_slice_size : P_slice_end);
   p->dynamic = (b && !b->is_const) || (e && !e->is_const);
   *out = p;
   return p->dynamic ? MR_OK : slice_view_of(n, p, &p->v, err);
@@ -160,7 +163,7 @@ static int run_view(const exec_node *n, slice_view *v, mr_error *err) {
 }
 
 int exec_slice_by_index_run(exec_node *n, mr_error *err) {
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, P_slice_x);
   exec_tensor *o = n->out[0];
   slice_view v;
   int rc = run_view(n, &v, err);
@@ -168,7 +171,8 @@ int exec_slice_by_index_run(exec_node *n, mr_error *err) {
   size_t es = exec_storage_size(x->storage);
   int64_t dst[MR_MAX_RANK];
   exec_strides(v.rank, v.shape, dst);
-  exec_copy_strided(es, v.rank, v.shape, (const char *)x->data + (size_t)v.base * es, v.stride, o->data, dst);
+  exec_copy_strided_as(x->storage, o->storage, v.rank, v.shape, (const char *)x->data + (size_t)v.base * es, v.stride,
+                       o->data, dst);
   return MR_OK;
 }
 
@@ -184,8 +188,8 @@ static int update_fits(const exec_tensor *u, const exec_tensor *x, const slice_v
 int exec_slice_update_plan(exec_node *n, mr_error *err) {
   slice_plan *p = NULL;
   int rc = slice_plan_init(n, &p, err);
-  if (rc || (rc = exec_need(n, 1, err))) return rc;
-  const exec_tensor *x = exec_in(n, 0), *u = exec_in(n, 1);
+  if (rc || (rc = exec_need(n, P_slice_update, err))) return rc;
+  const exec_tensor *x = exec_in(n, P_slice_x), *u = exec_in(n, P_slice_update);
   if (u->storage != x->storage) return exec_node_err(n, err, MR_ESHAPE, "update is %s but x is %s",
                                                      exec_dtype_name(u->dtype), exec_dtype_name(x->dtype));
   if (!p->dynamic && !update_fits(u, x, &p->v)) {
@@ -198,7 +202,7 @@ int exec_slice_update_plan(exec_node *n, mr_error *err) {
 }
 
 int exec_slice_update_run(exec_node *n, mr_error *err) {
-  const exec_tensor *x = exec_in(n, 0), *u = exec_in(n, 1);
+  const exec_tensor *x = exec_in(n, P_slice_x), *u = exec_in(n, P_slice_update);
   exec_tensor *o = n->out[0];
   const slice_plan *p = n->priv;
   slice_view v = p->v;
@@ -211,10 +215,11 @@ int exec_slice_update_run(exec_node *n, mr_error *err) {
                            exec_shape_str(v.rank, v.shape, sv, sizeof sv), exec_shape_str(u->rank, u->shape, su, sizeof su));
     }
   }
-  size_t es = exec_storage_size(x->storage);
-  if (o->data != x->data && o->count) memcpy(o->data, x->data, (size_t)o->count * es);
-  int64_t src[MR_MAX_RANK];
+  /* x or o may be an fp16 state's own buffer (EXEC_F16, see plan.c); o == x when updated in place */
+  int64_t one = 1, src[MR_MAX_RANK];
+  if (o->data != x->data && o->count) exec_copy_strided_as(x->storage, o->storage, 1, &o->count, x->data, &one, o->data, &one);
   exec_strides(v.rank, v.shape, src);
-  exec_copy_strided(es, v.rank, v.shape, u->data, src, (char *)o->data + (size_t)v.base * es, v.stride);
+  exec_copy_strided_as(u->storage, o->storage, v.rank, v.shape, u->data, src,
+                       (char *)o->data + (size_t)v.base * exec_storage_size(o->storage), v.stride);
   return MR_OK;
 }

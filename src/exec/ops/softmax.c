@@ -10,14 +10,14 @@ typedef struct softmax_plan {
 } softmax_plan;
 
 int exec_softmax_plan(exec_node *n, mr_error *err) {
-  int rc = exec_need(n, 0, err), axis;
+  int rc = exec_need(n, P_softmax_x, err), axis;
   if (rc) return rc;
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, P_softmax_x);
   if (x->storage != EXEC_F32 || n->out[0]->storage != EXEC_F32)
     return exec_node_err(n, err, MR_ESHAPE, "input and output must be float, got %s -> %s",
                          exec_dtype_name(x->dtype), exec_dtype_name(n->out[0]->dtype));
   int64_t a;
-  if ((rc = exec_param_int(n, 1, -1, &a, err))) return rc;
+  if ((rc = exec_param_int(n, P_softmax_axis, -1, &a, err))) return rc;
   if ((rc = exec_axis(n, a, x->rank, &axis, err))) return rc;
   softmax_plan *p = exec_priv(n, sizeof *p, err);
   if (!p) return err->code;
@@ -41,7 +41,7 @@ static void softmax_row(const float *x, float *y, int64_t len, int64_t st) {
 
 int exec_softmax_run(exec_node *n, mr_error *err) {
   const softmax_plan *p = n->priv;
-  const float *x = exec_f32(exec_in(n, 0));
+  const float *x = exec_f32(exec_in(n, P_softmax_x));
   float *y = exec_f32(n->out[0]);
   for (int64_t o = 0; o < p->outer; o++)
     for (int64_t i = 0; i < p->inner; i++) {

@@ -38,18 +38,19 @@ static void heap_sort(sort_item *h, int64_t n, int asc) {
 }
 
 typedef struct sort_plan {
-  int axis, ascending;
+  int x, axis, ascending; /* x: the index of param x (topk and argsort have different lists) */
   int64_t outer, len, inner, k;
 } sort_plan;
 
-static int sort_plan_init(exec_node *n, int axis_idx, int asc_idx, sort_plan **out, mr_error *err) {
-  int rc = exec_need(n, 0, err);
+static int sort_plan_init(exec_node *n, int x_idx, int axis_idx, int asc_idx, sort_plan **out, mr_error *err) {
+  int rc = exec_need(n, x_idx, err);
   if (rc) return rc;
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, x_idx);
   if (x->storage != EXEC_F32 && x->storage != EXEC_I32) return exec_err_storage(n, err, "x", x);
   if (x->rank < 1) return exec_node_err(n, err, MR_ESHAPE, "x must have rank >= 1");
   sort_plan *p = exec_priv(n, sizeof *p, err);
   if (!p) return err->code;
+  p->x = x_idx;
   int64_t a;
   if ((rc = exec_param_int(n, axis_idx, -1, &a, err)) || (rc = exec_param_bool(n, asc_idx, 0, &p->ascending, err))) return rc;
   if ((rc = exec_axis(n, a, x->rank, &p->axis, err))) return rc;
@@ -70,7 +71,7 @@ size_t exec_sort_scratch(const exec_node *n) {
 
 /* Sort row (o, i) into items; returns items. */
 static sort_item *sort_row(const exec_node *n, const sort_plan *p, int64_t o, int64_t i) {
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, p->x);
   sort_item *items = (sort_item *)(void *)n->scratch;
   for (int64_t j = 0; j < p->len; j++) {
     items[j].v = (float)exec_get(x, (o * p->len + j) * p->inner + i);
@@ -82,11 +83,11 @@ static sort_item *sort_row(const exec_node *n, const sort_plan *p, int64_t o, in
 
 int exec_topk_plan(exec_node *n, mr_error *err) {
   sort_plan *p = NULL;
-  int rc = sort_plan_init(n, 2, 3, &p, err);
+  int rc = sort_plan_init(n, P_topk_x, P_topk_axis, P_topk_ascending, &p, err);
   if (rc) return rc;
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, P_topk_x);
   int64_t k;
-  if ((rc = exec_param_int(n, 1, 1, &k, err))) return rc;
+  if ((rc = exec_param_int(n, P_topk_k, 1, &k, err))) return rc;
   if (k < 0 || k > p->len)
     return exec_node_err(n, err, MR_ESHAPE, "k = %lld is out of range for a dim of size %lld", (long long)k, (long long)p->len);
   p->k = k;
@@ -101,7 +102,7 @@ int exec_topk_plan(exec_node *n, mr_error *err) {
 
 int exec_topk_run(exec_node *n, mr_error *err) {
   const sort_plan *p = n->priv;
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, P_topk_x);
   for (int64_t o = 0; o < p->outer; o++)
     for (int64_t i = 0; i < p->inner; i++) {
       const sort_item *items = sort_row(n, p, o, i);
@@ -116,11 +117,11 @@ int exec_topk_run(exec_node *n, mr_error *err) {
 
 int exec_argsort_plan(exec_node *n, mr_error *err) {
   sort_plan *p = NULL;
-  int rc = sort_plan_init(n, 1, 2, &p, err);
+  int rc = sort_plan_init(n, P_argsort_x, P_argsort_axis, P_argsort_ascending, &p, err);
   if (rc) return rc;
   if (n->out[0]->storage != EXEC_I32)
     return exec_node_err(n, err, MR_ESHAPE, "output must be an integer type, declared %s", exec_dtype_name(n->out[0]->dtype));
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, P_argsort_x);
   return exec_set_out_shape(n, 0, x->rank, x->shape, err);
 }
 
@@ -142,16 +143,16 @@ typedef struct cumsum_plan {
 } cumsum_plan;
 
 int exec_cumsum_plan(exec_node *n, mr_error *err) {
-  int rc = exec_need(n, 0, err), axis;
+  int rc = exec_need(n, P_cumsum_x, err), axis;
   if (rc) return rc;
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, P_cumsum_x);
   if (x->storage != EXEC_F32 && x->storage != EXEC_I32) return exec_err_storage(n, err, "x", x);
   if ((rc = exec_same_storage(n, 0, x, err))) return rc;
   cumsum_plan *p = exec_priv(n, sizeof *p, err);
   if (!p) return err->code;
   int64_t a;
-  if ((rc = exec_param_int(n, 1, 0, &a, err)) || (rc = exec_param_bool(n, 2, 0, &p->exclusive, err)) ||
-      (rc = exec_param_bool(n, 3, 0, &p->reverse, err)))
+  if ((rc = exec_param_int(n, P_cumsum_axis, 0, &a, err)) || (rc = exec_param_bool(n, P_cumsum_exclusive, 0, &p->exclusive, err)) ||
+      (rc = exec_param_bool(n, P_cumsum_reverse, 0, &p->reverse, err)))
     return rc;
   if ((rc = exec_axis(n, a, x->rank, &axis, err))) return rc;
   p->g.outer = p->g.inner = 1;
@@ -165,7 +166,7 @@ int exec_cumsum_plan(exec_node *n, mr_error *err) {
 
 int exec_cumsum_run(exec_node *n, mr_error *err) {
   const cumsum_plan *p = n->priv;
-  const exec_tensor *x = exec_in(n, 0);
+  const exec_tensor *x = exec_in(n, P_cumsum_x);
   for (int64_t o = 0; o < p->g.outer; o++)
     for (int64_t i = 0; i < p->g.inner; i++) {
       double acc = 0;

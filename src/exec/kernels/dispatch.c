@@ -1,0 +1,46 @@
+/* dispatch.c — choosing the kernel table: the widest instruction set this build and CPU have,
+ * unless $MILRUN_KERNELS names another one that is available. */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec/kernels/kernels.h"
+
+typedef const exec_kernel_table *(*table_fn)(void);
+
+static const char *const names[] = {"avx512", "avx2", "neon", "portable", NULL};
+static const table_fn tables[] = {exec_kernels_avx512, exec_kernels_avx2, exec_kernels_neon, exec_kernels_portable};
+
+/* Set once by the first caller; worker threads may race to set it to the same value. */
+static _Atomic(const exec_kernel_table *) current;
+
+const char *const *exec_kernels_names(void) { return names; }
+
+static const exec_kernel_table *by_name(const char *name) {
+  for (int i = 0; names[i]; i++)
+    if (!strcmp(names[i], name)) return tables[i]();
+  return NULL;
+}
+
+static const exec_kernel_table *detect(void) {
+  const char *env = getenv("MILRUN_KERNELS");
+  const exec_kernel_table *t = env && *env ? by_name(env) : NULL;
+  for (int i = 0; !t && names[i]; i++) t = tables[i]();
+  return t;
+}
+
+const exec_kernel_table *exec_kernels(void) {
+  const exec_kernel_table *t = atomic_load_explicit(&current, memory_order_acquire);
+  if (!t) {
+    t = detect();
+    atomic_store_explicit(&current, t, memory_order_release);
+  }
+  return t;
+}
+
+int exec_kernels_select(const char *name) {
+  const exec_kernel_table *t = by_name(name);
+  if (!t) return -1;
+  atomic_store_explicit(&current, t, memory_order_release);
+  return 0;
+}

@@ -1,0 +1,122 @@
+/* wmat.c — running the kernel table over a whole weight matrix: rows are taken in runs that share
+ * one palette, and indices of widths other than 4 and 8 bits (LUT1/2/3/5/6/7) are unpacked a
+ * chunk at a time into bytes and looked up as 8-bit indices into the palette padded to 256. */
+#include <string.h>
+
+#include "exec/kernels/kernels.h"
+
+#define CHUNK 1024 /* elements unpacked at a time (a multiple of 8: chunks start on a byte) */
+
+/* n fields of `bits` bits starting at bit `bit0` of src, one per byte. Reads only the bytes that
+ * hold them. */
+static void unpack(const uint8_t *src, int64_t bit0, int bits, int64_t n, uint8_t *dst) {
+  src += bit0 >> 3;
+  uint32_t buf = 0, mask = (1u << bits) - 1;
+  int have = 0, skip = (int)(bit0 & 7);
+  if (skip) {
+    buf = (uint32_t)*src++ >> skip;
+    have = 8 - skip;
+  }
+  for (int64_t i = 0; i < n; i++) {
+    while (have < bits) {
+      buf |= (uint32_t)*src++ << have;
+      have += 8;
+    }
+    dst[i] = (uint8_t)(buf & mask);
+    buf >>= bits;
+    have -= bits;
+  }
+}
+
+static void pad_palette(const uint16_t *pal, int bits, uint16_t out[256]) {
+  memset(out, 0, 256 * sizeof *out);
+  memcpy(out, pal, ((size_t)1 << bits) * sizeof *out);
+}
+
+static const uint16_t *palette(const exec_wmat *m, int64_t row) {
+  return m->pal + (size_t)(row / m->group_rows) * ((size_t)1 << m->bits);
+}
+
+/* Rows [lo, hi) sharing one palette. */
+static void lut_rows(const exec_kernel_table *k, const exec_wmat *m, int64_t lo, int64_t hi, const float *x, float *y) {
+  const uint16_t *pal = palette(m, lo);
+  const uint8_t *w = m->data + lo * m->ld;
+  if (m->bits == 8) {
+    k->lut8_gemv(pal, w, m->ld, hi - lo, x, m->cols, y);
+    return;
+  }
+  if (m->bits == 4) {
+    k->lut4_gemv(pal, w, m->ld, hi - lo, x, m->cols, y);
+    return;
+  }
+  uint16_t p256[256];
+  uint8_t idx[CHUNK];
+  pad_palette(pal, m->bits, p256);
+  for (int64_t r = 0; r < hi - lo; r++) {
+    float sum = 0;
+    for (int64_t c = 0; c < m->cols; c += CHUNK) {
+      int64_t len = m->cols - c < CHUNK ? m->cols - c : CHUNK;
+      float part;
+      unpack(w + r * m->ld, c * m->bits, m->bits, len, idx);
+      k->lut8_gemv(p256, idx, 0, 1, x + c, len, &part);
+      sum += part;
+    }
+    y[r] = sum;
+  }
+}
+
+void exec_wmat_gemv(const exec_wmat *m, int64_t lo, int64_t hi, const float *x, float *y) {
+  const exec_kernel_table *k = exec_kernels();
+  switch (m->kind) {
+  case EXEC_WMAT_F32:
+    k->f32_gemv(m->f32 + lo * m->cols, m->cols, hi - lo, x, m->cols, y);
+    return;
+  case EXEC_WMAT_F16:
+    k->f16_gemv(m->data + lo * m->ld, m->ld, hi - lo, x, m->cols, y);
+    return;
+  case EXEC_WMAT_LUT:
+    for (int64_t r = lo; r < hi;) {
+      int64_t end = (r / m->group_rows + 1) * m->group_rows;
+      if (end > hi) end = hi;
+      lut_rows(k, m, r, end, x, y + (r - lo));
+      r = end;
+    }
+    return;
+  }
+}
+
+/* Elements [c, c + n) of row r for index widths other than 8, and 4 from an odd element. */
+static void lut_read(const exec_kernel_table *k, const exec_wmat *m, int64_t r, int64_t c, int64_t n, float *dst) {
+  uint16_t p256[256];
+  uint8_t idx[CHUNK];
+  pad_palette(palette(m, r), m->bits, p256);
+  for (int64_t i = 0; i < n; i += CHUNK) {
+    int64_t len = n - i < CHUNK ? n - i : CHUNK;
+    unpack(m->data + r * m->ld, (c + i) * m->bits, m->bits, len, idx);
+    k->lut8_decode(p256, idx, len, dst + i);
+  }
+}
+
+void exec_wmat_read(const exec_wmat *m, int64_t start, int64_t n, float *dst) {
+  const exec_kernel_table *k = exec_kernels();
+  if (m->kind == EXEC_WMAT_F32) {
+    memcpy(dst, m->f32 + start, (size_t)n * sizeof *dst);
+    return;
+  }
+  if (m->kind == EXEC_WMAT_F16) {
+    k->f16_decode(m->data + 2 * start, n, dst);
+    return;
+  }
+  /* A row segment at a time; 8- and 4-bit rows are contiguous, so a run of whole rows sharing a
+   * palette goes in one call. */
+  int fast = m->bits == 8 || m->bits == 4;
+  while (n > 0) {
+    int64_t r = start / m->cols, c = start % m->cols, len = m->cols - c;
+    if (fast && !c) len = ((r / m->group_rows + 1) * m->group_rows - r) * m->cols;
+    if (len > n) len = n;
+    if (m->bits == 8) k->lut8_decode(palette(m, r), m->data + start, len, dst);
+    else if (m->bits == 4 && !(c & 1)) k->lut4_decode(palette(m, r), m->data + start / 2, len, dst);
+    else lut_read(k, m, r, c, len, dst);
+    start += len, dst += len, n -= len;
+  }
+}

@@ -1,0 +1,223 @@
+/* x86_avx2.c — the kernel table for AVX2 + FMA + F16C CPUs (Haswell and later, Zen). AVX2 has no
+ * 256-entry byte permute, so an 8-bit LUT row gathers from the palette widened to fp32 once per
+ * call (rows sharing a palette); a 4-bit row looks its 16-entry palette up with vpshufb on byte
+ * planes, then vcvtph2ps. Tails (n not a multiple of the block) go through the portable table. */
+#include "exec/kernels/kernels.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#define T256 __attribute__((target("avx2,fma,f16c")))
+#define T256_INLINE static inline __attribute__((always_inline)) T256
+
+T256_INLINE float hsum(__m256 a) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+T256 static void palette_f32(const uint16_t *pal, int n, float *out) {
+  for (int i = 0; i < n; i += 8) _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pal + i))));
+}
+
+/* 32 elements of a row as four vectors of 8 floats, in element order. */
+T256_INLINE void lut8_block(const float *p, const uint8_t *idx, __m256 f[4]) {
+  for (int j = 0; j < 4; j++)
+    f[j] = _mm256_i32gather_ps(p, _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(idx + 8 * j))), 4);
+}
+
+/* 32 elements of a 4-bit row: 16 bytes widened to words (low nibble in the low byte, high nibble
+ * in the high byte) give one index byte per element; vpshufb per lane looks both planes up, and
+ * unpacking L/H per 128-bit lane gives halves 0-7 | 16-23 and 8-15 | 24-31. */
+T256_INLINE void lut4_block(__m256i lo, __m256i hi, const uint8_t *idx, __m256 f[4]) {
+  __m256i w = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)idx));
+  __m256i v = _mm256_or_si256(_mm256_and_si256(w, _mm256_set1_epi16(0x000f)),
+                              _mm256_and_si256(_mm256_slli_epi16(w, 4), _mm256_set1_epi16(0x0f00)));
+  __m256i l = _mm256_shuffle_epi8(lo, v), h = _mm256_shuffle_epi8(hi, v);
+  __m256i a = _mm256_unpacklo_epi8(l, h), b = _mm256_unpackhi_epi8(l, h);
+  f[0] = _mm256_cvtph_ps(_mm256_castsi256_si128(a));
+  f[1] = _mm256_cvtph_ps(_mm256_castsi256_si128(b));
+  f[2] = _mm256_cvtph_ps(_mm256_extracti128_si256(a, 1));
+  f[3] = _mm256_cvtph_ps(_mm256_extracti128_si256(b, 1));
+}
+
+T256_INLINE void planes4(const uint16_t *pal, __m256i *lo, __m256i *hi) {
+  uint8_t l[16], h[16];
+  for (int i = 0; i < 16; i++) {
+    const uint8_t *b = (const uint8_t *)(pal + i);
+    l[i] = b[0], h[i] = b[1];
+  }
+  *lo = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)l));
+  *hi = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)h));
+}
+
+T256_INLINE void f16_block(const uint8_t *src, __m256 f[4]) {
+  for (int j = 0; j < 4; j++) f[j] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + 16 * j)));
+}
+
+T256_INLINE void fma_block(const __m256 f[4], const float *x, __m256 acc[4]) {
+  for (int j = 0; j < 4; j++) acc[j] = _mm256_fmadd_ps(f[j], _mm256_loadu_ps(x + 8 * j), acc[j]);
+}
+
+T256_INLINE float sum4(const __m256 acc[4]) {
+  return hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+}
+
+T256_INLINE void store_block(const __m256 f[4], float *dst) {
+  for (int j = 0; j < 4; j++) _mm256_storeu_ps(dst + 8 * j, f[j]);
+}
+
+#define ZERO4 {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}
+
+T256 static void lut8_gemv(const uint16_t *pal, const uint8_t *w, int64_t ld, int64_t rows, const float *x, int64_t n,
+                           float *y) {
+  float p[256];
+  palette_f32(pal, 256, p);
+  int64_t body = n & ~(int64_t)31;
+  for (int64_t r = 0; r < rows; r++) {
+    const uint8_t *row = w + r * ld;
+    __m256 acc[4] = ZERO4, f[4];
+    for (int64_t i = 0; i < body; i += 32) {
+      lut8_block(p, row + i, f);
+      fma_block(f, x + i, acc);
+    }
+    float s = sum4(acc);
+    for (int64_t i = body; i < n; i++) s += p[row[i]] * x[i];
+    y[r] = s;
+  }
+}
+
+T256 static void lut8_decode(const uint16_t *pal, const uint8_t *idx, int64_t n, float *dst) {
+  float p[256];
+  __m256 f[4];
+  palette_f32(pal, 256, p);
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    lut8_block(p, idx + i, f);
+    store_block(f, dst + i);
+  }
+  for (; i < n; i++) dst[i] = p[idx[i]];
+}
+
+T256 static void lut4_gemv(const uint16_t *pal, const uint8_t *w, int64_t ld, int64_t rows, const float *x, int64_t n,
+                           float *y) {
+  __m256i lo, hi;
+  planes4(pal, &lo, &hi);
+  int64_t body = n & ~(int64_t)31;
+  for (int64_t r = 0; r < rows; r++) {
+    const uint8_t *row = w + r * ld;
+    __m256 acc[4] = ZERO4, f[4];
+    for (int64_t i = 0; i < body; i += 32) {
+      lut4_block(lo, hi, row + i / 2, f);
+      fma_block(f, x + i, acc);
+    }
+    float s = sum4(acc), t = 0;
+    if (body < n) exec_kernels_portable()->lut4_gemv(pal, row + body / 2, 0, 1, x + body, n - body, &t);
+    y[r] = s + t;
+  }
+}
+
+T256 static void lut4_decode(const uint16_t *pal, const uint8_t *idx, int64_t n, float *dst) {
+  __m256i lo, hi;
+  __m256 f[4];
+  planes4(pal, &lo, &hi);
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    lut4_block(lo, hi, idx + i / 2, f);
+    store_block(f, dst + i);
+  }
+  if (i < n) exec_kernels_portable()->lut4_decode(pal, idx + i / 2, n - i, dst + i);
+}
+
+T256 static void f16_gemv(const uint8_t *w, int64_t ld, int64_t rows, const float *x, int64_t n, float *y) {
+  int64_t body = n & ~(int64_t)31;
+  for (int64_t r = 0; r < rows; r++) {
+    const uint8_t *row = w + r * ld;
+    __m256 acc[4] = ZERO4, f[4];
+    for (int64_t i = 0; i < body; i += 32) {
+      f16_block(row + 2 * i, f);
+      fma_block(f, x + i, acc);
+    }
+    float s = sum4(acc), t = 0;
+    if (body < n) exec_kernels_portable()->f16_gemv(row + 2 * body, 0, 1, x + body, n - body, &t);
+    y[r] = s + t;
+  }
+}
+
+T256 static void f32_gemv(const float *w, int64_t ld, int64_t rows, const float *x, int64_t n, float *y) {
+  int64_t body = n & ~(int64_t)31;
+  for (int64_t r = 0; r < rows; r++) {
+    const float *row = w + r * ld;
+    __m256 acc[4] = ZERO4, f[4];
+    for (int64_t i = 0; i < body; i += 32) {
+      for (int j = 0; j < 4; j++) f[j] = _mm256_loadu_ps(row + i + 8 * j);
+      fma_block(f, x + i, acc);
+    }
+    float s = sum4(acc);
+    for (int64_t i = body; i < n; i++) s += row[i] * x[i];
+    y[r] = s;
+  }
+}
+
+T256 static void f16_decode(const uint8_t *src, int64_t n, float *dst) {
+  __m256 f[4];
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    f16_block(src + 2 * i, f);
+    store_block(f, dst + i);
+  }
+  if (i < n) exec_kernels_portable()->f16_decode(src + 2 * i, n - i, dst + i);
+}
+
+/* Four weight rows by two vectors of 8 positions: 8 accumulators, 2 loads of x and 4 broadcasts
+ * of w per input channel. Partial position blocks load through a lane mask. */
+T256 static void gemm(const float *w, int64_t ldw, int64_t nw, const float *x, int64_t ldx, int64_t ns, int64_t k,
+                      float *y, int64_t ldy) {
+  const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  for (int64_t r0 = 0; r0 < nw; r0 += 4) {
+    int nr = nw - r0 < 4 ? (int)(nw - r0) : 4;
+    const float *wr[4];
+    for (int i = 0; i < 4; i++) wr[i] = w + (r0 + (i < nr ? i : nr - 1)) * ldw;
+    for (int64_t s0 = 0; s0 < ns; s0 += 16) {
+      int64_t rem = ns - s0;
+      __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(rem > 16 ? 16 : rem)), iota);
+      __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(rem > 16 ? 8 : rem - 8)), iota);
+      __m256 a[4][2];
+#pragma GCC unroll 4
+      for (int i = 0; i < 4; i++) a[i][0] = a[i][1] = _mm256_setzero_ps();
+      for (int64_t c = 0; c < k; c++) {
+        const float *xc = x + c * ldx + s0;
+        __m256 x0 = _mm256_maskload_ps(xc, m0), x1 = _mm256_maskload_ps(xc + 8, m1);
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; i++) {
+          __m256 b = _mm256_broadcast_ss(wr[i] + c);
+          a[i][0] = _mm256_fmadd_ps(b, x0, a[i][0]);
+          a[i][1] = _mm256_fmadd_ps(b, x1, a[i][1]);
+        }
+      }
+      /* constant bounds: indexing a with a run-time row count would keep it in memory */
+#pragma GCC unroll 4
+      for (int i = 0; i < 4; i++) {
+        if (i >= nr) continue;
+        float *yr = y + (r0 + i) * ldy + s0;
+        _mm256_maskstore_ps(yr, m0, _mm256_add_ps(a[i][0], _mm256_maskload_ps(yr, m0)));
+        _mm256_maskstore_ps(yr + 8, m1, _mm256_add_ps(a[i][1], _mm256_maskload_ps(yr + 8, m1)));
+      }
+    }
+  }
+}
+
+static const exec_kernel_table table = {
+  "avx2", f32_gemv, f16_gemv, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm,
+};
+
+const exec_kernel_table *exec_kernels_avx2(void) {
+  __builtin_cpu_init();
+  int ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  return ok ? &table : NULL;
+}
+
+#else
+const exec_kernel_table *exec_kernels_avx2(void) { return NULL; }
+#endif

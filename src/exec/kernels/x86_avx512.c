@@ -1,0 +1,268 @@
+/* x86_avx512.c — the kernel table for AVX-512 F/BW/VL/VBMI CPUs (Ice Lake and later, Zen 4).
+ * An 8-bit LUT row is expanded in registers: the 256 fp16 palette entries are split once per call
+ * into a low-byte and a high-byte plane of four registers each; vpermi2b looks 64 indices up in
+ * 128 entries at a time (bit 7 picks the half), the two byte planes are interleaved back into
+ * halves, and vcvtph2ps + FMA finish. A 4-bit row does the same with vpshufb on 16-entry planes.
+ * Functions carry target attributes, so the file builds without -mavx512* flags and only runs
+ * after the CPU check in exec_kernels_avx512. */
+#include "exec/kernels/kernels.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vbmi,fma,f16c")))
+#define T512_INLINE static inline __attribute__((always_inline)) T512
+
+static const uint8_t IOTA[64] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
+                                 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
+                                 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47,
+                                 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63};
+
+/* Byte-shuffle controls: even/odd bytes of two registers (split halves into byte planes), and
+ * the inverse (bytes j of L and H interleaved into half j, for j in the first/second 32). */
+typedef struct shuf {
+  __m512i even, odd, ilv0, ilv1;
+} shuf;
+
+T512_INLINE shuf shuf_make(void) {
+  __m512i iota = _mm512_loadu_si512(IOTA), one = _mm512_set1_epi8(1), even = _mm512_add_epi8(iota, iota);
+  /* byte p of the interleave takes byte p / 2 of L (p even) or of H (p odd, index + 64) */
+  __m512i half = _mm512_and_si512(_mm512_srli_epi16(iota, 1), _mm512_set1_epi8(0x7f));
+  __m512i ilv0 = _mm512_or_si512(half, _mm512_slli_epi16(_mm512_and_si512(iota, one), 6));
+  shuf s = {even, _mm512_add_epi8(even, one), ilv0, _mm512_add_epi8(ilv0, _mm512_set1_epi8(32))};
+  return s;
+}
+
+/* 64 fp16 values from their byte planes, as four vectors of 16 floats in element order. */
+T512_INLINE void halves_to_f32(const shuf *s, __m512i lo, __m512i hi, __m512 f[4]) {
+  __m512i e0 = _mm512_permutex2var_epi8(lo, s->ilv0, hi), e1 = _mm512_permutex2var_epi8(lo, s->ilv1, hi);
+  f[0] = _mm512_cvtph_ps(_mm512_castsi512_si256(e0));
+  f[1] = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(e0, 1));
+  f[2] = _mm512_cvtph_ps(_mm512_castsi512_si256(e1));
+  f[3] = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(e1, 1));
+}
+
+/* The 256-entry palette as byte planes: lo[q] / hi[q] hold entries 64q..64q+63. */
+T512_INLINE void planes8(const shuf *s, const uint16_t *pal, __m512i lo[4], __m512i hi[4]) {
+  for (int q = 0; q < 4; q++) {
+    __m512i a = _mm512_loadu_si512(pal + 64 * q), b = _mm512_loadu_si512(pal + 64 * q + 32);
+    lo[q] = _mm512_permutex2var_epi8(a, s->even, b);
+    hi[q] = _mm512_permutex2var_epi8(a, s->odd, b);
+  }
+}
+
+T512_INLINE __m512i look8(const __m512i t[4], __m512i v, __mmask64 top) {
+  __m512i a = _mm512_permutex2var_epi8(t[0], v, t[1]), b = _mm512_permutex2var_epi8(t[2], v, t[3]);
+  return _mm512_mask_blend_epi8(top, a, b);
+}
+
+static inline __mmask64 mask64(int64_t n) { return n >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << n) - 1); }
+static inline __mmask16 mask16(int64_t n) { return n >= 16 ? (__mmask16)0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1); }
+
+/* 64 elements of an 8-bit LUT row (n of them valid) as floats. */
+T512_INLINE void lut8_block(const shuf *s, const __m512i lo[4], const __m512i hi[4], const uint8_t *idx, int64_t n,
+                            __m512 f[4]) {
+  __m512i v = _mm512_maskz_loadu_epi8(mask64(n), idx);
+  __mmask64 top = _mm512_movepi8_mask(v);
+  halves_to_f32(s, look8(lo, v, top), look8(hi, v, top), f);
+}
+
+/* The 16-entry palette's byte planes, repeated in every 128-bit lane (vpshufb looks up per lane). */
+T512_INLINE void planes4(const uint16_t *pal, __m512i *lo, __m512i *hi) {
+  uint8_t l[16], h[16];
+  for (int i = 0; i < 16; i++) {
+    const uint8_t *b = (const uint8_t *)(pal + i);
+    l[i] = b[0], h[i] = b[1];
+  }
+  *lo = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)l));
+  *hi = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)h));
+}
+
+/* 64 elements of a 4-bit LUT row (n valid): the 32 bytes widened to words, low nibble in the low
+ * byte and high nibble in the high byte, give one index byte per element in order. */
+T512_INLINE void lut4_block(const shuf *s, __m512i lo, __m512i hi, const uint8_t *idx, int64_t n, __m512 f[4]) {
+  __m256i b = _mm256_maskz_loadu_epi8((__mmask32)mask64((n + 1) / 2), idx);
+  __m512i w = _mm512_cvtepu8_epi16(b);
+  __m512i v = _mm512_or_si512(_mm512_and_si512(w, _mm512_set1_epi16(0x000f)),
+                              _mm512_and_si512(_mm512_slli_epi16(w, 4), _mm512_set1_epi16(0x0f00)));
+  halves_to_f32(s, _mm512_shuffle_epi8(lo, v), _mm512_shuffle_epi8(hi, v), f);
+}
+
+/* acc[j] += f[j] * x[j*16 ..] for the n (<= 64) valid elements. */
+T512_INLINE void fma_block(const __m512 f[4], const float *x, int64_t n, __m512 acc[4]) {
+  if (n >= 64) {
+    for (int j = 0; j < 4; j++) acc[j] = _mm512_fmadd_ps(f[j], _mm512_loadu_ps(x + 16 * j), acc[j]);
+    return;
+  }
+  for (int j = 0; j < 4; j++) {
+    __mmask16 m = mask16(n - 16 * j);
+    acc[j] = _mm512_mask3_fmadd_ps(f[j], _mm512_maskz_loadu_ps(m, x + 16 * j), acc[j], m);
+  }
+}
+
+T512_INLINE void store_block(const __m512 f[4], int64_t n, float *dst) {
+  for (int j = 0; j < 4; j++) _mm512_mask_storeu_ps(dst + 16 * j, mask16(n - 16 * j), f[j]);
+}
+
+T512_INLINE float sum4(const __m512 acc[4]) {
+  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
+}
+
+T512 static void lut8_gemv(const uint16_t *pal, const uint8_t *w, int64_t ld, int64_t rows, const float *x, int64_t n,
+                           float *y) {
+  shuf s = shuf_make();
+  __m512i lo[4], hi[4];
+  planes8(&s, pal, lo, hi);
+  for (int64_t r = 0; r < rows; r++) {
+    const uint8_t *row = w + r * ld;
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()}, f[4];
+    for (int64_t i = 0; i < n; i += 64) {
+      lut8_block(&s, lo, hi, row + i, n - i, f);
+      fma_block(f, x + i, n - i, acc);
+    }
+    y[r] = sum4(acc);
+  }
+}
+
+T512 static void lut8_decode(const uint16_t *pal, const uint8_t *idx, int64_t n, float *dst) {
+  shuf s = shuf_make();
+  __m512i lo[4], hi[4];
+  __m512 f[4];
+  planes8(&s, pal, lo, hi);
+  for (int64_t i = 0; i < n; i += 64) {
+    lut8_block(&s, lo, hi, idx + i, n - i, f);
+    store_block(f, n - i, dst + i);
+  }
+}
+
+T512 static void lut4_gemv(const uint16_t *pal, const uint8_t *w, int64_t ld, int64_t rows, const float *x, int64_t n,
+                           float *y) {
+  shuf s = shuf_make();
+  __m512i lo, hi;
+  planes4(pal, &lo, &hi);
+  for (int64_t r = 0; r < rows; r++) {
+    const uint8_t *row = w + r * ld;
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()}, f[4];
+    for (int64_t i = 0; i < n; i += 64) {
+      lut4_block(&s, lo, hi, row + i / 2, n - i, f);
+      fma_block(f, x + i, n - i, acc);
+    }
+    y[r] = sum4(acc);
+  }
+}
+
+T512 static void lut4_decode(const uint16_t *pal, const uint8_t *idx, int64_t n, float *dst) {
+  shuf s = shuf_make();
+  __m512i lo, hi;
+  __m512 f[4];
+  planes4(pal, &lo, &hi);
+  for (int64_t i = 0; i < n; i += 64) {
+    lut4_block(&s, lo, hi, idx + i / 2, n - i, f);
+    store_block(f, n - i, dst + i);
+  }
+}
+
+/* 64 halves (n valid) as floats. */
+T512_INLINE void f16_block(const uint8_t *src, int64_t n, __m512 f[4]) {
+  for (int j = 0; j < 4; j++)
+    f[j] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask16(n - 16 * j), src + 32 * j));
+}
+
+T512 static void f16_gemv(const uint8_t *w, int64_t ld, int64_t rows, const float *x, int64_t n, float *y) {
+  for (int64_t r = 0; r < rows; r++) {
+    const uint8_t *row = w + r * ld;
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()}, f[4];
+    for (int64_t i = 0; i < n; i += 64) {
+      f16_block(row + 2 * i, n - i, f);
+      fma_block(f, x + i, n - i, acc);
+    }
+    y[r] = sum4(acc);
+  }
+}
+
+T512 static void f32_gemv(const float *w, int64_t ld, int64_t rows, const float *x, int64_t n, float *y) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *row = w + r * ld;
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()}, f[4];
+    for (int64_t i = 0; i < n; i += 64) {
+      for (int j = 0; j < 4; j++) f[j] = _mm512_maskz_loadu_ps(mask16(n - i - 16 * j), row + i + 16 * j);
+      fma_block(f, x + i, n - i, acc);
+    }
+    y[r] = sum4(acc);
+  }
+}
+
+T512 static void f16_decode(const uint8_t *src, int64_t n, float *dst) {
+  __m512 f[4];
+  for (int64_t i = 0; i < n; i += 64) {
+    f16_block(src + 2 * i, n - i, f);
+    store_block(f, n - i, dst + i);
+  }
+}
+
+/* Four weight rows by NV vectors of 16 positions: 4 * NV accumulators stay in registers; per
+ * input channel NV loads of x and four broadcasts of w feed 4 * NV multiply-adds. */
+T512_INLINE void gemm_tile(const float *const wr[4], int nr, const float *x, int64_t ldx, int64_t rem, int64_t k,
+                           float *y, int64_t ldy, const int NV) {
+  __m512 acc[4][4];
+  __mmask16 m[4];
+#pragma GCC unroll 4
+  for (int j = 0; j < 4; j++) m[j] = mask16(rem - 16 * j);
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; i++)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; j++) acc[i][j] = _mm512_setzero_ps();
+  for (int64_t c = 0; c < k; c++) {
+    __m512 xv[4];
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; j++) xv[j] = _mm512_maskz_loadu_ps(m[j], x + c * ldx + 16 * j);
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) {
+      __m512 b = _mm512_set1_ps(wr[i][c]);
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; j++) acc[i][j] = _mm512_fmadd_ps(b, xv[j], acc[i][j]);
+    }
+  }
+  /* constant bounds: indexing acc with a run-time row count would keep it in memory */
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; i++)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; j++) {
+      if (i >= nr) continue;
+      float *yp = y + i * ldy + 16 * j;
+      _mm512_mask_storeu_ps(yp, m[j], _mm512_add_ps(acc[i][j], _mm512_maskz_loadu_ps(m[j], yp)));
+    }
+}
+
+T512 static void gemm(const float *w, int64_t ldw, int64_t nw, const float *x, int64_t ldx, int64_t ns, int64_t k,
+                      float *y, int64_t ldy) {
+  for (int64_t r0 = 0; r0 < nw; r0 += 4) {
+    int nr = nw - r0 < 4 ? (int)(nw - r0) : 4;
+    const float *wr[4];
+    for (int i = 0; i < 4; i++) wr[i] = w + (r0 + (i < nr ? i : nr - 1)) * ldw;
+    for (int64_t s0 = 0; s0 < ns; s0 += 64) {
+      int64_t rem = ns - s0;
+      float *yt = y + r0 * ldy + s0;
+      if (rem > 48) gemm_tile(wr, nr, x + s0, ldx, rem, k, yt, ldy, 4);
+      else if (rem > 32) gemm_tile(wr, nr, x + s0, ldx, rem, k, yt, ldy, 3);
+      else if (rem > 16) gemm_tile(wr, nr, x + s0, ldx, rem, k, yt, ldy, 2);
+      else gemm_tile(wr, nr, x + s0, ldx, rem, k, yt, ldy, 1);
+    }
+  }
+}
+
+static const exec_kernel_table table = {
+  "avx512", f32_gemv, f16_gemv, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm,
+};
+
+const exec_kernel_table *exec_kernels_avx512(void) {
+  __builtin_cpu_init();
+  int ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  return ok ? &table : NULL;
+}
+
+#else
+const exec_kernel_table *exec_kernels_avx512(void) { return NULL; }
+#endif

@@ -1,0 +1,79 @@
+/* plan_buffers.c — activation buffers assigned by liveness: a value's buffer returns to the pool
+ * after its last use, so a deep network needs a few buffers, not one per value. */
+#include <string.h>
+
+#include "exec/planner.h"
+#include "util/alloc.h"
+#include "util/error.h"
+#include "util/pool.h"
+
+typedef struct pool_buf {
+  size_t cap;
+  int busy;
+} pool_buf;
+
+static int take_buffer(pool_buf **pool, int *n, size_t need) {
+  int best = -1;
+  for (int i = 0; i < *n; i++) {
+    if ((*pool)[i].busy) continue;
+    if (best < 0) best = i;
+    else {
+      size_t cb = (*pool)[best].cap, ci = (*pool)[i].cap;
+      /* smallest that fits; else the largest, which grows least */
+      if ((ci >= need && (cb < need || ci < cb)) || (cb < need && ci > cb)) best = i;
+    }
+  }
+  if (best < 0) {
+    pool_buf *np = mr_realloc(*pool, sizeof *np * (size_t)(*n + 1));
+    if (!np) return -1;
+    *pool = np;
+    best = (*n)++;
+    (*pool)[best].cap = 0;
+  }
+  if ((*pool)[best].cap < need) (*pool)[best].cap = need;
+  (*pool)[best].busy = 1;
+  return best;
+}
+
+int plan_assign_buffers(planner *p) {
+  exec_function *f = p->f;
+  pool_buf *pool = NULL;
+  int n_pool = 0;
+  /* values produced by each step, in step order: vals are appended in program order */
+  int v = 0;
+  for (int s = 0; s < f->n_steps; s++) {
+    for (; v < p->n_vals && p->vals[v].producer <= s; v++) {
+      value_info *vi = &p->vals[v];
+      if (vi->producer != s || vi->alias >= 0) continue;
+      size_t need = (size_t)vi->t->count * exec_storage_size(vi->t->storage);
+      vi->buf = take_buffer(&pool, &n_pool, need ? need : 1);
+      if (vi->buf < 0) {
+        mr_free(pool);
+        return util_err_nomem(p->err, "activation buffers");
+      }
+    }
+    for (int k = 0; k < p->n_vals; k++) { /* release values whose last use is this step */
+      value_info *vi = &p->vals[k];
+      if (vi->buf < 0 || vi->keep) continue;
+      if (vi->last_use == s || (vi->last_use < 0 && vi->producer == s)) pool[vi->buf].busy = 0;
+    }
+  }
+  f->buffers = util_arena_alloc(&f->arena, sizeof(void *) * (size_t)(n_pool + 1));
+  int rc = f->buffers ? MR_OK : util_err_nomem(p->err, "activation buffers");
+  for (int i = 0; !rc && i < n_pool; i++) {
+    f->buffers[i] = mr_alloc(pool[i].cap);
+    if (!f->buffers[i]) rc = util_err_nomem(p->err, "activation buffers");
+    else {
+      memset(f->buffers[i], 0, pool[i].cap);
+      f->n_buffers = i + 1;
+      f->activation_bytes += pool[i].cap;
+    }
+  }
+  mr_free(pool);
+  if (rc) return rc;
+  rc = exec_function_set_threads(f, util_pool_size(util_pool_default()), p->err);
+  if (rc) return rc;
+  for (int k = 0; k < p->n_vals; k++)
+    if (p->vals[k].buf >= 0) p->vals[k].t->data = f->buffers[p->vals[k].buf];
+  return MR_OK;
+}

@@ -1,0 +1,221 @@
+/* test_exec_kernels_paths.c — every kernel table this CPU can run (avx512, avx2, neon, portable;
+ * each forced in turn with exec_kernels_select) against float64 references, on random shapes, odd
+ * sizes, row strides and misaligned pointers.
+ * Bounds: decodes (fp16, LUT8, LUT4, and LUT1/2/3/6 through the drivers) are exact. A dot product
+ * or a product tile of length n must satisfy |got - ref| <= (n + 2) * 2^-23 * sum |w_i x_i|, twice
+ * the worst case of fp32 summation in any order (|error| <= n * 2^-24 * sum |terms|).
+ * $MR_REQUIRE_KERNELS=name makes an unavailable table a failure (the NEON run under qemu uses it). */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "exec/kernels/kernels.h"
+#include "harness.h"
+#include "util/fp16.h"
+
+static uint64_t rng = 0x9e3779b97f4a7c15u;
+
+static uint32_t rnd(void) {
+  rng = rng * 6364136223846793005u + 1442695040888963407u;
+  return (uint32_t)(rng >> 33);
+}
+
+static float frand(void) { return (float)((int)(rnd() % 20001) - 10000) / 5000.0f; } /* [-2, 2] */
+
+static uint16_t hrand(void) { return util_f32_to_f16(frand()); }
+
+static float half(const uint16_t *p) {
+  const uint8_t *b = (const uint8_t *)p;
+  return util_f16_to_f32((uint16_t)(b[0] | b[1] << 8));
+}
+
+/* Field i of a LSB-first bit stream (the reference unpacker). */
+static unsigned field(const uint8_t *s, int64_t i, int bits) {
+  unsigned v = 0;
+  for (int b = 0; b < bits; b++) {
+    int64_t bit = i * bits + b;
+    v |= (unsigned)((s[bit >> 3] >> (bit & 7)) & 1) << b;
+  }
+  return v;
+}
+
+static const char *cur = "";
+
+static void check_dot(float got, const double *terms, int64_t n, const char *what, int64_t a, int64_t b) {
+  double ref = 0, mag = 0;
+  for (int64_t i = 0; i < n; i++) ref += terms[i], mag += fabs(terms[i]);
+  double bound = (double)(n + 2) * 0x1p-23 * mag;
+  CHECK_MSG(fabs(got - ref) <= bound, "%s %s (%lld, %lld): %.9g vs %.9g, bound %.3g", cur, what, (long long)a,
+            (long long)b, got, ref, bound);
+}
+
+static const int64_t lens[] = {1, 2, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 255, 1031};
+#define NLENS (int64_t)(sizeof lens / sizeof *lens)
+
+/* Buffers with room for an offset of one byte (misaligned for every SIMD width). */
+static uint8_t wbuf[8 * 2100 * 4 + 64], ibuf[2100 * 4 + 64];
+static float xbuf[2100 + 16], ybuf[16], dec[2100 + 16];
+static double terms[2100];
+static uint16_t pal_buf[257];
+
+static void test_decode(const exec_kernel_table *k) {
+  for (int64_t t = 0; t < NLENS; t++) {
+    int64_t n = lens[t];
+    uint8_t *src = wbuf + 1;
+    for (int64_t i = 0; i < 2 * n; i++) src[i] = (uint8_t)rnd();
+    k->f16_decode(src, n, dec + 1);
+    for (int64_t i = 0; i < n; i++) {
+      float want = util_f16_to_f32((uint16_t)(src[2 * i] | src[2 * i + 1] << 8));
+      int same = want != want ? dec[1 + i] != dec[1 + i] : memcmp(&want, &dec[1 + i], 4) == 0;
+      CHECK_MSG(same, "%s f16_decode n=%lld i=%lld", cur, (long long)n, (long long)i);
+    }
+    uint16_t *pal = pal_buf + 1; /* misaligned by one half, and the planes are built from it */
+    for (int i = 0; i < 256; i++) pal[i] = hrand();
+    for (int64_t i = 0; i < n; i++) src[i] = (uint8_t)rnd();
+    k->lut8_decode(pal, src, n, dec + 1);
+    for (int64_t i = 0; i < n; i++)
+      CHECK_MSG(dec[1 + i] == half(pal + src[i]), "%s lut8_decode n=%lld i=%lld", cur, (long long)n, (long long)i);
+    k->lut4_decode(pal, src, n, dec + 1);
+    for (int64_t i = 0; i < n; i++)
+      CHECK_MSG(dec[1 + i] == half(pal + field(src, i, 4)), "%s lut4_decode n=%lld i=%lld", cur, (long long)n,
+                (long long)i);
+  }
+}
+
+typedef enum { F32, F16, LUT8, LUT4 } form;
+
+/* Element i of row r of a matrix of form f at w with row stride ld bytes. */
+static double elem(form f, const uint8_t *w, int64_t ld, const uint16_t *pal, int64_t r, int64_t i) {
+  const uint8_t *row = w + r * ld;
+  switch (f) {
+  case F32: {
+    float v;
+    memcpy(&v, row + 4 * i, 4);
+    return v;
+  }
+  case F16: return util_f16_to_f32((uint16_t)(row[2 * i] | row[2 * i + 1] << 8));
+  case LUT8: return half(pal + row[i]);
+  case LUT4: return half(pal + field(row, i, 4));
+  }
+  return 0;
+}
+
+static void test_gemv(const exec_kernel_table *k) {
+  static const char *names[] = {"f32_gemv", "f16_gemv", "lut8_gemv", "lut4_gemv"};
+  uint16_t *pal = pal_buf + 1;
+  for (int i = 0; i < 256; i++) pal[i] = hrand();
+  for (int f = F32; f <= LUT4; f++)
+    for (int64_t t = 0; t < NLENS; t++) {
+      int64_t n = lens[t], rows = 1 + (int64_t)(rnd() % 5);
+      int64_t bytes = f == F32 ? 4 * n : f == F16 ? 2 * n : f == LUT8 ? n : (n + 1) / 2;
+      int64_t ld = bytes + (f == F32 ? 4 : 3); /* rows padded: the stride is not the row length */
+      /* fp32 rows must stay float-aligned; everything else starts one byte off */
+      uint8_t *w = f == F32 ? wbuf + 4 : wbuf + 1;
+      float *x = xbuf + 1;
+      for (int64_t i = 0; i < rows * ld; i++) w[i] = (uint8_t)rnd();
+      if (f == F32)
+        for (int64_t r = 0; r < rows; r++)
+          for (int64_t i = 0; i < n; i++) {
+            float v = frand();
+            memcpy(w + r * ld + 4 * i, &v, 4);
+          }
+      if (f == F16)
+        for (int64_t r = 0; r < rows; r++)
+          for (int64_t i = 0; i < n; i++) {
+            uint16_t h = hrand();
+            w[r * ld + 2 * i] = (uint8_t)h, w[r * ld + 2 * i + 1] = (uint8_t)(h >> 8);
+          }
+      for (int64_t i = 0; i < n; i++) x[i] = frand();
+      switch (f) {
+      case F32: k->f32_gemv((const float *)(const void *)w, ld / 4, rows, x, n, ybuf); break;
+      case F16: k->f16_gemv(w, ld, rows, x, n, ybuf); break;
+      case LUT8: k->lut8_gemv(pal, w, ld, rows, x, n, ybuf); break;
+      case LUT4: k->lut4_gemv(pal, w, ld, rows, x, n, ybuf); break;
+      }
+      for (int64_t r = 0; r < rows; r++) {
+        for (int64_t i = 0; i < n; i++) terms[i] = elem((form)f, w, ld, pal, r, i) * x[i];
+        check_dot(ybuf[r], terms, n, names[f], n, r);
+      }
+    }
+}
+
+static void test_gemm(const exec_kernel_table *k) {
+  static const int64_t nws[] = {1, 3, 4, 5, 9}, nss[] = {1, 7, 16, 17, 33, 64, 70}, ks[] = {1, 5, 64, 131};
+  static float w[9 * 132 + 1], x[131 * 80 + 1], y[9 * 80 + 1], y0[9 * 80]; /* ld = k + 1, ns + 3, ns + 2 */
+  for (int a = 0; a < 5; a++)
+    for (int b = 0; b < 7; b++)
+      for (int c = 0; c < 4; c++) {
+        int64_t nw = nws[a], ns = nss[b], kk = ks[c], ldw = kk + 1, ldx = ns + 3, ldy = ns + 2;
+        float *wp = w + 1, *xp = x + 1, *yp = y + 1; /* one float off: misaligned for SIMD */
+        for (int64_t i = 0; i < nw * ldw - 1; i++) wp[i] = frand();
+        for (int64_t i = 0; i < kk * ldx - 1; i++) xp[i] = frand();
+        for (int64_t i = 0; i < nw * ldy - 1; i++) y0[i] = yp[i] = frand();
+        k->gemm(wp, ldw, nw, xp, ldx, ns, kk, yp, ldy);
+        for (int64_t r = 0; r < nw; r++)
+          for (int64_t s = 0; s < ns; s++) {
+            terms[0] = y0[r * ldy + s];
+            for (int64_t i = 0; i < kk; i++) terms[i + 1] = (double)wp[r * ldw + i] * xp[i * ldx + s];
+            check_dot(yp[r * ldy + s], terms, kk + 1, "gemm", r, s);
+          }
+        for (int64_t r = 0; r < nw; r++) /* padding between rows is left alone */
+          for (int64_t s = ns; s < ldy && r * ldy + s < nw * ldy - 1; s++) CHECK(yp[r * ldy + s] == y0[r * ldy + s]);
+      }
+}
+
+/* The drivers over whole matrices: every index width, palettes shared by runs of rows, row
+ * ranges that start inside a palette run and element ranges that start inside a row. */
+static void test_wmat(void) {
+  static uint16_t pals[4 * 256];
+  static const int widths[] = {1, 2, 3, 4, 6, 8};
+  for (int wi = 0; wi < 6; wi++) {
+    int bits = widths[wi];
+    int64_t rows = 7, cols = bits == 3 ? 40 : 44; /* rows of whole bytes */
+    exec_wmat m = {EXEC_WMAT_LUT, bits, NULL, ibuf + 1, rows, cols, cols * bits / 8, pals, 2};
+    for (int i = 0; i < 4 * 256; i++) pals[i] = hrand();
+    for (int64_t i = 0; i < rows * m.ld; i++) ibuf[1 + i] = (uint8_t)rnd();
+    float *x = xbuf + 1, y[7], all[7 * 44];
+    for (int64_t i = 0; i < cols; i++) x[i] = frand();
+    exec_wmat_gemv(&m, 1, rows, x, y);
+    for (int64_t r = 1; r < rows; r++) {
+      const uint16_t *pal = pals + (r / 2) * (1 << bits);
+      for (int64_t i = 0; i < cols; i++) terms[i] = half(pal + field(ibuf + 1 + r * m.ld, i, bits)) * x[i];
+      check_dot(y[r - 1], terms, cols, "wmat_gemv", bits, r);
+    }
+    int64_t start = 3, n = rows * cols - 5;
+    exec_wmat_read(&m, start, n, all);
+    for (int64_t e = start; e < start + n; e++) {
+      int64_t r = e / cols, i = e % cols;
+      float want = half(pals + (r / 2) * (1 << bits) + field(ibuf + 1 + r * m.ld, i, bits));
+      CHECK_MSG(all[e - start] == want, "%s wmat_read bits=%d e=%lld", cur, bits, (long long)e);
+    }
+  }
+}
+
+static void test_paths(void) {
+  const char *need = getenv("MR_REQUIRE_KERNELS");
+  int ran = 0;
+  for (const char *const *name = exec_kernels_names(); *name; name++) {
+    if (exec_kernels_select(*name) != 0) {
+      printf("  kernels %s: not available on this CPU or build, skipped\n", *name);
+      CHECK_MSG(!need || strcmp(need, *name), "required kernels %s are not available", *name);
+      continue;
+    }
+    cur = *name;
+    int before = th_failures;
+    test_decode(exec_kernels());
+    test_gemv(exec_kernels());
+    test_gemm(exec_kernels());
+    test_wmat();
+    printf("  kernels %s: %s\n", *name, th_failures == before ? "ok" : "FAILED");
+    ran++;
+  }
+  CHECK(ran >= 1);
+  exec_kernels_select("portable");
+  CHECK_EQ_STR(exec_kernels()->name, "portable");
+  CHECK(exec_kernels_select("no-such-kernels") == -1);
+  CHECK_EQ_STR(exec_kernels()->name, "portable");
+}
+
+int main(int argc, char **argv) {
+  static const th_case cases[] = {{"every kernel table against float64", test_paths}, {NULL, NULL}};
+  return th_run(cases, argc, argv);
+}
