@@ -26,6 +26,8 @@ static int usage(FILE *f) {
           "  --argmax             the LM head outputs argmax_idx / argmax_val (Anemll 0.3.5)\n"
           "  --tokenizer DIR      copy the tokenizer files from DIR instead of HF_DIR\n"
           "  --name NAME          model name in meta.yaml (default: HF_DIR's folder name)\n"
+          "  --format F           mlpackage, mlmodelc or both (default both): each component as a Core ML\n"
+          "                       package (for Core ML on a Mac, coremltools), as a .mlmodelc, or both\n"
           "  --dry-run            write model.mil and metadata.json only (no weights; checkpoint not read)\n"
           "  --quiet              do not print the reconstruction error of each palettized tensor\n"
           "  --help               this help\n");
@@ -62,6 +64,7 @@ int tool_convert(int argc, char **argv) {
     else if (!strcmp(a, "--prefix")) o.prefix = argv[++i];
     else if (!strcmp(a, "--tokenizer")) o.tokenizer_dir = argv[++i];
     else if (!strcmp(a, "--name")) o.name = argv[++i];
+    else if (!strcmp(a, "--format")) bad = conv_format_parse(argv[++i], &o.formats, &err) != MR_OK;
     else if (!strcmp(a, "--lut-ffn") || !strcmp(a, "--lut-lmhead") || !strcmp(a, "--lut-embeddings")) {
       conv_lut *l = a[6] == 'f' ? &o.lut_ffn : a[6] == 'l' ? &o.lut_lmhead : &o.lut_emb;
       if (conv_lut_parse(argv[++i], l, &err)) {

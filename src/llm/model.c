@@ -1,6 +1,7 @@
 /* model.c — running an Anemll bundle (see model.h). File names are resolved as chat.py 0.3.4 does
  * (§1.5): {prefix}_embeddings[_lutN] (retried without the suffix), {prefix}_lm_head[_lutN],
- * {prefix}_FFN_PF[_lutN]_chunk_NNofMM. One fp16 KV state, created from the first chunk, is passed
+ * {prefix}_FFN_PF[_lutN]_chunk_NNofMM, each a .mlmodelc or, when that is absent, a .mlpackage
+ * (what `milrun convert --format mlpackage` and coremltools write). One fp16 KV state, created from the first chunk, is passed
  * to every chunk's prefill and infer. */
 #include "llm/model.h"
 
@@ -29,14 +30,28 @@ struct llm_model {
   int32_t *ids, *pos;
 };
 
-/* dir/name of a component (names: llm/anemll_names.h); NULL when out of memory. */
+/* dir/name, or its package form when only that is there; NULL when out of memory. */
+static char *resolve(const char *dir, const char *name) {
+  char pkg[300];
+  char *p = util_path_join(dir, name);
+  if (!p || util_is_dir(p) || anemll_name_package(pkg, sizeof pkg, name)) return p;
+  char *q = util_path_join(dir, pkg);
+  if (!q || !util_is_dir(q)) {
+    mr_free(q);
+    return p;
+  }
+  mr_free(p);
+  return q;
+}
+
+/* The component's path (names: llm/anemll_names.h); NULL when out of memory. */
 static char *component(const char *dir, int (*name_of)(char *, size_t, const char *, int), const char *prefix, int lut) {
   char name[256];
-  return name_of(name, sizeof name, prefix, lut) ? NULL : util_path_join(dir, name);
+  return name_of(name, sizeof name, prefix, lut) ? NULL : resolve(dir, name);
 }
 
 static int open_bundle(const char *path, mr_bundle **out, mr_error *err) {
-  if (!util_is_dir(path)) return util_err(err, MR_ENOTFOUND, "%s: component not found", path);
+  if (!util_is_dir(path)) return util_err(err, MR_ENOTFOUND, "%s: component not found (nor as .mlpackage)", path);
   return mr_bundle_open(path, NULL, out, err);
 }
 
@@ -62,7 +77,7 @@ static int open_components(llm_model *m, const char *dir, mr_error *err) {
   if (!m->ffn) return util_err_nomem(err, "model");
   for (int c = 0; c < mt->chunks && !rc; c++) {
     char name[256];
-    p = anemll_name_ffn_chunk(name, sizeof name, mt->prefix, lut_ffn, c + 1, mt->chunks) ? NULL : util_path_join(dir, name);
+    p = anemll_name_ffn_chunk(name, sizeof name, mt->prefix, lut_ffn, c + 1, mt->chunks) ? NULL : resolve(dir, name);
     rc = p ? open_bundle(p, &m->ffn[c], err) : util_err_nomem(err, "model");
     mr_free(p);
   }

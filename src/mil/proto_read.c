@@ -15,6 +15,7 @@
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/fp16.h"
+#include "util/strbuf.h"
 
 typedef struct rd {
   mil_program *p;
@@ -434,6 +435,26 @@ static int read_program(rd *r, const pb_program *pp) {
 
 static int add_str(cJSON *o, const char *k, const char *v) { return cJSON_AddStringToObject(o, k, v) ? 0 : -1; }
 
+/* An input's enumerated shapes in metadata.json's spelling, "[[1, 1], [1, 64]]". */
+static int enumerated_json(rd *r, const pb_enum_shapes *es, const char *field, const char *name, cJSON *o) {
+  util_sb sb = {0};
+  util_sb_append(&sb, "[", 1);
+  for (size_t i = 0; i < es->n_shapes; i++) {
+    const pb_shape *s = es->shapes[i];
+    if (s->n_shape > MR_MAX_RANK) {
+      util_sb_free(&sb);
+      return bad(r, "%s '%s': EnumeratedShapes.shapes[%zu] has %zu dimensions", field, name, i, s->n_shape);
+    }
+    util_sb_append(&sb, i ? ", [" : "[", i ? 3 : 1);
+    for (size_t k = 0; k < s->n_shape; k++) util_sb_printf(&sb, "%s%lld", k ? ", " : "", (long long)s->shape[k]);
+    util_sb_append(&sb, "]", 1);
+  }
+  util_sb_append(&sb, "]", 1);
+  int rc = util_sb_failed(&sb) || add_str(o, "enumeratedShapes", util_sb_cstr(&sb)) ? nomem(r) : MR_OK;
+  util_sb_free(&sb);
+  return rc;
+}
+
 static int feature_json(rd *r, const pb_feature *fd, const char *field, cJSON *arr) {
   cJSON *o = cJSON_CreateObject();
   if (!o || !cJSON_AddItemToArray(arr, o)) {
@@ -479,6 +500,9 @@ static int feature_json(rd *r, const pb_feature *fd, const char *field, cJSON *a
   if (add_str(o, "dataType", dt) || add_str(o, "shape", shape) ||
       add_str(o, "hasShapeFlexibility", flexible ? "1" : "0"))
     return nomem(r);
+  if (at->shape_flexibility_case == CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_ENUMERATED_SHAPES &&
+      at->enumeratedshapes)
+    return enumerated_json(r, at->enumeratedshapes, field, fd->name, o);
   return MR_OK;
 }
 

@@ -2,7 +2,7 @@
  * proto_read.c. Messages are built in an arena and encoded once. Values go to the TensorValue
  * field Core ML reads for their element type (MIL.proto); the description is made from the
  * program's own signatures, so it cannot disagree with it, and the metadata (author, version,
- * user-defined keys) comes from metadata.json. */
+ * user-defined keys, an input's enumerated shapes) comes from metadata.json. */
 #include "mil/proto_write.h"
 
 #include <cjson/cJSON.h>
@@ -22,6 +22,7 @@ typedef struct wr {
   util_arena a;
   const mil_program *p;
   mr_error *err;
+  cJSON *md_json; /* metadata.json as given, or NULL */
   int failed; /* out of memory: checked once at the end */
 } wr;
 
@@ -457,7 +458,91 @@ static const mil_type *var_type(const mil_function *f, const char *name) {
   return NULL;
 }
 
-static int feature(wr *w, const char *fn, const char *name, const mil_type *t, pb_feature **out) {
+static const char *json_str(const cJSON *o, const char *key) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+  return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* The metadata.json inputSchema entry of input `name` of function fn, or NULL. */
+static const cJSON *input_entry(const wr *w, const char *fn, const char *name) {
+  const cJSON *o = cJSON_IsArray(w->md_json) ? cJSON_GetArrayItem(w->md_json, 0) : w->md_json, *f, *e;
+  cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(o, "functions")) {
+    if (!strcmp(json_str(f, "name"), fn)) {
+      o = f;
+      break;
+    }
+  }
+  cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "inputSchema")) {
+    if (!strcmp(json_str(e, "name"), name)) return e;
+  }
+  return NULL;
+}
+
+/* A shape written as JSON ([1, 64]) into s when it fits the declared type t. */
+static int shape_of(const cJSON *j, const mil_type *t, int64_t *s) {
+  if (cJSON_GetArraySize(j) != t->rank) return 0;
+  for (int i = 0; i < t->rank; i++) {
+    const cJSON *d = cJSON_GetArrayItem(j, i);
+    if (!cJSON_IsNumber(d) || d->valuedouble < 1 || d->valuedouble > 1e15 ||
+        (t->dims[i] >= 0 && d->valuedouble != (double)t->dims[i]))
+      return 0;
+    s[i] = (int64_t)d->valuedouble;
+  }
+  return 1;
+}
+
+/* The enumerated shapes metadata.json gives for a flexible input ("[[1, 1], [1, 64]]"), each
+ * fitting its declared type; the first is the default shape, as in Anemll's. */
+static int enumerated(wr *w, pb_array_type *at, const mil_type *t, const cJSON *entry) {
+  cJSON *list = entry ? cJSON_Parse(json_str(entry, "enumeratedShapes")) : NULL;
+  int n = cJSON_IsArray(list) ? cJSON_GetArraySize(list) : 0, ok = n > 0;
+  pb_enum_shapes *es = ok ? NEW(w, pb_enum_shapes, CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__ENUMERATED_SHAPES__INIT)
+                          : NULL;
+  pb_shape **shapes = ok ? (pb_shape **)arr(w, (size_t)n) : NULL;
+  for (int i = 0; ok && es && shapes && i < n; i++) {
+    pb_shape *s = shapes[i] = NEW(w, pb_shape, CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE__INIT);
+    int64_t *dims = mk(w, sizeof *dims * (size_t)(t->rank + 1));
+    if (!s || !dims) break;
+    ok = shape_of(cJSON_GetArrayItem(list, i), t, dims);
+    s->shape = dims;
+    s->n_shape = (size_t)t->rank;
+  }
+  cJSON_Delete(list);
+  if (!ok || !es || !shapes) return 0;
+  es->shapes = shapes;
+  es->n_shapes = (size_t)n;
+  at->shape_flexibility_case = CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_ENUMERATED_SHAPES;
+  at->enumeratedshapes = es;
+  memcpy(at->shape, shapes[0]->shape, sizeof *at->shape * (size_t)t->rank);
+  return 1;
+}
+
+/* Every size from 1 up for each flexible dimension, the declared size for the others. */
+static void shape_range(wr *w, pb_array_type *at, const mil_type *t) {
+  pb_shape_range *r = NEW(w, pb_shape_range, CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE_RANGE__INIT);
+  pb_size_range **sizes = (pb_size_range **)arr(w, (size_t)t->rank);
+  if (!r || !sizes) return;
+  for (int i = 0; i < t->rank; i++) {
+    pb_size_range *s = sizes[i] = NEW(w, pb_size_range, CORE_ML__SPECIFICATION__SIZE_RANGE__INIT);
+    if (!s) return;
+    s->lowerbound = t->dims[i] < 0 ? 1 : (uint64_t)t->dims[i];
+    s->upperbound = t->dims[i] < 0 ? -1 : t->dims[i];
+  }
+  r->sizeranges = sizes;
+  r->n_sizeranges = (size_t)t->rank;
+  at->shape_flexibility_case = CORE_ML__SPECIFICATION__ARRAY_FEATURE_TYPE__SHAPE_FLEXIBILITY_SHAPE_RANGE;
+  at->shaperange = r;
+}
+
+/* A flexible input (a dimension declared '?') tells Core ML which shapes it takes: the enumerated
+ * shapes metadata.json lists for it (Anemll's embeddings: [1, 1] and [1, B]), else a range. */
+static void flexibility(wr *w, pb_array_type *at, const mil_type *t, const char *fn, const char *name) {
+  int flexible = 0;
+  for (int i = 0; i < t->rank; i++) flexible |= t->dims[i] < 0;
+  if (flexible && !enumerated(w, at, t, input_entry(w, fn, name))) shape_range(w, at, t);
+}
+
+static int feature(wr *w, const char *fn, const char *name, const mil_type *t, int is_input, pb_feature **out) {
   int is_state = t && t->kind == MIL_TYPE_STATE;
   const mil_type *tt = is_state ? t->elem : t;
   if (!tt || tt->kind != MIL_TYPE_TENSOR || !mil_proto_array_dtype(tt->dtype))
@@ -474,6 +559,7 @@ static int feature(wr *w, const char *fn, const char *name, const mil_type *t, p
   for (int i = 0; i < tt->rank; i++) shape[i] = tt->dims[i] < 0 ? 1 : tt->dims[i];
   at->shape = shape;
   at->n_shape = (size_t)tt->rank;
+  if (is_input) flexibility(w, at, tt, fn, name);
   if (is_state) {
     ft->type_case = CORE_ML__SPECIFICATION__FEATURE_TYPE__TYPE_STATE_TYPE;
     ft->statetype = NEW(w, pb_state_type, CORE_ML__SPECIFICATION__STATE_FEATURE_TYPE__INIT);
@@ -501,32 +587,25 @@ static int function_schemas(wr *w, const mil_function *f, schemas *s) {
   for (int i = 0; i < f->n_params; i++) {
     const mil_var *v = &f->params[i];
     int st = v->type && v->type->kind == MIL_TYPE_STATE;
-    int rc = feature(w, f->name, v->name, v->type, st ? &s->st[s->n_st++] : &s->in[s->n_in++]);
+    int rc = feature(w, f->name, v->name, v->type, !st, st ? &s->st[s->n_st++] : &s->in[s->n_in++]);
     if (rc) return rc;
   }
   for (int i = 0; i < f->body.n_outputs; i++) {
-    int rc = feature(w, f->name, f->body.outputs[i], var_type(f, f->body.outputs[i]), &s->out[s->n_out++]);
+    int rc = feature(w, f->name, f->body.outputs[i], var_type(f, f->body.outputs[i]), 0, &s->out[s->n_out++]);
     if (rc) return rc;
   }
   return MR_OK;
-}
-
-static const char *json_str(const cJSON *o, const char *key) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-  return cJSON_IsString(v) ? v->valuestring : "";
 }
 
 /* Author, version, description, license and user-defined keys of metadata.json. */
 static void metadata(wr *w, const mil_metadata *md, pb_desc *d) {
   pb_metadata *x = d->metadata = NEW(w, pb_metadata, CORE_ML__SPECIFICATION__METADATA__INIT);
   if (!x || !md) return;
-  cJSON *root = md->text ? cJSON_Parse(md->text) : NULL;
-  const cJSON *o = cJSON_IsArray(root) ? cJSON_GetArrayItem(root, 0) : root;
+  const cJSON *o = cJSON_IsArray(w->md_json) ? cJSON_GetArrayItem(w->md_json, 0) : w->md_json;
   x->shortdescription = str(w, json_str(o, "shortDescription"));
   x->versionstring = str(w, json_str(o, "version"));
   x->author = str(w, json_str(o, "author"));
   x->license = str(w, json_str(o, "license"));
-  cJSON_Delete(root);
   x->userdefined = (pb_user_entry **)arr(w, (size_t)md->n_user);
   for (int i = 0; x->userdefined && i < md->n_user; i++) {
     pb_user_entry *e = x->userdefined[x->n_userdefined++] =
@@ -588,7 +667,7 @@ int mil_proto_spec_version_of(const mil_program *p) {
 int mil_proto_write(const mil_program *p, const mil_metadata *md, uint8_t **out, size_t *len, mr_error *err) {
   *out = NULL;
   *len = 0;
-  wr w = {.p = p, .err = err};
+  wr w = {.p = p, .err = err, .md_json = md && md->text ? cJSON_Parse(md->text) : NULL};
   pb_model *m = NEW(&w, pb_model, CORE_ML__SPECIFICATION__MODEL__INIT);
   int rc = MR_OK;
   if (m) {
@@ -600,5 +679,6 @@ int mil_proto_write(const mil_program *p, const mil_metadata *md, uint8_t **out,
   if (!rc && w.failed) rc = util_err_nomem(err, p->filename);
   if (!rc) rc = mil_pb_encode_model(m, out, len, err);
   util_arena_free(&w.a);
+  cJSON_Delete(w.md_json);
   return rc;
 }
