@@ -1,4 +1,4 @@
-/* inspect.c — `milrun inspect BUNDLE [--json]`: what a .mlmodelc holds: functions with their inputs,
+/* inspect.c — `milrun inspect BUNDLE [--json]`: what a bundle (.mlmodelc or package) holds: functions with their inputs,
  * outputs and states, an op histogram, weight bytes by storage kind, and the metadata. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -151,24 +151,25 @@ static double weight_file_bytes(const mil_model *m, int *missing) {
 }
 
 static int usage(FILE *f) {
-  fprintf(f, "usage: milrun inspect BUNDLE.mlmodelc [--json | --mil]\n\n"
-             "Describe a compiled Core ML model: functions (default marked), inputs, outputs and states\n"
+  fprintf(f, "usage: milrun inspect BUNDLE [--json | --mil]\n\n"
+             "Describe a Core ML model (a .mlmodelc, a .mlpackage or a .mlmodel): functions (default marked), inputs, outputs and states\n"
              "with dtypes and shapes, an op histogram, weight bytes by storage kind and the metadata.\n\n"
              "options:\n  --json   print one JSON object instead of text\n"
-             "  --mil    print the program as canonical model.mil text (BUNDLE may also be a .mil file)\n"
+             "  --mil    print the program as canonical model.mil text (BUNDLE may also be a .mil file;\n"
+             "           a package's program version reads 1.3 for iOS18, else 1.0)\n"
              "  --help   this help\n");
   return f == stdout ? 0 : 2;
 }
 
 /* The bundle's program (or a .mil file's) through the one printer: Apple's layout, no comments. */
 static int print_mil(const char *path) {
-  struct stat st;
-  int is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+  size_t n = strlen(path);
+  int is_text = n > 4 && !strcmp(path + n - 4, ".mil");
   mil_model *m = NULL;
   mil_program *own = NULL;
   mr_error err = {0};
   /* A bundle through the format layer (whatever its files are); a bare .mil file parsed as is. */
-  if ((is_dir ? mil_model_load(path, 0, &m, &err) : mil_parse_file(path, &own, &err)) != MR_OK) {
+  if ((is_text ? mil_parse_file(path, &own, &err) : mil_model_load(path, 0, &m, &err)) != MR_OK) {
     fprintf(stderr, "milrun inspect: %s\n", err.msg);
     return 1;
   }

@@ -14,8 +14,8 @@
 static int usage(FILE *f) {
   fprintf(f,
           "usage: milrun logits MODEL_DIR --ids 1,2,3 [--out FILE] [--last]\n\n"
-          "Run token ids through an Anemll-layout bundle (meta.yaml + .mlmodelc components) as chat.py does\n"
-          "and report the logits of every prompt position.\n\n"
+          "Run token ids through an Anemll-layout bundle (meta.yaml + .mlmodelc or .mlpackage components)\n"
+          "as chat.py does and report the logits of every prompt position.\n\n"
           "options:\n"
           "  --ids LIST     comma-separated token ids (required)\n"
           "  --out FILE     write float32 rows [T, V] (little-endian, no header) instead of printing\n"

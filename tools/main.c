@@ -6,8 +6,8 @@
 #include "milrun.h"
 
 static const tool_command commands[] = {
-  {"inspect", tool_inspect, "describe a .mlmodelc bundle: functions, I/O, ops, weights"},
-  {"run", tool_run, "run one function of a .mlmodelc bundle on .npy inputs"},
+  {"inspect", tool_inspect, "describe a bundle (.mlmodelc, .mlpackage): functions, I/O, ops, weights"},
+  {"run", tool_run, "run one function of a bundle (.mlmodelc, .mlpackage) on .npy inputs"},
   {"pull", tool_pull, "download a model from Hugging Face into the standard cache"},
   {"tokenize", tool_tokenize, "encode text (argument or stdin) to token ids"},
   {"template", tool_template, "render a conversation with the chat template"},

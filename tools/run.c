@@ -13,7 +13,8 @@
 
 static int usage(FILE *f) {
   fprintf(f,
-          "usage: milrun run BUNDLE.mlmodelc [options]\n\n"
+          "usage: milrun run BUNDLE [options]\n\n"
+          "BUNDLE is a .mlmodelc directory, a .mlpackage directory or a .mlmodel file.\n"
           "Run one function once. Inputs and (optionally) initial states come from .npy files;\n"
           "outputs and final states are written as DIR/<name>.npy.\n\n"
           "options:\n"

@@ -417,15 +417,18 @@ static int read_program(rd *r, const pb_program *pp) {
   if (!pp->n_functions) return bad(r, "Program.functions is empty");
   if (pp->n_functions > INT32_MAX) return bad(r, "Program.functions: too many");
   mil_program *p = r->p;
-  p->version = "1.0";
   p->n_funcs = (int)pp->n_functions;
   if (!(p->funcs = alloc(r, pp->n_functions, sizeof *p->funcs))) return nomem(r);
+  /* The message has no text version ("program(1.3)"); compilers that know iOS18 write 1.3, older
+   * ones 1.0, so an iOS18 program reads as 1.3 and any other as 1.0. */
+  p->version = "1.0";
   for (size_t i = 0; i < pp->n_functions; i++) {
     for (size_t j = 0; j < i; j++)
       if (!strcmp(pp->functions[i]->key, pp->functions[j]->key))
         return bad(r, "Program.functions: '%s' twice", pp->functions[i]->key);
     int rc = read_function(r, pp->functions[i], &p->funcs[i]);
     if (rc) return rc;
+    if (mil_proto_spec_version(p->funcs[i].opset) >= 9) p->version = "1.3";
   }
   return read_attrs(r, pp->n_attributes, "Program.attributes", &p->attrs, &p->n_attrs, prog_attr_key,
                     prog_attr_val, pp->attributes);

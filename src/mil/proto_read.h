@@ -12,7 +12,8 @@
 /* Decode `data` (not consumed). On success *prog owns a new program and *md a description (free
  * with mil_metadata_free). A NeuralNetwork model is MR_ENOTSUP "not an ML Program (NeuralNetwork
  * models are not supported)"; malformed or self-contradicting messages are MR_EFORMAT naming the
- * field. The program's version reads "1.0": the message carries only an integer version. */
+ * field. The program's version reads "1.3" for an iOS18 program, else "1.0": the message carries
+ * only an integer version. */
 int mil_proto_read(const uint8_t *data, size_t len, const char *path, mil_program **prog, mil_metadata *md,
                    mr_error *err);
 
