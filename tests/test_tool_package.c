@@ -1,10 +1,10 @@
 /* test_tool_package.c — Core ML packages are the same models as the .mlmodelc they come from: for
  * every .mlmodelc fixture and the converted tiny models (fp16, and LUT with two chunks), the package
- * (`milrun export`, and the one `milrun convert` writes from the converter's IR) loads to an IR equal
- * to the .mlmodelc's, describes the same functions, and every function predicts bit-identical
- * outputs and states from the same inputs; the converted qwen3-tiny-python as packages alone gives
- * `milrun logits` bit-identical to its .mlmodelc form; and export back to a .mlmodelc reproduces the
- * model.mil the converter printed, byte for byte. */
+ * (`milrun export`, the one `milrun convert` writes from the converter's IR, and a bare .mlmodel) loads
+ * to an IR equal to the .mlmodelc's, describes the same functions, and every function predicts
+ * bit-identical outputs and states from the same inputs; the converted qwen3-tiny-python as
+ * packages alone gives `milrun logits` bit-identical to its .mlmodelc form; and export back to a
+ * .mlmodelc reproduces the model.mil the converter printed, byte for byte. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,6 +183,11 @@ static void test_fixtures_as_packages(void) {
       snprintf(rel, sizeof rel, "%s/%s", dirs[k], e->d_name);
       snprintf(name, sizeof name, "fixture%d", n++);
       check_export(th_fixture(rel), name);
+      if (n == 1) { /* the package's model file alone is a bare .mlmodel: the same model */
+        char bare[1024];
+        snprintf(bare, sizeof bare, "%s/%s.mlpackage/Data/com.apple.CoreML/model.mlmodel", th_tmpdir(), name);
+        check_same_predictions(th_fixture(rel), bare);
+      }
     }
     if (d) closedir(d);
   }

@@ -171,6 +171,8 @@ void mil_program_free(mil_program *p);
 
 /* The function called `name` (NULL: the first one), or NULL. */
 const mil_function *mil_program_function(const mil_program *p, const char *name);
+/* The declared type of variable `name` of fn (a parameter or an output of a top-level op), or NULL. */
+const mil_type *mil_function_var_type(const mil_function *fn, const char *name);
 /* The argument or attribute `name` of op, or NULL. */
 const mil_arg *mil_op_arg(const mil_op *op, const char *name);
 /* The op's `name` attribute as a string, or NULL. */

@@ -61,22 +61,12 @@ static int describe_params(mil_model *m, mil_model_function *d, mr_error *err) {
   return MR_OK;
 }
 
-/* The declared type of the variable `name` of fn (a parameter or an op output), or NULL. */
-static const mil_type *declared_type(const mil_function *fn, const char *name) {
-  for (int k = 0; k < fn->n_params; k++)
-    if (!strcmp(fn->params[k].name, name)) return fn->params[k].type;
-  for (int k = 0; k < fn->body.n_ops; k++)
-    for (int o = 0; o < fn->body.ops[k].n_outputs; o++)
-      if (!strcmp(fn->body.ops[k].outputs[o].name, name)) return fn->body.ops[k].outputs[o].type;
-  return NULL;
-}
-
 static int describe_outputs(mil_model *m, mil_model_function *d, mr_error *err) {
   const mil_block *body = &d->fn->body;
   d->outputs = util_arena_alloc(&m->arena, sizeof *d->outputs * (size_t)(body->n_outputs + 1));
   if (!d->outputs) return util_err_nomem(err, m->program_file);
   for (int i = 0; i < body->n_outputs; i++) {
-    const mil_type *ty = declared_type(d->fn, body->outputs[i]);
+    const mil_type *ty = mil_function_var_type(d->fn, body->outputs[i]);
     if (!ty)
       return util_err(err, MR_EFORMAT, "%s:%d:%d: undefined variable '%s'", m->program_file, body->line, body->col,
                       body->outputs[i]);

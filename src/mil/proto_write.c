@@ -449,15 +449,6 @@ static int program(wr *w, pb_program **out) {
 
 /* ---- description ---- */
 
-static const mil_type *var_type(const mil_function *f, const char *name) {
-  for (int i = 0; i < f->n_params; i++)
-    if (!strcmp(f->params[i].name, name)) return f->params[i].type;
-  for (int i = 0; i < f->body.n_ops; i++)
-    for (int k = 0; k < f->body.ops[i].n_outputs; k++)
-      if (!strcmp(f->body.ops[i].outputs[k].name, name)) return f->body.ops[i].outputs[k].type;
-  return NULL;
-}
-
 static const char *json_str(const cJSON *o, const char *key) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
   return cJSON_IsString(v) ? v->valuestring : "";
@@ -591,7 +582,7 @@ static int function_schemas(wr *w, const mil_function *f, schemas *s) {
     if (rc) return rc;
   }
   for (int i = 0; i < f->body.n_outputs; i++) {
-    int rc = feature(w, f->name, f->body.outputs[i], var_type(f, f->body.outputs[i]), 0, &s->out[s->n_out++]);
+    int rc = feature(w, f->name, f->body.outputs[i], mil_function_var_type(f, f->body.outputs[i]), 0, &s->out[s->n_out++]);
     if (rc) return rc;
   }
   return MR_OK;
