@@ -1,4 +1,4 @@
-/* inspect.c — `milrun inspect BUNDLE [--json | --mil]`: what a .mlmodelc holds: functions with their
+/* inspect.c — `milrun inspect BUNDLE [--json | --mil]`: what a bundle (.mlmodelc, .mlpackage, .mlmodel) holds: functions with their
  * inputs, outputs and states, an op histogram, weight bytes by storage kind, and the metadata; or
  * its program as canonical model.mil text. A folder with meta.yaml is an Anemll model, described
  * as a whole by inspect_model.c. */
@@ -21,13 +21,13 @@
 
 /* The bundle's program (or a .mil file's) through the one printer: Apple's layout, no comments. */
 static int print_mil(const char *path) {
-  struct stat st;
-  int is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+  size_t n = strlen(path);
+  int is_text = n > 4 && !strcmp(path + n - 4, ".mil");
   mil_model *m = NULL;
   mil_program *own = NULL;
   mr_error err = {0};
   /* A bundle through the format layer (whatever its files are); a bare .mil file parsed as is. */
-  if ((is_dir ? mil_model_load(path, 0, &m, &err) : mil_parse_file(path, &own, &err)) != MR_OK) {
+  if ((is_text ? mil_parse_file(path, &own, &err) : mil_model_load(path, 0, &m, &err)) != MR_OK) {
     fprintf(stderr, "milrun inspect: %s\n", err.msg);
     return 1;
   }
@@ -120,9 +120,10 @@ int tool_inspect(int argc, char **argv) {
     {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
   const tool_cmd cmd = {
     "inspect", "BUNDLE|MODEL [--json | --mil]",
-    "Describe a compiled Core ML model: functions (default marked), inputs, outputs and states\n"
+    "Describe a Core ML model: functions (default marked), inputs, outputs and states\n"
     "with dtypes and shapes, an op histogram, weight bytes by storage kind and the metadata.\n"
-    "BUNDLE is a .mlmodelc folder or ORG/NAME[@REV]:path/in/repo.mlmodelc (downloaded on first use).\n\n"
+    "BUNDLE is a .mlmodelc or .mlpackage folder, a .mlmodel file, or ORG/NAME[@REV]:path/in/repo.mlmodelc\n"
+    "(downloaded on first use).\n\n"
     "MODEL, an Anemll model directory (a folder with meta.yaml, or ORG/NAME[@REV]), is described as a\n"
     "whole: meta.yaml's entries, context and batch, each component (embeddings, FFN chunks, LM head)\n"
     "with its functions, I/O, states and weight bytes by kind, the tokenizer, and whether the pieces\n"

@@ -98,8 +98,8 @@ static int parse_args(int argc, char **argv, run_args *a) {
   const tool_cmd cmd = {
     "run", "BUNDLE [options]",
     "Run one function once. Inputs and (optionally) initial states come from .npy files;\n"
-    "outputs and final states are written as DIR/<name>.npy. BUNDLE is a .mlmodelc folder or a bundle\n"
-    "in a Hugging Face repository, ORG/NAME[@REV]:path/in/repo.mlmodelc (downloaded on first use).\n"
+    "outputs and final states are written as DIR/<name>.npy. BUNDLE is a .mlmodelc or .mlpackage\n"
+    "folder, a .mlmodel file, or a bundle in a Hugging Face repository, ORG/NAME[@REV]:path/in/repo.mlmodelc (downloaded on first use).\n"
     "Every NAME must exist in the function; the output folder is checked before the model runs.",
     opts, NULL, 1, 1, "BUNDLE"};
   int npos;
