@@ -115,9 +115,10 @@ typedef struct mr_bundle_options {
   int threads;         /* at most this many threads for this bundle's ops; 0: mr_set_threads's setting */
 } mr_bundle_options;
 
-/* Open the .mlmodelc directory at `path`: parse model.mil, read metadata.json, map the weight
- * files, and prepare every function for execution on the chosen executor (constants folded, LUT
- * weights kept packed). opts may be NULL. On success *out is a new bundle (close it with
+/* Open the bundle at `path` (a .mlmodelc directory, or a Core ML package: a .mlpackage directory or
+ * a .mlmodel file holding an ML Program): read its program and description, map the weight files,
+ * and prepare every function for execution on the chosen executor (constants folded, LUT weights
+ * kept packed). opts may be NULL. On success *out is a new bundle (close it with
  * mr_bundle_close). On failure *out is NULL and err says what is wrong, naming the file; an unknown
  * backend is MR_ENOTFOUND. Thread-safe with respect to other bundles. */
 MR_API int mr_bundle_open(const char *path, const mr_bundle_options *opts, mr_bundle **out, mr_error *err);
@@ -191,6 +192,7 @@ typedef struct mr_hub_options {
   int jobs;                    /* parallel connections; 0: 4 */
   int quiet;                   /* 1: no progress bars (drawn only when stdout is a terminal) */
   int offline;                 /* 1: use only the cache, as HF_HUB_OFFLINE=1 does */
+  const char *const *exclude;  /* NULL-terminated globs of repository paths to skip; NULL: none */
 } mr_hub_options;
 
 /* Download "ORG/NAME[@REVISION]" into the cache: list its files with the tree API, fetch the
