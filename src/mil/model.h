@@ -42,6 +42,10 @@ void mil_model_free(mil_model *m);
  * MR_EFORMAT (no message) when REL leaves root, MR_ENOMEM. */
 int mil_blob_path_resolve(const char *root, const char *ref, char **path);
 
+/* 1 when Core ML itself can load the bundle: a package or .mlmodel, or a .mlmodelc that Apple's
+ * compiler made (compiled.c). */
+int mil_model_coreml_loadable(const mil_model *m);
+
 /* The function called name (NULL: the default one), or NULL. */
 const mil_model_function *mil_model_function_find(const mil_model *m, const char *name);
 /* The public dtype of a declared element type (fp16 -> MR_FLOAT16, other floats -> MR_FLOAT32,
