@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "backend.h"
 #include "commands.h"
 #include "mil/blob.h"
 #include "mil/model.h"
@@ -156,7 +157,8 @@ static int usage(FILE *f) {
              "with dtypes and shapes, an op histogram, weight bytes by storage kind and the metadata.\n\n"
              "options:\n  --json   print one JSON object instead of text\n"
              "  --mil    print the program as canonical model.mil text (BUNDLE may also be a .mil file)\n"
-             "  --help   this help\n");
+             "  --help   this help\n"
+             "the bundle is opened (for its weight bytes) with:\n" TOOL_BACKEND_HELP);
   return f == stdout ? 0 : 2;
 }
 
@@ -186,7 +188,9 @@ static int print_mil(const char *path) {
 int tool_inspect(int argc, char **argv) {
   const char *path = NULL;
   int json = 0, mil = 0;
+  mr_bundle_options opts = {0};
   for (int i = 1; i < argc; i++) {
+    if (tool_backend_option(argc, argv, &i, &opts)) continue;
     if (!strcmp(argv[i], "--json")) json = 1;
     else if (!strcmp(argv[i], "--mil")) mil = 1;
     else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout);
@@ -210,7 +214,7 @@ int tool_inspect(int argc, char **argv) {
   int missing;
   double wfile = weight_file_bytes(m, &missing);
   int no_weights = m->n_weight_files && missing == m->n_weight_files;
-  if (!no_weights && mr_bundle_open(path, NULL, &b, &err) != MR_OK) {
+  if (!no_weights && mr_bundle_open(path, &opts, &b, &err) != MR_OK) {
     fprintf(stderr, "milrun inspect: %s\n", err.msg);
     mil_model_free(m);
     return 1;

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "milrun.h"
 #include "util/alloc.h"
+#include "backend.h"
 #include "util/file.h"
 #include "util/fp16.h"
 #include "util/npy.h"
@@ -24,6 +25,8 @@ static int usage(FILE *f) {
           "                       a flexible '?' dimension is 1)\n"
           "  --state NAME=FILE    initial contents of a state (default: zeros); repeatable\n"
           "  --output-dir DIR     where to write outputs and final states (required)\n"
+          TOOL_BACKEND_HELP
+          "  --verbose            say which executor and compute units run the bundle\n"
           "  --help               this help\n");
   return f == stdout ? 0 : 2;
 }
@@ -77,8 +80,9 @@ static int is_named(const named_file *nf, const char *name) {
 typedef struct run_args {
   const char *bundle, *function, *out_dir;
   named_file *in, *st; /* argc entries each: there cannot be more options than arguments */
-  int n_in, n_st, have_seed;
+  int n_in, n_st, have_seed, verbose;
   uint64_t seed;
+  mr_bundle_options opts;
 } run_args;
 
 static int parse_args(int argc, char **argv, run_args *a) {
@@ -86,7 +90,9 @@ static int parse_args(int argc, char **argv, run_args *a) {
     const char *o = argv[i];
     int has_val = i + 1 < argc;
     if (!strcmp(o, "--help") || !strcmp(o, "-h")) return usage(stdout) - 1;
-    if (!strcmp(o, "--function") && has_val) a->function = argv[++i];
+    if (tool_backend_option(argc, argv, &i, &a->opts)) continue;
+    if (!strcmp(o, "--verbose")) a->verbose = 1;
+    else if (!strcmp(o, "--function") && has_val) a->function = argv[++i];
     else if (!strcmp(o, "--output-dir") && has_val) a->out_dir = argv[++i];
     else if (!strcmp(o, "--random") && has_val) {
       char *end;
@@ -276,10 +282,11 @@ int tool_run(int argc, char **argv) {
   if (!rc) {
     mr_bundle *b;
     mr_error err = {0};
-    if (mr_bundle_open(a.bundle, NULL, &b, &err)) {
+    if (mr_bundle_open(a.bundle, &a.opts, &b, &err)) {
       fprintf(stderr, "milrun run: %s\n", err.msg);
       rc = 1;
     } else {
+      if (a.verbose) tool_backend_describe(stderr, a.bundle, b);
       rc = run(&a, b);
       mr_bundle_close(b);
     }
