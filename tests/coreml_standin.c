@@ -243,13 +243,15 @@ static id m_init_data(id self, SEL s, void *data, id shape, long dtype, id strid
   for (int d = 0; d < p->rank; d++) p->shape[d] = P(P(shape)->items[d])->num, p->strides[d] = P(P(strides)->items[d])->num;
   for (int d = 0; d < p->rank; d++)
     if (p->shape[d] <= 0) {
+      long long size = (long long)p->shape[d];
       oc_release(self);
-      return error_with(err, "MultiArray dimension %d has size %lld; sizes must be positive", d, (long long)p->shape[d]);
+      return error_with(err, "MultiArray dimension %d has size %lld; sizes must be positive", d, size);
     }
   for (int d = 0; d < p->rank; d++)
     if (p->strides[d] <= 0) {
+      long long stride = (long long)p->strides[d];
       oc_release(self);
-      return error_with(err, "MultiArray dimension %d has stride %lld", d, (long long)p->strides[d]);
+      return error_with(err, "MultiArray dimension %d has stride %lld", d, stride);
     }
   return self;
 }
