@@ -166,6 +166,57 @@ static void test_one_function_state(void) {
   CHECK_EQ_INT((int)standin_live_objects(), (int)live);
 }
 
+/* A model that is not a .mlmodelc is compiled by Core ML once; the result is kept in .milrun-cache
+ * next to it under a key of its contents: reopening compiles nothing, an edit compiles again and
+ * drops the stale entry, and a compile failure carries Core ML's text. */
+static int cache_entries(const char *cache, char *first, size_t cap) {
+  char cmd[1200];
+  snprintf(cmd, sizeof cmd, "ls \"%s\" 2>/dev/null", cache);
+  FILE *p = popen(cmd, "r");
+  int n = 0;
+  char line[512];
+  while (p && fgets(line, sizeof line, p))
+    if (n++ == 0) snprintf(first, cap, "%.*s", (int)strcspn(line, "\n"), line);
+  if (p) pclose(p);
+  return n;
+}
+
+static void test_package_compiled_once_and_cached(void) {
+  long live = setup();
+  if (convert_once()) return;
+  char pkg[900], cmd[2400], cache[1000], entry[512] = "", entry2[512] = "";
+  snprintf(pkg, sizeof pkg, "%s/cached/lm.mlpackage", th_tmpdir());
+  snprintf(cache, sizeof cache, "%s/cached/.milrun-cache", th_tmpdir());
+  snprintf(cmd, sizeof cmd, "mkdir -p \"%s/cached\" && cp -R \"%s/qwen_lm_head.mlmodelc\" \"%s\"", th_tmpdir(), model_dir, pkg);
+  CHECK(system(cmd) == 0);
+  mr_bundle_options o = {"coreml", 0, NULL};
+  mr_bundle *b = NULL;
+  mr_error err = {0};
+  standin_stats *st = standin_stats_get();
+  CHECK(mr_bundle_open(pkg, &o, &b, &err) == MR_OK);
+  mr_bundle_close(b);
+  CHECK_EQ_INT(st->compiles, 1);
+  CHECK_EQ_INT(cache_entries(cache, entry, sizeof entry), 1);
+  CHECK(!strncmp(entry, "lm-", 3) && strlen(entry) == 3 + 16 + 9 && strstr(entry, ".mlmodelc"));
+  CHECK(mr_bundle_open(pkg, &o, &b, &err) == MR_OK);
+  mr_bundle_close(b);
+  CHECK_EQ_INT(st->compiles, 1); /* from the cache */
+  snprintf(cmd, sizeof cmd, "echo '# edited' >> \"%s/model.mil\"", pkg);
+  CHECK(system(cmd) == 0);
+  CHECK(mr_bundle_open(pkg, &o, &b, &err) == MR_OK);
+  mr_bundle_close(b);
+  CHECK_EQ_INT(st->compiles, 2);
+  CHECK_EQ_INT(cache_entries(cache, entry2, sizeof entry2), 1);
+  CHECK(strcmp(entry, entry2) != 0);
+  CHECK(system(cmd) == 0);
+  standin_fail_next_compile();
+  CHECK_EQ_INT(mr_bundle_open(pkg, &o, &b, &err), MR_EFORMAT);
+  CHECK(strstr(err.msg, "lm.mlpackage: Core ML cannot compile it: Failed to parse the model specification. Error: "
+                        "Unable to parse ML Program") != NULL);
+  CHECK(b == NULL);
+  CHECK_EQ_INT((int)standin_live_objects(), (int)live);
+}
+
 /* mr_state_view hands out a copy; writes through it reach the state at the next view or run, and
  * mr_state_reset zeroes Core ML's buffer. */
 static void test_state_view_and_reset(void) {
@@ -257,6 +308,7 @@ int main(int argc, char **argv) {
     {"function_names_and_compute_units", test_function_names_and_compute_units},
     {"errors_carry_core_ml_text", test_errors_carry_core_ml_text},
     {"one_function_state", test_one_function_state},
+    {"package_compiled_once_and_cached", test_package_compiled_once_and_cached},
     {"state_view_and_reset", test_state_view_and_reset},
     {"predictions_on_one_state_do_not_overlap", test_predictions_on_one_state_do_not_overlap},
     {NULL, NULL}};
