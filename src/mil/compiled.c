@@ -9,10 +9,14 @@
 
 #define COMPILED_MARKER "coremldata.bin"
 
+int mil_path_is_mlmodelc(const char *path) {
+  size_t n = strlen(path);
+  while (n > 1 && path[n - 1] == '/') n--;
+  return n >= 9 && !strncmp(path + n - 9, ".mlmodelc", 9);
+}
+
 int mil_model_coreml_loadable(const mil_model *m) {
-  size_t n = strlen(m->path);
-  while (n > 1 && m->path[n - 1] == '/') n--;
-  if (n < 9 || strncmp(m->path + n - 9, ".mlmodelc", 9)) return 1;
+  if (!mil_path_is_mlmodelc(m->path)) return 1;
   char *marker = util_path_join(m->path, COMPILED_MARKER);
   int yes = marker && util_exists(marker);
   mr_free(marker);

@@ -139,9 +139,7 @@ static int load_function(cm_bundle *cb, int i, mr_error *err) {
 }
 
 static int compiled_path(const mil_model *m, char **out, mr_error *err) {
-  size_t n = strlen(m->path);
-  while (n > 1 && m->path[n - 1] == '/') n--;
-  if (n >= 9 && !strncmp(m->path + n - 9, ".mlmodelc", 9)) {
+  if (mil_path_is_mlmodelc(m->path)) {
     *out = util_strdup(m->path);
     return *out ? MR_OK : util_err_nomem(err, m->path);
   }
