@@ -237,7 +237,9 @@ static void read_bytes(oc_block *blk, const void *bytes, long size) {
   read_ctx *r = blk->ctx;
   r->src.data = (void *)bytes;
   r->ok = cm_layout_fits(&r->src, r->rank, r->shape, size);
-  if (r->ok) cm_copy(&r->dst, &r->src, r->rank, r->shape);
+  int same = bytes == r->dst.data && r->src.dtype == r->dst.dtype &&
+             !memcmp(r->src.strides, r->dst.strides, sizeof(int64_t) * (size_t)r->rank);
+  if (r->ok && !same) cm_copy(&r->dst, &r->src, r->rank, r->shape); /* a backing Core ML copied into */
 }
 
 static const oc_block_descriptor k_read_desc = OC_BLOCK_DESCRIPTOR("v24@?0r^v8q16");
