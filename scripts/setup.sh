@@ -5,7 +5,8 @@ set -eu
 cd "$(dirname "$0")/.."
 # Keep README.md's list in step with this one.
 PKGS="build-essential cmake pkg-config clang libcjson-dev libyaml-dev libutf8proc-dev libpcre2-dev
-libcurl4-openssl-dev libssl-dev libzip-dev python3 python3-venv libprotobuf-c-dev protobuf-c-compiler
+libcurl4-openssl-dev libssl-dev libzip-dev libobjc-12-dev python3 python3-venv libprotobuf-c-dev
+protobuf-c-compiler
 gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "bundle_info.h"
+#include "backend.h"
 #include "commands.h"
 #include "inspect_model.h"
 #include "mil/model.h"
@@ -43,7 +44,7 @@ static int print_mil(const char *path) {
 }
 
 /* The description of one bundle at path (a local folder). */
-static int describe(const char *path, int json) {
+static int describe(const char *path, int json, const mr_bundle_options *bo) {
   /* The description comes from the format layer; the bundle is opened (weights mapped, functions
    * planned) only when there are weights, for the bytes it holds: a converter's --dry-run output
    * has none and is described from model.mil and metadata.json alone. */
@@ -58,7 +59,7 @@ static int describe(const char *path, int json) {
   double wfile = tool_weight_file_bytes(m, &missing);
   int no_weights = m->n_weight_files && missing == m->n_weight_files;
   tool_weights ws = {0};
-  if ((!no_weights && mr_bundle_open(path, NULL, &b, &err) != MR_OK) ||
+  if ((!no_weights && mr_bundle_open(path, bo, &b, &err) != MR_OK) ||
       (tool_weights_add(&ws, m) && util_err_nomem(&err, path))) {
     fprintf(stderr, "milrun inspect: %s\n", err.msg);
     tool_weights_free(&ws);
@@ -114,8 +115,10 @@ static int describe(const char *path, int json) {
 int tool_inspect(int argc, char **argv) {
   const char *arg = NULL;
   int json = 0, mil = 0;
+  mr_bundle_options bo = {0};
   const tool_opt opts[] = {
     {"json", 0, OPT_FLAG, &json, NULL, "print one JSON object instead of text", 0, 0, NULL},
+    TOOL_BACKEND_OPTS(&bo),
     {"mil", 0, OPT_FLAG, &mil, NULL, "print the program as canonical model.mil text (BUNDLE may also be" OPT_NL "a .mil file)", 0, 0, NULL},
     {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
   const tool_cmd cmd = {
@@ -143,7 +146,7 @@ int tool_inspect(int argc, char **argv) {
   }
   int model = tool_is_model_dir(path);
   if (model && mil) rc = tool_usage_error(&cmd, "--mil takes one bundle; %s is a model directory", arg);
-  else rc = model ? tool_inspect_model(path, json) : mil ? print_mil(path) : describe(path, json);
+  else rc = model ? tool_inspect_model(path, json) : mil ? print_mil(path) : describe(path, json, &bo);
   mr_free(path);
   return rc;
 }

@@ -54,6 +54,12 @@ int mil_model_write(const mil_program *p, const mil_metadata *md, const char *we
  * MR_EFORMAT (no message) when REL leaves root, MR_ENOMEM. */
 int mil_blob_path_resolve(const char *root, const char *ref, char **path);
 
+/* 1 when Core ML itself can load the bundle: a package or .mlmodel, or a .mlmodelc that Apple's
+ * compiler made (compiled.c). */
+int mil_model_coreml_loadable(const mil_model *m);
+/* 1 when path names a compiled model folder (NAME.mlmodelc), which Core ML loads without compiling. */
+int mil_path_is_mlmodelc(const char *path);
+
 /* The function called name (NULL: the default one), or NULL. */
 const mil_model_function *mil_model_function_find(const mil_model *m, const char *name);
 /* The public dtype of a declared element type (fp16 -> MR_FLOAT16, other floats -> MR_FLOAT32,
