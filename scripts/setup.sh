@@ -5,7 +5,8 @@ set -eu
 cd "$(dirname "$0")/.."
 # Keep README.md's list in step with this one.
 PKGS="build-essential cmake pkg-config clang libcjson-dev libyaml-dev libutf8proc-dev libpcre2-dev
-libcurl4-openssl-dev libssl-dev libzip-dev libmicrohttpd-dev python3 python3-venv
+libcurl4-openssl-dev libssl-dev libzip-dev libobjc-12-dev libmicrohttpd-dev python3 python3-venv
+libprotobuf-c-dev protobuf-c-compiler
 gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
@@ -18,12 +19,26 @@ if [ -n "$missing" ]; then
     exit 1
   fi
 fi
-# Test-only Python tooling in build/venv: the `openai` client package, a client nobody here wrote,
-# for test_tool_serve_openai. The library and the CLI never need it; without it that test reports
-# itself skipped.
-[ -x build/venv/bin/python ] || python3 -m venv build/venv || echo "setup.sh: no Python venv" >&2
-if [ -x build/venv/bin/python ] && ! build/venv/bin/python -c 'import openai' 2>/dev/null; then
-  build/venv/bin/pip install -q openai || echo "setup.sh: no openai package; test_tool_serve_openai will be skipped" >&2
+# Test-only Python tooling (coremltools as an independent reader and writer of Core ML packages).
+# The library and the CLI never need it. Without a network this warns and goes on; the interop
+# test then reports itself skipped. A venv that cannot import coremltools is made again next time.
+VENV=build/venv
+if ! "$VENV/bin/python" -c 'import coremltools, numpy' >/dev/null 2>&1; then
+  rm -rf "$VENV"
+  if python3 -m venv "$VENV" >/dev/null 2>&1 &&
+     "$VENV/bin/pip" install -q --disable-pip-version-check --retries 1 --timeout 20 coremltools numpy; then :
+  else
+    rm -rf "$VENV"
+    echo "setup.sh: warning: could not make $VENV with coremltools (no network?);" \
+      "test_coremltools_interop will be skipped" >&2
+  fi
+fi
+# Also the `openai` client package, a client nobody here wrote, for test_tool_serve_openai (which
+# reports itself skipped without it).
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV" >/dev/null 2>&1 || true
+if [ -x "$VENV/bin/python" ] && ! "$VENV/bin/python" -c 'import openai' >/dev/null 2>&1; then
+  "$VENV/bin/pip" install -q --disable-pip-version-check --retries 1 --timeout 20 openai ||
+    echo "setup.sh: warning: no openai package in $VENV (no network?); test_tool_serve_openai will be skipped" >&2
 fi
 JOBS=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -220,24 +220,19 @@ static int command(chat *c, const char *in) {
   return 0;
 }
 
-static int usage(FILE *f, const tool_opt *const *tables) {
-  fprintf(f, "usage: milrun chat [options]\n\n"
-             "Chat with an Anemll-layout LLM. Type a message and Enter; end a line with \\ to continue it, or wrap\n"
-             "several lines in \"\"\". Commands: /reset, /save FILE, /load FILE, /exit. Ctrl-C stops the answer.\n"
-             "Only the new tokens of each turn are computed.\n\noptions:\n");
-  opts_print(f, tables);
-  gen_print_sampling_help(f);
-  return f == stdout ? 0 : 2;
-}
-
 int tool_chat(int argc, char **argv) {
   chat c = {0};
-  tool_opt common[GEN_OPTS];
-  gen_args_init(&c.a, 0, common);
-  const tool_opt *tables[] = {common, NULL};
+  tool_opt opts[GEN_OPTS];
+  gen_args_init(&c.a, 0, NULL, opts);
+  const tool_cmd cmd = {
+    "chat", "[options]",
+    "Chat with an Anemll-layout LLM. Type a message and Enter; end a line with \\ to continue it, or wrap\n"
+    "several lines in \"\"\". Commands: /reset, /save FILE, /load FILE, /exit. Ctrl-C stops the answer.\n"
+    "Only the new tokens of each turn are computed.",
+    opts, gen_sampling_help, 0, 0, NULL};
   const char *pos[1];
-  int npos, rc = opts_parse("chat", tables, argc, argv, pos, 0, &npos);
-  if (rc) return rc == 1 ? usage(stdout, tables) : usage(stderr, tables);
+  int npos, rc = tool_parse(&cmd, argc, argv, pos, &npos);
+  if (rc) return tool_parse_exit(rc);
   if ((rc = gen_open("chat", &c.a, &c.m, &c.s))) return rc;
   if (!mr_model_tokenizer(c.m)) {
     fprintf(stderr, "milrun chat: %s: the model has no tokenizer.json\n", mr_model_dir(c.m));

@@ -1,6 +1,8 @@
 /* gen_common.c — see gen_common.h. */
 #include "gen_common.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -8,49 +10,63 @@
 
 #include "util/utf8.h"
 
-void gen_args_init(gen_args *a, int default_max_tokens, tool_opt t[GEN_OPTS]) {
-  *a = (gen_args){.max_tokens = default_max_tokens, .temperature = 0.8f, .top_k = 40, .top_p = 0.95f, .min_p = 0.05f,
-                  .repeat_penalty = 1.0f, .repeat_last_n = 64, .seed = -1};
-  const tool_opt common[GEN_OPTS] = {
-    {"model", 'm', OPT_STR, &a->model, "MODEL", "demo, a model folder, a model-config JSON or ORG/NAME[@REV] (default " MR_DEFAULT_MODEL ")"},
-    {"max-tokens", 'n', OPT_INT, &a->max_tokens, "N", "tokens to generate at most (0: until a stop token)"},
-    {"context", 'c', OPT_INT, &a->context, "N", "positions to use, at most the model's (default: the model's)"},
-    {"keep", 0, OPT_INT, &a->keep, "N", "tokens kept at the start when the context is full and shifts (default 0)"},
-    {"no-shift", 0, OPT_FLAG, &a->no_shift, NULL, "stop at a full context instead of shifting it"},
-    {"temperature", 0, OPT_FLOAT, &a->temperature, "T", "sampling temperature (default 0.8; 0: greedy)"},
-    {"top-k", 0, OPT_INT, &a->top_k, "K", "keep the K most likely tokens (default 40; 0: off)"},
-    {"top-p", 0, OPT_FLOAT, &a->top_p, "P", "keep the most likely tokens up to probability P (default 0.95; 1: off)"},
-    {"min-p", 0, OPT_FLOAT, &a->min_p, "P", "drop tokens less likely than P x the best one (default 0.05; 0: off)"},
-    {"repeat-penalty", 0, OPT_FLOAT, &a->repeat_penalty, "X", "penalise repeated tokens (default 1.0: off)"},
-    {"repeat-last-n", 0, OPT_INT, &a->repeat_last_n, "N", "tokens the penalties look back over (default 64)"},
-    {"presence-penalty", 0, OPT_FLOAT, &a->presence_penalty, "X", "subtract X from seen tokens (default 0)"},
-    {"frequency-penalty", 0, OPT_FLOAT, &a->frequency_penalty, "X", "subtract X per occurrence (default 0)"},
-    {"seed", 's', OPT_LLONG, &a->seed, "N", "random seed (default: a new one each run)"},
-    {"threads", 't', OPT_INT, &a->threads, "N", "CPU threads (default: $MILRUN_THREADS, else all)"},
-    {"system", 0, OPT_STR, &a->system, "TEXT", "system prompt"},
-    {"no-think", 0, OPT_FLAG, &a->no_think, NULL, "disable Qwen3 thinking (enable_thinking=False)"},
-    {"ignore-eos", 0, OPT_FLAG, &a->ignore_eos, NULL, "do not stop at stop tokens"},
-    {"verbose", 'v', OPT_FLAG, &a->verbose, NULL, "print each component call with shapes and time"},
-    {NULL, 0, OPT_FLAG, NULL, NULL, NULL}};
-  memcpy(t, common, sizeof common);
+static int seed_opt(void *dest, const char *v, char *why, size_t whysz) {
+  char *end;
+  errno = 0;
+  long long seed = strtoll(v, &end, 10);
+  if (end != v && !*end && !errno && seed >= 0) {
+    *(long long *)dest = seed;
+    return 0;
+  }
+  snprintf(why, whysz, "not an integer from 0 to %lld: '%s'", LLONG_MAX, v);
+  return 1;
 }
 
-void gen_print_sampling_help(FILE *f) {
-  fprintf(f, "\nSampling follows llama.cpp's chain and defaults, in this order: repetition / presence / frequency\n"
-             "penalties over the last --repeat-last-n tokens, top-k, top-p, min-p (on probabilities at\n"
-             "temperature 1), temperature, then a seeded draw. --temperature 0 is greedy. The same seed, build\n"
-             "and thread count give the same tokens.\n");
+void gen_args_init(gen_args *a, int default_max_tokens, const tool_opt *own, tool_opt t[GEN_OPTS]) {
+  *a = (gen_args){.max_tokens = default_max_tokens, .temperature = 0.8, .top_k = 40, .top_p = 0.95, .min_p = 0.05,
+                  .repeat_penalty = 1.0, .repeat_last_n = 64, .seed = -1};
+  const double big = 1 << 30;
+  const tool_opt common[] = {
+    {"model", 'm', OPT_STR, &a->model, "MODEL", "demo, a model folder, a model-config JSON or" OPT_NL
+     "ORG/NAME[@REV] (default " MR_DEFAULT_MODEL ")", 0, 0, NULL},
+    {"max-tokens", 'n', OPT_INT, &a->max_tokens, "N", "tokens to generate at most (0: until a stop token)", 0, big, NULL},
+    {"context", 'c', OPT_INT, &a->context, "N", "positions to use, at most the model's (default: the model's)", 0, big, NULL},
+    {"keep", 0, OPT_INT, &a->keep, "N", "tokens kept at the start when the context is full and" OPT_NL "shifts (default 0)", 0,
+     big, NULL},
+    {"no-shift", 0, OPT_FLAG, &a->no_shift, NULL, "stop at a full context instead of shifting it", 0, 0, NULL},
+    {"temperature", 0, OPT_DOUBLE, &a->temperature, "T", "sampling temperature (default 0.8; 0: greedy)", 0, 0, NULL},
+    {"top-k", 0, OPT_INT, &a->top_k, "K", "keep the K most likely tokens (default 40; 0: off)", 0, big, NULL},
+    {"top-p", 0, OPT_DOUBLE, &a->top_p, "P", "keep the most likely tokens up to probability P" OPT_NL "(default 0.95; 1: off)", 0,
+     1, NULL},
+    {"min-p", 0, OPT_DOUBLE, &a->min_p, "P", "drop tokens less likely than P x the best one" OPT_NL "(default 0.05; 0: off)", 0, 1,
+     NULL},
+    {"repeat-penalty", 0, OPT_DOUBLE, &a->repeat_penalty, "X", "penalise repeated tokens (default 1.0: off)", 0, 0, NULL},
+    {"repeat-last-n", 0, OPT_INT, &a->repeat_last_n, "N", "tokens the penalties look back over (default 64)", 0, big, NULL},
+    {"presence-penalty", 0, OPT_DOUBLE, &a->presence_penalty, "X", "subtract X from seen tokens (default 0)", 0, 0, NULL},
+    {"frequency-penalty", 0, OPT_DOUBLE, &a->frequency_penalty, "X", "subtract X per occurrence (default 0)", 0, 0, NULL},
+    {"seed", 's', OPT_FN, &a->seed, "N", "random seed (default: a new one each run)", 0, 0, seed_opt},
+    {"threads", 't', OPT_INT, &a->threads, "N", "CPU threads (default: $MILRUN_THREADS, else all)", 0, 4096, NULL},
+    {"system", 0, OPT_STR, &a->system, "TEXT", "system prompt", 0, 0, NULL},
+    {"no-think", 0, OPT_FLAG, &a->no_think, NULL, "disable Qwen3 thinking (enable_thinking=False)", 0, 0, NULL},
+    {"ignore-eos", 0, OPT_FLAG, &a->ignore_eos, NULL, "do not stop at stop tokens", 0, 0, NULL},
+    {"verbose", 'v', OPT_FLAG, &a->verbose, NULL, "print each component call with shapes and time", 0, 0, NULL},
+    {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
+  size_t n = 0;
+  for (; own && own[n].name && n < GEN_OWN_OPTS; n++) t[n] = own[n];
+  memcpy(t + n, common, sizeof common);
 }
+
+const char gen_sampling_help[] =
+  "Sampling follows llama.cpp's chain and defaults, in this order: repetition / presence / frequency\n"
+  "penalties over the last --repeat-last-n tokens, top-k, top-p, min-p (on probabilities at\n"
+  "temperature 1), temperature, then a seeded draw. --temperature 0 is greedy. The same seed, build\n"
+  "and thread count give the same tokens.\n";
 
 static void trace_line(void *ud, const char *line) { fprintf((FILE *)ud, "[verbose] %s\n", line); }
 
 int gen_open(const char *cmd, gen_args *a, mr_model **m, mr_session **s) {
   *m = NULL;
   *s = NULL;
-  if (a->threads < 0 || a->context < 0 || a->keep < 0 || a->max_tokens < 0) {
-    fprintf(stderr, "milrun %s: --threads, --context, --keep and --max-tokens cannot be negative\n", cmd);
-    return 2;
-  }
   if (a->threads) mr_set_threads(a->threads);
   mr_error err = {0};
   mr_hub_options hub = {0};
@@ -61,8 +77,8 @@ int gen_open(const char *cmd, gen_args *a, mr_model **m, mr_session **s) {
   }
   if (a->seed < 0) a->seed = (long long)((uint64_t)time(NULL) ^ ((uint64_t)getpid() << 16));
   mr_session_options so = {.context = a->context, .keep = a->keep, .no_shift = a->no_shift, .has_sampling = 1};
-  so.sampling = (mr_sampling){a->temperature, a->top_k, a->top_p, a->min_p, a->repeat_penalty, a->repeat_last_n,
-                              a->presence_penalty, a->frequency_penalty, (uint64_t)a->seed};
+  so.sampling = (mr_sampling){(float)a->temperature, a->top_k, (float)a->top_p, (float)a->min_p, (float)a->repeat_penalty,
+                              a->repeat_last_n, (float)a->presence_penalty, (float)a->frequency_penalty, (uint64_t)a->seed};
   if (mr_model_argmax_only(*m) && a->temperature > 0) {
     fprintf(stderr, "milrun %s: note: this model's LM head computes the argmax (Anemll --argmax): decoding is greedy\n", cmd);
     so.sampling.temperature = 0;

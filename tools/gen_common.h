@@ -12,16 +12,19 @@
 typedef struct gen_args {
   const char *model, *system;
   int max_tokens, context, keep, threads, verbose, json, no_think, ignore_eos, no_shift;
-  float temperature, top_p, min_p, repeat_penalty, presence_penalty, frequency_penalty;
+  double temperature, top_p, min_p, repeat_penalty, presence_penalty, frequency_penalty;
   int top_k, repeat_last_n;
   long long seed;
 } gen_args;
 
-#define GEN_OPTS 20
-/* Defaults (llama.cpp's sampling defaults) and the option table that fills `a`. */
-void gen_args_init(gen_args *a, int default_max_tokens, tool_opt table[GEN_OPTS]);
-/* The sampling paragraph of --help. */
-void gen_print_sampling_help(FILE *f);
+/* Room for a command's own options (at most GEN_OWN_OPTS) and the common ones (opts.h table). */
+#define GEN_OWN_OPTS 8
+#define GEN_OPTS (GEN_OWN_OPTS + 20)
+/* Defaults (llama.cpp's sampling defaults), and in `table` the command's own options (`own`, ended
+ * by a {NULL} entry) followed by the common ones that fill `a`, ended by a {NULL} entry. */
+void gen_args_init(gen_args *a, int default_max_tokens, const tool_opt *own, tool_opt table[GEN_OPTS]);
+/* The sampling paragraph of --help (a tool_cmd epilog). */
+extern const char gen_sampling_help[];
 
 /* Open the model and a session for `a` (messages on stderr, prefixed "milrun CMD: "). Returns 0 or
  * the exit code. */

@@ -96,32 +96,28 @@ static void print_json(out_state *o, const int32_t *p, size_t np, int finish, co
   printf("}}\n");
 }
 
-static int usage(FILE *f, const tool_opt *const *tables) {
-  fprintf(f, "usage: milrun generate [-p PROMPT | -f FILE | --ids LIST] [options]   (prompt from stdin otherwise)\n\n"
-             "Generate text after a prompt with an Anemll-layout LLM, printing it as it comes, then a\n"
-             "performance report on stderr. The prompt goes through the model's chat template unless --raw.\n\n"
-             "options:\n");
-  opts_print(f, tables);
-  gen_print_sampling_help(f);
-  return f == stdout ? 0 : 2;
-}
-
 int tool_generate(int argc, char **argv) {
   gen_args a;
-  tool_opt common[GEN_OPTS];
-  gen_args_init(&a, 256, common);
   const char *prompt = NULL, *file = NULL, *ids_arg = NULL;
   int raw = 0, json = 0;
-  const tool_opt own[] = {{"prompt", 'p', OPT_STR, &prompt, "TEXT", "the prompt"},
-                          {"file", 'f', OPT_STR, &file, "FILE", "read the prompt from FILE"},
-                          {"ids", 0, OPT_STR, &ids_arg, "LIST", "the prompt as comma-separated token ids (no template)"},
-                          {"raw", 0, OPT_FLAG, &raw, NULL, "no chat template: continue the text as it is"},
-                          {"json", 0, OPT_FLAG, &json, NULL, "print one JSON object: text, prompt_ids, ids, finish_reason, timings"},
-                          {NULL, 0, OPT_FLAG, NULL, NULL, NULL}};
-  const tool_opt *tables[] = {own, common, NULL};
+  const tool_opt own[] = {
+    {"prompt", 'p', OPT_STR, &prompt, "TEXT", "the prompt", 0, 0, NULL},
+    {"file", 'f', OPT_STR, &file, "FILE", "read the prompt from FILE", 0, 0, NULL},
+    {"ids", 0, OPT_STR, &ids_arg, "LIST", "the prompt as comma-separated token ids (no template)", 0, 0, NULL},
+    {"raw", 0, OPT_FLAG, &raw, NULL, "no chat template: continue the text as it is", 0, 0, NULL},
+    {"json", 0, OPT_FLAG, &json, NULL, "print one JSON object: text, prompt_ids, ids," OPT_NL "finish_reason, timings", 0, 0,
+     NULL},
+    {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
+  tool_opt opts[GEN_OPTS];
+  gen_args_init(&a, 256, own, opts);
+  const tool_cmd cmd = {
+    "generate", "[-p PROMPT | -f FILE | --ids LIST] [options]   (prompt from stdin otherwise)",
+    "Generate text after a prompt with an Anemll-layout LLM, printing it as it comes, then a\n"
+    "performance report on stderr. The prompt goes through the model's chat template unless --raw.",
+    opts, gen_sampling_help, 0, 0, NULL};
   const char *pos[1];
-  int npos, rc = opts_parse("generate", tables, argc, argv, pos, 0, &npos);
-  if (rc) return rc == 1 ? usage(stdout, tables) : usage(stderr, tables);
+  int npos, rc = tool_parse(&cmd, argc, argv, pos, &npos);
+  if (rc) return tool_parse_exit(rc);
   mr_model *m;
   mr_session *s;
   if ((rc = gen_open("generate", &a, &m, &s))) return rc;

@@ -385,8 +385,6 @@ int conv_build_ffn(conv_model *m, int chunk, int which, const char *dir, mr_erro
   }
   m->lut_err2 += w.lut_err2;
   m->lut_ref2 += w.lut_ref2;
-  rc = conv_w_finish(&w, dir);
-  if (rc) return rc;
   conv_fmeta f[2];
   int last = chunk == m->opt.chunks - 1, n = 0;
   if (which != CONV_FFN_PREFILL) io(&f[n++], m, 1, last, 0, both ? "infer" : "main");
@@ -401,5 +399,6 @@ int conv_build_ffn(conv_model *m, int chunk, int which, const char *dir, mr_erro
                         "com.anemll.batch_size", bs, "com.anemll.lut_bits", m->opt.lut_ffn.bits ? lut : "none",
                         "com.anemll.num_chunks", nch, "com.anemll.chunk_no", cno};
   const char *what = both ? "Anemll Model: Multifunction FFN+Prefill" : which == CONV_FFN_INFER ? "Anemll Model: FFN" : "Anemll Model: Prefill";
-  return conv_write_metadata(dir, f, n, what, user, 6, err);
+  rc = conv_write_metadata(dir, f, n, what, user, 6, err);
+  return conv_w_finish_after(&w, dir, rc);
 }

@@ -7,6 +7,7 @@
  *   {prefix}_prefill[_lutN]_chunk_NNofMM.mlmodelc  (split builds: prefill and infer in two bundles,
  *   {prefix}_FFN[_lutN]_chunk_NNofMM.mlmodelc       the first with `prefill`, the second `infer`)
  *   {prefix}_monolithic_full[_lutN].mlmodelc       (0.3.5 monolithic: ids to logits in one bundle)
+ * Each may also be a Core ML package: the same name ending in .mlpackage (anemll_name_package).
  * lut_bits 0 means no LUT (no suffix). Each writes a NUL-terminated name into buf and returns 0,
  * or -1 when it does not fit (buf then holds a truncated name). Pure functions. */
 #ifndef LLM_ANEMLL_NAMES_H
@@ -20,6 +21,10 @@ int anemll_name_ffn_chunk(char *buf, size_t size, const char *prefix, int lut_bi
 int anemll_name_ffn_base(char *buf, size_t size, const char *prefix, int lut_bits);
 int anemll_name_split_chunk(char *buf, size_t size, const char *prefix, int lut_bits, int prefill, int chunk, int chunks);
 int anemll_name_monolithic(char *buf, size_t size, const char *prefix, int lut_bits);
+
+/* The package form of a component: `name` (a file name or path) ending in .mlmodelc with .mlpackage
+ * instead. -1 when name does not end in .mlmodelc or the result does not fit. */
+int anemll_name_package(char *buf, size_t size, const char *name);
 
 /* meta.yaml's LUT value: "none" (or empty) -> 0, "1".."8" -> the bits; -1 for anything else. */
 int anemll_lut_bits(const char *text);

@@ -1,7 +1,8 @@
 /* model.c — running an Anemll model (see model.h). One fp16 KV state, created from the first
  * chunk's prefill bundle, is passed to every chunk's prefill and infer (docs/anemll.md §2.2). The
  * contract is checked once at open: each FFN function's inputs by name and shape, the same hidden
- * size, context and state in every chunk, the chunk numbers of the Anemll metadata. */
+ * size, context and state in every chunk, the chunk numbers of the Anemll metadata. Components
+ * may be .mlmodelc or .mlpackage folders (the paths come from llm/layout.c). */
 #include "llm/model.h"
 
 #include <stdio.h>
@@ -73,7 +74,7 @@ double llm_now_ms(void) {
 }
 
 static int open_bundle(const char *path, mr_bundle **out, mr_error *err) {
-  if (!util_is_dir(path)) return util_err(err, MR_ENOTFOUND, "%s: component not found", path);
+  if (!util_is_dir(path)) return util_err(err, MR_ENOTFOUND, "%s: component not found (nor as .mlpackage)", path);
   return mr_bundle_open(path, NULL, out, err);
 }
 

@@ -1,7 +1,5 @@
-/* resolve.c — see resolve.h. File names of a meta.yaml folder: the path keys when the file exists
- * (Swift's rule), else the names chat.py builds from the prefix and LUT keys (llm/anemll_names.h;
- * the embeddings retried without the LUT suffix; a split build's prefill / FFN chunks where the
- * combined FFN_PF chunk is missing). */
+/* resolve.c — see resolve.h. A meta.yaml folder's file names come from llm/layout.c; this file
+ * checks that they exist and reads the other forms of --model. */
 #include "llm/resolve.h"
 
 #include <stdio.h>
@@ -11,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "llm/anemll_names.h"
+#include "llm/layout.h"
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -26,107 +25,30 @@ void llm_source_free(llm_source *s) {
   memset(s, 0, sizeof *s);
 }
 
-/* "0.3.5" or later. */
-static int is_v035(const char *version) {
-  int a = 0, b = 0, c = 0;
-  sscanf(version, "%d.%d.%d", &a, &b, &c);
-  return a > 0 || b > 3 || (b == 3 && c >= 5);
-}
-
-/* dir/name of a component named by `name_of` (llm/anemll_names.h); NULL when out of memory. */
-static char *named(const char *dir, int (*name_of)(char *, size_t, const char *, int), const char *prefix, int lut) {
-  char name[512];
-  return name_of(name, sizeof name, prefix, lut) ? NULL : util_path_join(dir, name);
-}
-
 /* A copy of name renumbered as chunk c of n (anemll_renumber_chunk); NULL without a chunk part. */
 static char *chunk_name(const char *name, int c, int n) {
   char buf[512];
   return anemll_renumber_chunk(buf, sizeof buf, name, c + 1, n) ? NULL : util_strdup(buf);
 }
 
-/* The path key when it names an existing folder, else the built name (kept even when missing, so
- * that the error names what chat.py would look for). */
-static char *pick(const char *dir, const char *key, char *built) {
-  if (key[0]) {
-    char *p = util_path_join(dir, key);
-    if (p && util_is_dir(p)) {
-      mr_free(built);
-      return p;
-    }
-    mr_free(p);
-  }
-  return built;
-}
-
 static int missing(const char *path, const char *what, mr_error *err) {
   return util_err(err, MR_ENOTFOUND, "%s: missing %s (named by meta.yaml)", path, what);
 }
 
-/* dir/name of chunk c of n: the combined FFN_PF bundle, or a split build's prefill / infer one. */
-static char *chunk_path(const char *dir, const llm_meta *mt, int lut, int split, int prefill, int c, int n) {
-  char name[512];
-  int bad = split ? anemll_name_split_chunk(name, sizeof name, mt->prefix, lut, prefill, c + 1, n)
-                  : anemll_name_ffn_chunk(name, sizeof name, mt->prefix, lut, c + 1, n);
-  return bad ? NULL : util_path_join(dir, name);
-}
-
-static int ffn_files(const char *dir, const llm_meta *mt, int lut, llm_files *f, mr_error *err) {
-  int n = mt->chunks;
-  f->pf = util_calloc((size_t)n, sizeof *f->pf);
-  f->inf = util_calloc((size_t)n, sizeof *f->inf);
-  if (!f->pf || !f->inf) return util_err_nomem(err, "model files");
-  f->chunks = n;
-  for (int c = 0; c < n; c++) {
-    char *p = chunk_path(dir, mt, lut, 0, 0, c, n);
-    if (p && !util_is_dir(p) && mt->ffn[0]) { /* the ffn key: the whole name, or chunk 01 to renumber */
-      char *key = n == 1 && !strstr(mt->ffn, "_chunk_") ? util_strdup(mt->ffn) : chunk_name(mt->ffn, c, n);
-      if (key) p = pick(dir, key, p);
-      mr_free(key);
-    }
-    if (!p) return util_err_nomem(err, "model files");
-    f->pf[c] = f->inf[c] = p;
-    if (util_is_dir(p)) continue;
-    char *pre = chunk_path(dir, mt, lut, 1, 1, c, n), *inf = chunk_path(dir, mt, lut, 1, 0, c, n);
-    if (pre && inf && util_is_dir(pre) && util_is_dir(inf)) { /* a split build */
-      mr_free(p);
-      f->pf[c] = pre;
-      f->inf[c] = inf;
-      continue;
-    }
-    mr_free(pre);
-    mr_free(inf);
-    char what[64];
-    snprintf(what, sizeof what, "FFN chunk %d of %d", c + 1, n);
-    return missing(p, what, err);
-  }
-  return MR_OK;
-}
-
-int llm_files_from_meta(const char *dir, const llm_meta *mt, llm_files *f, mr_error *err) {
-  memset(f, 0, sizeof *f);
-  f->v035 = is_v035(mt->version);
-  f->vocab_size = mt->vocab_size;
-  int lut_emb = anemll_lut_bits(mt->lut_embeddings), lut_ffn = anemll_lut_bits(mt->lut_ffn),
-      lut_lm = anemll_lut_bits(mt->lut_lmhead);
-  if (lut_emb < 0 || lut_ffn < 0 || lut_lm < 0)
-    return util_err(err, MR_EFORMAT, "%s/meta.yaml: a lut_* value is neither none nor a number of bits", dir);
-  if (mt->monolithic) {
-    f->mono = pick(dir, mt->mono, named(dir, anemll_name_monolithic, mt->prefix, lut_ffn));
-    if (!f->mono) return util_err_nomem(err, "model files");
-    return util_is_dir(f->mono) ? MR_OK : missing(f->mono, "the monolithic model", err);
-  }
-  f->emb = named(dir, anemll_name_embeddings, mt->prefix, lut_emb);
-  if (f->emb && !util_is_dir(f->emb)) { /* chat.py retries the embeddings without the _lut suffix */
-    mr_free(f->emb);
-    f->emb = named(dir, anemll_name_embeddings, mt->prefix, 0);
-  }
-  f->emb = f->emb ? pick(dir, mt->embeddings, f->emb) : NULL;
-  f->lm = pick(dir, mt->lm_head, named(dir, anemll_name_lm_head, mt->prefix, lut_lm));
-  if (!f->emb || !f->lm) return util_err_nomem(err, "model files");
+/* The components of the meta.yaml folder `dir` (llm/layout.c), each of which must exist. */
+static int files_from_meta(const char *dir, const llm_meta *mt, llm_files *f, mr_error *err) {
+  int rc = llm_layout_resolve(dir, mt, f, err);
+  if (rc) return rc;
+  if (f->mono) return util_is_dir(f->mono) ? MR_OK : missing(f->mono, "the monolithic model", err);
   if (!util_is_dir(f->emb)) return missing(f->emb, "the embeddings", err);
   if (!util_is_dir(f->lm)) return missing(f->lm, "the LM head", err);
-  return ffn_files(dir, mt, lut_ffn, f, err);
+  for (int c = 0; c < f->chunks; c++) {
+    if (util_is_dir(f->pf[c]) && util_is_dir(f->inf[c])) continue;
+    char what[64];
+    snprintf(what, sizeof what, "FFN chunk %d of %d", c + 1, f->chunks);
+    return missing(util_is_dir(f->pf[c]) ? f->inf[c] : f->pf[c], what, err);
+  }
+  return MR_OK;
 }
 
 static char *tokenizer_in(const char *dir) {
@@ -145,7 +67,7 @@ static int from_dir(const char *dir, llm_source *out, mr_error *err) {
   llm_meta mt;
   int rc = llm_meta_read(yml, &mt, err);
   mr_free(yml);
-  if (!rc) rc = llm_files_from_meta(dir, &mt, &out->files, err);
+  if (!rc) rc = files_from_meta(dir, &mt, &out->files, err);
   if (!rc) {
     out->dir = util_strdup(dir);
     out->tokenizer = tokenizer_in(dir);

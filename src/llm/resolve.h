@@ -15,8 +15,6 @@ typedef struct llm_source {
 int llm_resolve(const char *model, const mr_hub_options *hub, llm_source *out, mr_error *err);
 void llm_source_free(llm_source *s);
 
-/* The files of the meta.yaml folder `dir`. */
-int llm_files_from_meta(const char *dir, const llm_meta *meta, llm_files *f, mr_error *err);
 /* The model-config JSON text `text` (read from `path`; relative paths are taken from its folder). */
 int llm_config_parse(const char *text, size_t len, const char *path, llm_source *out, mr_error *err);
 
