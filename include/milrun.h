@@ -291,6 +291,109 @@ MR_API int mr_tokenizer_chat(const mr_tokenizer *t, const mr_chat_message *msgs,
 /* The recognised family ("qwen3", "qwen2.5", "llama3"), or NULL (no template or not recognised). */
 MR_API const char *mr_tokenizer_chat_family(const mr_tokenizer *t);
 
+/* ---- text generation (src/llm/) ---------------------------------------------------------- */
+/* Sampling, as llama.cpp's chain in this order: penalties over the last repeat_last_n tokens,
+ * top-k, top-p, min-p (on probabilities at temperature 1), temperature, then a seeded draw. */
+typedef struct mr_sampling {
+  float temperature;       /* 0.8; <= 0: greedy (the largest logit) */
+  int top_k;               /* 40; 0: off */
+  float top_p;             /* 0.95; 1: off */
+  float min_p;             /* 0.05; 0: off */
+  float repeat_penalty;    /* 1.0 (off) */
+  int repeat_last_n;       /* 64: how many of the last tokens the penalties look at */
+  float presence_penalty;  /* 0.0 */
+  float frequency_penalty; /* 0.0 */
+  uint64_t seed;           /* the same seed, build and thread count give the same tokens */
+} mr_sampling;
+/* Fill s with the defaults above (seed 0). */
+MR_API void mr_sampling_defaults(mr_sampling *s);
+
+/* An LLM in Anemll's layout: embeddings, FFN chunks (prefill + infer over one KV state), LM head
+ * (logits parts or in-model argmax), or one 0.3.5 monolithic bundle; with its tokenizer. */
+typedef struct mr_model mr_model;
+
+enum { MR_PREFILL_AUTO = 0, /* from meta.yaml: 0.3.4 padded batches, 0.3.5 full batches */
+       MR_PREFILL_PADDED,   /* every batch of B through prefill, the last one right-padded with id 0 */
+       MR_PREFILL_FULL,     /* full batches through prefill, the rest one token at a time through infer */
+       MR_PREFILL_SINGLE }; /* every token through infer */
+
+typedef struct mr_model_options { /* zero-initialise */
+  int prefill;                    /* MR_PREFILL_* */
+  const mr_hub_options *hub;      /* for a Hugging Face id; NULL: defaults */
+} mr_model_options;
+
+/* Open `model`: "demo" (the offline demo model setup.sh builds), a folder with meta.yaml, a
+ * model-config JSON file naming each component (candle-coreml's ModelConfig: components.
+ * {embeddings, ffn_prefill, ffn_infer, lm_head}.file_path, optional tokenizer), or a Hugging Face id
+ * ORG/NAME[@REV] (downloaded into the cache on first use; HF_HUB_OFFLINE honoured). NULL means
+ * MR_DEFAULT_MODEL. Shapes, names and the state come from the components' own files. */
+MR_API int mr_model_open(const char *model, const mr_model_options *opts, mr_model **out, mr_error *err);
+MR_API void mr_model_close(mr_model *m);
+MR_API mr_tokenizer *mr_model_tokenizer(const mr_model *m); /* NULL when the model ships none */
+MR_API int mr_model_context(const mr_model *m);             /* positions of the KV state */
+MR_API int64_t mr_model_vocab(const mr_model *m);
+MR_API const char *mr_model_dir(const mr_model *m);          /* where it was found */
+/* Token ids that end a generation: the tokenizer's eos, generation_config.json's eos_token_id, and
+ * <|im_end|>, <|endoftext|>, <|eot_id|>, <end_of_turn> where they are single tokens. */
+MR_API int mr_model_stop_tokens(const mr_model *m, const int32_t **ids);
+/* 1 when the LM head returns argmax_idx/argmax_val (0.3.5 --argmax): greedy decoding only. */
+MR_API int mr_model_argmax_only(const mr_model *m);
+
+/* A conversation's KV state and tokens. Not thread-safe, except mr_session_cancel. */
+typedef struct mr_session mr_session;
+typedef struct mr_session_options { /* zero-initialise */
+  int context;                      /* positions used; 0: the model's; at most the model's */
+  int keep;                         /* tokens kept at the front when the window shifts */
+  int no_shift;                     /* 1: stop at a full context (finish "context") instead of shifting */
+  mr_sampling sampling;             /* zero-initialised: mr_sampling_defaults is applied */
+  int has_sampling;                 /* 1: use `sampling` as given */
+  /* Each component call with its input/output shapes and time, one line (no newline). */
+  void (*trace)(void *ud, const char *line);
+  void *trace_ud;
+} mr_session_options;
+MR_API int mr_session_new(mr_model *m, const mr_session_options *opts, mr_session **out, mr_error *err);
+MR_API void mr_session_free(mr_session *s);
+/* Make ids[0..n) the session's tokens: the longest prefix shared with the tokens already computed
+ * keeps its KV entries and only the rest is prefilled (multi-turn chat re-sends the whole
+ * conversation). Fails with MR_EINVAL when n exceeds the context. */
+MR_API int mr_session_feed(mr_session *s, const int32_t *ids, size_t n, mr_error *err);
+MR_API size_t mr_session_tokens(const mr_session *s, const int32_t **ids);
+MR_API void mr_session_reset(mr_session *s); /* forget every token */
+/* The sampler's random state (to save and restore a conversation exactly). */
+MR_API void mr_session_rng(mr_session *s, uint64_t state[4], int set);
+
+/* Called for each generated token with the UTF-8 text that it completed (possibly empty; a
+ * character split over tokens comes whole with its last token); at the end once with id -1 and what
+ * the streaming decoder still held. Return nonzero to stop. */
+typedef int (*mr_token_fn)(void *ud, int32_t id, const char *text, size_t len);
+enum { MR_FINISH_STOP = 0, MR_FINISH_LENGTH, MR_FINISH_CANCEL, MR_FINISH_CONTEXT };
+MR_API const char *mr_finish_name(int finish); /* "stop", "length", "cancel", "context" */
+typedef struct mr_generate_options { /* zero-initialise */
+  int max_tokens;                    /* 0: until a stop token (or a full context with no_shift) */
+  int ignore_stop;                   /* 1: stop tokens do not end the generation */
+} mr_generate_options;
+/* Generate after the fed tokens (each new token is appended to them). The first token comes from
+ * the last fed position. *finish receives MR_FINISH_*. Allocates nothing per token. */
+MR_API int mr_session_generate(mr_session *s, const mr_generate_options *opts, mr_token_fn cb, void *ud,
+                               int *finish, mr_error *err);
+/* Stop the running generation after its current step (async-signal-safe: call it from SIGINT). */
+MR_API void mr_session_cancel(mr_session *s);
+
+/* Counters since the session was made (times in milliseconds). */
+typedef struct mr_session_stats {
+  double load_ms;                  /* opening the model */
+  int64_t prompt_tokens;           /* tokens fed */
+  int64_t prefill_tokens;          /* fed tokens actually computed (the rest reused their KV) */
+  double prefill_ms;
+  double ttft_ms;                  /* last generation: call to first token */
+  int64_t generated_tokens;
+  double decode_ms;
+  int64_t shifts;                  /* context shifts */
+  int64_t calls[4];                /* embeddings, FFN chunks, LM head, sampler */
+  double ms[4];
+} mr_session_stats;
+MR_API void mr_session_stats_get(const mr_session *s, mr_session_stats *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -38,3 +38,7 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$JOBS"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMILRUN_SANITIZE=ON >/dev/null
 cmake --build build-asan -j "$JOBS"
+# The offline demo model (`milrun generate --model demo`): the bundled Qwen3 trained on Python,
+# converted with 8-bit LUTs into the build tree.
+[ -d build/demo ] || build/milrun convert tests/fixtures/models/qwen3-tiny-python build/demo --context 256 \
+  --lut-ffn 8 --lut-lmhead 8 --tokenizer tests/fixtures/tokenizer --quiet

@@ -26,6 +26,14 @@ static void test_names(void) {
   CHECK_EQ_STR(b, "qwen_FFN_PF_lut8.mlmodelc");
   CHECK_EQ_INT(anemll_name_ffn_base(b, sizeof b, "qwen", 0), 0);
   CHECK_EQ_STR(b, "qwen_FFN_PF.mlmodelc");
+  CHECK_EQ_INT(anemll_name_split_chunk(b, sizeof b, "qwen", 4, 1, 2, 3), 0);
+  CHECK_EQ_STR(b, "qwen_prefill_lut4_chunk_02of03.mlmodelc");
+  CHECK_EQ_INT(anemll_name_split_chunk(b, sizeof b, "qwen", 0, 0, 1, 1), 0);
+  CHECK_EQ_STR(b, "qwen_FFN_chunk_01of01.mlmodelc");
+  CHECK_EQ_INT(anemll_name_monolithic(b, sizeof b, "qwen", 8), 0);
+  CHECK_EQ_STR(b, "qwen_monolithic_full_lut8.mlmodelc");
+  CHECK_EQ_INT(anemll_name_monolithic(b, sizeof b, "llama", 0), 0);
+  CHECK_EQ_STR(b, "llama_monolithic_full.mlmodelc");
 }
 
 static void test_truncation(void) {
@@ -77,6 +85,15 @@ static void test_parse_chunk(void) {
   CHECK_EQ_INT(c, 7);
   CHECK_EQ_INT(n, 9);
 }
+static void test_renumber_chunk(void) {
+  char b[64];
+  CHECK_EQ_INT(anemll_renumber_chunk(b, sizeof b, "m/qwen_FFN_PF_lut8_chunk_01of03.mlmodelc", 3, 3), 0);
+  CHECK_EQ_STR(b, "m/qwen_FFN_PF_lut8_chunk_03of03.mlmodelc");
+  CHECK_EQ_INT(anemll_renumber_chunk(b, sizeof b, "a_chunk_x_FFN_chunk_1of2", 2, 2), 0); /* the last one */
+  CHECK_EQ_STR(b, "a_chunk_x_FFN_chunk_02of02");
+  CHECK_EQ_INT(anemll_renumber_chunk(b, sizeof b, "qwen_FFN_PF_lut8.mlmodelc", 1, 1), -1);
+  CHECK_EQ_INT(anemll_renumber_chunk(b, 12, "qwen_FFN_PF_chunk_01of02", 2, 2), -1);
+}
 
 int main(int argc, char **argv) {
   static const th_case cases[] = {
@@ -84,6 +101,7 @@ int main(int argc, char **argv) {
       {"truncation", test_truncation},
       {"lut_bits", test_lut_bits},
       {"parse_chunk", test_parse_chunk},
+      {"renumber_chunk", test_renumber_chunk},
       {NULL, NULL},
   };
   return th_run(cases, argc, argv);

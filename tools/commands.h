@@ -18,6 +18,8 @@ int tool_tokenize(int argc, char **argv);
 int tool_template(int argc, char **argv);
 int tool_convert(int argc, char **argv);
 int tool_logits(int argc, char **argv);
+int tool_generate(int argc, char **argv);
+int tool_chat(int argc, char **argv);
 int tool_export(int argc, char **argv);
 
 #endif

@@ -41,6 +41,8 @@ int tool_convert(int argc, char **argv) {
     {"lut-lmhead", 0, OPT_FN, &o.lut_lmhead, "L", "the same for the LM head", 0, 0, lut_opt},
     {"lut-embeddings", 0, OPT_FN, &o.lut_emb, "L", "the same for the embeddings", 0, 0, lut_opt},
     {"argmax", 0, OPT_FLAG, &o.argmax, NULL, "the LM head outputs argmax_idx / argmax_val (Anemll 0.3.5)", 0, 0, NULL},
+    {"split-ffn", 0, OPT_FLAG, &o.split_ffn, NULL, "each chunk as two bundles, {P}_prefill_chunk_* and" OPT_NL
+     "{P}_FFN_chunk_* (one function each), as Anemll writes them" OPT_NL "before combining them into FFN_PF", 0, 0, NULL},
     {"tokenizer", 0, OPT_STR, &o.tokenizer_dir, "DIR", "copy the tokenizer files from DIR instead of HF_DIR" OPT_NL
      "(DIR must hold tokenizer.json)", 0, 0, NULL},
     {"name", 0, OPT_STR, &o.name, "NAME", "model name in meta.yaml (default: HF_DIR's folder name)", 0, 0, NULL},

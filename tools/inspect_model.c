@@ -22,6 +22,7 @@
 typedef struct component {
   char label[48]; /* "embeddings", "FFN chunk 2 of 3", "LM head" */
   const char *path;
+  const char *fn; /* the one FFN function a split build's bundle has; NULL: both, or not a chunk */
   mil_model *m; /* NULL when missing or unreadable */
   double file_bytes;
   tool_weights w;
@@ -32,8 +33,9 @@ typedef struct report {
   llm_meta meta;
   llm_meta_pair *info, *params;
   int n_info, n_params;
-  llm_layout layout;
-  component *parts; /* embeddings, the chunks in order, the LM head */
+  llm_files layout;
+  component *parts; /* embeddings, the chunks in order (a split build: prefill, then infer), the LM
+                     * head; or the one monolithic bundle */
   int n_parts;
   int64_t hidden, vocab;
   int lm_parts;
@@ -119,19 +121,36 @@ static void read_component(report *r, component *c, const char *path) {
   if (tool_weights_add(&c->w, c->m) || tool_weights_add(&r->total, c->m)) problem(r, "%s: out of memory", c->label);
 }
 
+/* The chunks from parts[1]: one bundle per chunk, or a split build's prefill and infer bundles. */
+static void read_chunks(report *r) {
+  component *p = &r->parts[1];
+  for (int c = 0; c < r->layout.chunks; c++) {
+    int split = r->layout.pf[c] != r->layout.inf[c];
+    for (int half = 0; half <= split; half++, p++) {
+      p->fn = !split ? NULL : half ? "infer" : "prefill";
+      snprintf(p->label, sizeof p->label, "FFN chunk %d of %d%s%s", c + 1, r->layout.chunks, split ? ", " : "",
+               split ? p->fn : "");
+      read_component(r, p, half ? r->layout.inf[c] : r->layout.pf[c]);
+    }
+  }
+}
+
 static int read_components(report *r) {
-  r->n_parts = r->layout.chunks + 2;
+  int chunk_parts = 0;
+  for (int c = 0; c < r->layout.chunks; c++) chunk_parts += 1 + (r->layout.pf[c] != r->layout.inf[c]);
+  r->n_parts = r->layout.mono ? 1 : chunk_parts + 2;
   r->parts = util_calloc((size_t)r->n_parts, sizeof *r->parts);
   if (!r->parts) return fprintf(stderr, "milrun inspect: out of memory\n"), 1;
-  snprintf(r->parts[0].label, sizeof r->parts[0].label, "embeddings");
-  read_component(r, &r->parts[0], r->layout.embeddings);
-  for (int c = 0; c < r->layout.chunks; c++) {
-    component *p = &r->parts[1 + c];
-    snprintf(p->label, sizeof p->label, "FFN chunk %d of %d", c + 1, r->layout.chunks);
-    read_component(r, p, r->layout.ffn[c]);
+  if (r->layout.mono) {
+    snprintf(r->parts[0].label, sizeof r->parts[0].label, "monolithic model");
+    read_component(r, &r->parts[0], r->layout.mono);
+    return 0;
   }
+  snprintf(r->parts[0].label, sizeof r->parts[0].label, "embeddings");
+  read_component(r, &r->parts[0], r->layout.emb);
+  read_chunks(r);
   snprintf(r->parts[r->n_parts - 1].label, sizeof r->parts[0].label, "LM head");
-  read_component(r, &r->parts[r->n_parts - 1], r->layout.lm_head);
+  read_component(r, &r->parts[r->n_parts - 1], r->layout.lm);
   return 0;
 }
 
@@ -192,7 +211,7 @@ static void check_hidden(report *r, const char *where, const char *what, const m
 static void check_chunk_function(report *r, const component *c, const char *fn, int tokens) {
   char where[96];
   snprintf(where, sizeof where, "%s, %s", c->label, fn);
-  const mil_model_function *d = mil_model_function_find(c->m, fn);
+  const mil_model_function *d = mil_model_function_find(c->m, c->fn ? NULL : fn); /* split: one function each */
   if (!d) {
     problem(r, "%s: no function '%s'", c->label, fn);
     return;
@@ -225,12 +244,14 @@ static void check_lm_head(report *r, const component *c) {
 }
 
 static void check(report *r) {
+  if (r->layout.mono) return; /* ids to logits in one bundle: no pieces to fit together */
   check_embeddings(r, &r->parts[0]);
-  for (int c = 1; c < r->n_parts - 1; c++)
-    if (r->parts[c].m) {
-      check_chunk_function(r, &r->parts[c], "prefill", r->meta.batch);
-      check_chunk_function(r, &r->parts[c], "infer", 1);
-    }
+  for (int c = 1; c < r->n_parts - 1; c++) {
+    const component *p = &r->parts[c];
+    if (!p->m) continue;
+    if (!p->fn || !strcmp(p->fn, "prefill")) check_chunk_function(r, p, "prefill", r->meta.batch);
+    if (!p->fn || !strcmp(p->fn, "infer")) check_chunk_function(r, p, "infer", 1);
+  }
   if (r->parts[r->n_parts - 1].m) check_lm_head(r, &r->parts[r->n_parts - 1]);
   int32_t nt = r->tok ? mr_tokenizer_vocab_size(r->tok) : 0;
   if (r->vocab && nt > r->vocab)
@@ -369,7 +390,7 @@ static void report_free(report *r) {
   }
   mr_free(r->parts);
   tool_weights_free(&r->total);
-  llm_layout_free(&r->layout);
+  llm_files_free(&r->layout);
   llm_meta_pairs_free(r->info, r->n_info);
   llm_meta_pairs_free(r->params, r->n_params);
   mr_tokenizer_close(r->tok);

@@ -17,6 +17,8 @@ static const tool_command commands[] = {
   {"convert", tool_convert, "convert a Hugging Face checkpoint into an Anemll-layout bundle"},
   {"export", tool_export, "write a bundle as a Core ML .mlpackage, or a package as a .mlmodelc"},
   {"logits", tool_logits, "run a converted LLM bundle on token ids and print or save the logits"},
+  {"generate", tool_generate, "generate text after a prompt with an LLM (default: " MR_DEFAULT_MODEL ")"},
+  {"chat", tool_chat, "chat with an LLM interactively"},
   {NULL, NULL, NULL}
 };
 

@@ -72,6 +72,10 @@ void conv_name_ffn(const conv_model *m, int chunk, char *buf, size_t size) {
   anemll_name_ffn_chunk(buf, size, m->prefix, m->opt.lut_ffn.bits, chunk + 1, m->opt.chunks);
 }
 
+void conv_name_ffn_split(const conv_model *m, int chunk, int prefill, char *buf, size_t size) {
+  anemll_name_split_chunk(buf, size, m->prefix, m->opt.lut_ffn.bits, prefill, chunk + 1, m->opt.chunks);
+}
+
 /* The package twin of the component dir ("X.mlmodelc" -> "X.mlpackage"), with the metadata the
  * builder wrote; a dry run's package has no weight file, like its .mlmodelc. */
 static int write_package(const mil_program *prog, const char *dir, int dry_run, mr_error *err) {
@@ -109,6 +113,22 @@ int conv_open_writer(conv_model *m, conv_writer *w, const char *dir, mr_error *e
 static int keep_formats(const conv_model *m, const char *dir, int rc, mr_error *err) {
   if (rc || m->opt.formats & CONV_FORMAT_MLMODELC) return rc;
   return util_remove_tree(dir, err);
+}
+
+/* Chunk c's bundle(s) in tmp. */
+static int build_chunk(conv_model *m, int c, const char *tmp, mr_error *err) {
+  int rc = MR_OK;
+  for (int k = 0; k < (m->opt.split_ffn ? 2 : 1) && !rc; k++) {
+    char name[300];
+    int which = !m->opt.split_ffn ? CONV_FFN_BOTH : k ? CONV_FFN_PREFILL : CONV_FFN_INFER;
+    if (which == CONV_FFN_BOTH) conv_name_ffn(m, c, name, sizeof name);
+    else conv_name_ffn_split(m, c, which == CONV_FFN_PREFILL, name, sizeof name);
+    char *p = util_path_join(tmp, name);
+    if (!p) return util_err_nomem(err, "convert");
+    if (!(rc = util_mkdirs(p, err))) rc = keep_formats(m, p, conv_build_ffn(m, c, which, p, err), err);
+    mr_free(p);
+  }
+  return rc;
 }
 
 void conv_chunk_layers(int layers, int chunks, int c, int *first, int *count) {
@@ -232,12 +252,7 @@ static int build_all(conv_model *m, const char *hf_dir, const char *tok_dir, con
   if (!(p = util_path_join(tmp, name))) return util_err_nomem(err, "convert");
   if (!(rc = util_mkdirs(p, err))) rc = keep_formats(m, p, conv_build_embeddings(m, p, err), err);
   mr_free(p);
-  for (int c = 0; c < m->opt.chunks && !rc; c++) {
-    conv_name_ffn(m, c, name, sizeof name);
-    if (!(p = util_path_join(tmp, name))) return util_err_nomem(err, "convert");
-    if (!(rc = util_mkdirs(p, err))) rc = keep_formats(m, p, conv_build_ffn(m, c, p, err), err);
-    mr_free(p);
-  }
+  for (int c = 0; c < m->opt.chunks && !rc; c++) rc = build_chunk(m, c, tmp, err);
   if (!rc) {
     conv_name_lmhead(m, name, sizeof name);
     if (!(p = util_path_join(tmp, name))) return util_err_nomem(err, "convert");

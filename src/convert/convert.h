@@ -21,6 +21,8 @@ typedef struct conv_options {
   const char *prefix;/* NULL: qwen, qwen25 or llama */
   int split_lm_head; /* 0: 16 for Qwen, 8 for Llama */
   int argmax;        /* LM head outputs argmax_idx / argmax_val */
+  int split_ffn;     /* each chunk as two one-function bundles, {P}_prefill_chunk (prefill) and
+                        {P}_FFN_chunk (infer), as Anemll writes them before combining */
   int dry_run;       /* model.mil and metadata.json only, no weights (checkpoint not read) */
   int verbose;       /* print each palettized tensor's reconstruction error on stderr */
   const char *tokenizer_dir; /* NULL: copy the tokenizer files from the checkpoint folder */
@@ -70,12 +72,16 @@ typedef struct conv_model {
 void conv_name_embeddings(const conv_model *m, char *buf, size_t size);
 void conv_name_lmhead(const conv_model *m, char *buf, size_t size);
 void conv_name_ffn(const conv_model *m, int chunk, char *buf, size_t size);
+/* A split build's chunk: the prefill bundle (prefill = 1) or the infer one. */
+void conv_name_ffn_split(const conv_model *m, int chunk, int prefill, char *buf, size_t size);
 
 /* The writer of one component in dir, set up from the options. */
 int conv_open_writer(conv_model *m, conv_writer *w, const char *dir, mr_error *err);
 /* Each writes one complete .mlmodelc directory `dir`. */
 int conv_build_embeddings(conv_model *m, const char *dir, mr_error *err);
-int conv_build_ffn(conv_model *m, int chunk, const char *dir, mr_error *err);
+/* which: CONV_FFN_BOTH (functions infer and prefill), or one of them alone as the function main. */
+enum { CONV_FFN_BOTH, CONV_FFN_INFER, CONV_FFN_PREFILL };
+int conv_build_ffn(conv_model *m, int chunk, int which, const char *dir, mr_error *err);
 int conv_build_lmhead(conv_model *m, const char *dir, mr_error *err);
 
 /* First layer and layer count of chunk c (0-based): divmod split, first chunks get the extra. */

@@ -313,7 +313,7 @@ static void rope_tables(fctx *c, const char *positions) {
   mr_free(sn);
 }
 
-static void function(conv_model *m, conv_writer *w, int chunk, int prefill, mr_error *err, int *rc) {
+static void function(conv_model *m, conv_writer *w, int chunk, int prefill, const char *name, mr_error *err, int *rc) {
   const conv_config *cf = &m->cfg;
   fctx c;
   memset(&c, 0, sizeof c);
@@ -326,7 +326,7 @@ static void function(conv_model *m, conv_writer *w, int chunk, int prefill, mr_e
   int first, count;
   conv_chunk_layers(cf->layers, m->opt.chunks, chunk, &first, &count);
   int last = chunk == m->opt.chunks - 1;
-  conv_w_function(w, prefill ? "prefill" : "infer");
+  conv_w_function(w, name);
   const conv_val params[5] = {{"hidden_states", MIL_FP16, 3, {1, T, H}},
                               {"position_ids", MIL_INT32, 1, {T}},
                               {"causal_mask", MIL_FP16, 4, {1, 1, T, C}},
@@ -358,9 +358,9 @@ static void function(conv_model *m, conv_writer *w, int chunk, int prefill, mr_e
   if (!*rc) *rc = c.rc ? c.rc : w->rc;
 }
 
-static void io(conv_fmeta *f, const conv_model *m, int T, int last, int prefill) {
+static void io(conv_fmeta *f, const conv_model *m, int T, int last, int prefill, const char *name) {
   const conv_config *cf = &m->cfg;
-  f->name = prefill ? "prefill" : "infer";
+  f->name = name;
   f->n_in = 4;
   f->in[0] = (conv_feature){"hidden_states", 1, 3, {1, T, cf->hidden}, NULL};
   f->in[1] = (conv_feature){"position_ids", 0, 1, {T}, NULL};
@@ -372,12 +372,13 @@ static void io(conv_fmeta *f, const conv_model *m, int T, int last, int prefill)
   f->state[0] = (conv_feature){STATE_NAME, 1, 4, {2 * cf->layers, cf->kv_heads, m->state_len, cf->head_dim}, NULL};
 }
 
-int conv_build_ffn(conv_model *m, int chunk, const char *dir, mr_error *err) {
+int conv_build_ffn(conv_model *m, int chunk, int which, const char *dir, mr_error *err) {
   conv_writer w;
   int rc = conv_open_writer(m, &w, dir, err);
   if (rc) return rc;
-  function(m, &w, chunk, 0, err, &rc);
-  if (!rc) function(m, &w, chunk, 1, err, &rc);
+  int both = which == CONV_FFN_BOTH;
+  if (which != CONV_FFN_PREFILL) function(m, &w, chunk, 0, both ? "infer" : "main", err, &rc);
+  if (!rc && which != CONV_FFN_INFER) function(m, &w, chunk, 1, both ? "prefill" : "main", err, &rc);
   if (rc) {
     conv_w_abort(&w);
     return rc;
@@ -385,9 +386,9 @@ int conv_build_ffn(conv_model *m, int chunk, const char *dir, mr_error *err) {
   m->lut_err2 += w.lut_err2;
   m->lut_ref2 += w.lut_ref2;
   conv_fmeta f[2];
-  int last = chunk == m->opt.chunks - 1;
-  io(&f[0], m, 1, last, 0);
-  io(&f[1], m, m->opt.batch, last, 1);
+  int last = chunk == m->opt.chunks - 1, n = 0;
+  if (which != CONV_FFN_PREFILL) io(&f[n++], m, 1, last, 0, both ? "infer" : "main");
+  if (which != CONV_FFN_INFER) io(&f[n++], m, m->opt.batch, last, 1, both ? "prefill" : "main");
   char ctx[32], bs[32], lut[32], nch[32], cno[32];
   snprintf(ctx, sizeof ctx, "%d", m->opt.context);
   snprintf(bs, sizeof bs, "%d", m->opt.batch);
@@ -397,6 +398,7 @@ int conv_build_ffn(conv_model *m, int chunk, const char *dir, mr_error *err) {
   const char *user[] = {"com.anemll.info", "Converted with milrun", "com.anemll.context_length", ctx,
                         "com.anemll.batch_size", bs, "com.anemll.lut_bits", m->opt.lut_ffn.bits ? lut : "none",
                         "com.anemll.num_chunks", nch, "com.anemll.chunk_no", cno};
-  rc = conv_write_metadata(dir, f, 2, "Anemll Model: Multifunction FFN+Prefill", user, 6, err);
+  const char *what = both ? "Anemll Model: Multifunction FFN+Prefill" : which == CONV_FFN_INFER ? "Anemll Model: FFN" : "Anemll Model: Prefill";
+  rc = conv_write_metadata(dir, f, n, what, user, 6, err);
   return conv_w_finish_after(&w, dir, rc);
 }

@@ -31,11 +31,23 @@ int anemll_name_ffn_base(char *buf, size_t size, const char *prefix, int lut_bit
   return component(buf, size, prefix, "FFN_PF", lut_bits);
 }
 
-int anemll_name_ffn_chunk(char *buf, size_t size, const char *prefix, int lut_bits, int chunk, int chunks) {
+int anemll_name_monolithic(char *buf, size_t size, const char *prefix, int lut_bits) {
+  return component(buf, size, prefix, "monolithic_full", lut_bits);
+}
+
+static int chunk_of(char *buf, size_t size, const char *prefix, const char *what, int lut_bits, int chunk, int chunks) {
   char s[16];
-  return fits(snprintf(buf, size, "%s_FFN_PF%s_chunk_%02dof%02d.mlmodelc", prefix, lut_suffix(lut_bits, s, sizeof s), chunk,
+  return fits(snprintf(buf, size, "%s_%s%s_chunk_%02dof%02d.mlmodelc", prefix, what, lut_suffix(lut_bits, s, sizeof s), chunk,
                        chunks),
               size);
+}
+
+int anemll_name_ffn_chunk(char *buf, size_t size, const char *prefix, int lut_bits, int chunk, int chunks) {
+  return chunk_of(buf, size, prefix, "FFN_PF", lut_bits, chunk, chunks);
+}
+
+int anemll_name_split_chunk(char *buf, size_t size, const char *prefix, int lut_bits, int prefill, int chunk, int chunks) {
+  return chunk_of(buf, size, prefix, prefill ? "prefill" : "FFN", lut_bits, chunk, chunks);
 }
 
 int anemll_name_package(char *buf, size_t size, const char *name) {
@@ -59,17 +71,32 @@ static int digits(const char **p) {
   return n ? v : -1;
 }
 
-int anemll_parse_chunk(const char *name, int *chunk, int *chunks) {
+/* The last `_chunk_NNofMM` of name: its start, the numbers, and the end of MM; NULL (outputs
+ * untouched) when there is none. */
+static const char *find_chunk(const char *name, int *chunk, int *chunks, const char **end) {
   const char *at = NULL;
   for (const char *p = strstr(name, "_chunk_"); p; p = strstr(p + 1, "_chunk_")) at = p;
-  if (!at) return -1;
+  if (!at) return NULL;
   const char *p = at + 7;
   int nn = digits(&p);
-  if (nn < 0 || strncmp(p, "of", 2) != 0) return -1;
+  if (nn < 0 || strncmp(p, "of", 2) != 0) return NULL;
   p += 2;
   int mm = digits(&p);
-  if (mm < 0 || nn < 1 || nn > mm) return -1;
+  if (mm < 0 || nn < 1 || nn > mm) return NULL;
   *chunk = nn;
   *chunks = mm;
-  return 0;
+  *end = p;
+  return at;
+}
+
+int anemll_parse_chunk(const char *name, int *chunk, int *chunks) {
+  const char *end;
+  return find_chunk(name, chunk, chunks, &end) ? 0 : -1;
+}
+
+int anemll_renumber_chunk(char *buf, size_t size, const char *name, int chunk, int chunks) {
+  int nn, mm;
+  const char *end, *at = find_chunk(name, &nn, &mm, &end);
+  if (!at) return -1;
+  return fits(snprintf(buf, size, "%.*s_chunk_%02dof%02d%s", (int)(at - name), name, chunk, chunks, end), size);
 }

@@ -1,6 +1,7 @@
 /* meta.c — meta.yaml of an Anemll bundle, read with libyaml: the scalars under
  * model_info (version, architecture) and model_info.parameters (context_length, batch_size,
- * num_chunks, model_prefix, lut_*, split_lm_head or its legacy spelling num_logits, ...). */
+ * num_chunks, model_prefix, lut_*, split_lm_head or its legacy spelling num_logits, the path keys,
+ * 0.3.5's model_type: monolithic, monolithic_model, argmax_in_model and vocab_size). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "llm/model.h"
 #include "util/alloc.h"
 #include "util/error.h"
+#include "util/file.h"
 
 static yaml_node_t *map_get(yaml_document_t *d, yaml_node_t *map, const char *key) {
   if (!map || map->type != YAML_MAPPING_NODE) return NULL;
@@ -46,50 +48,80 @@ static void get_str(yaml_document_t *d, yaml_node_t *map, const char *key, const
   snprintf(out, size, "%s", s ? s : dflt);
 }
 
-/* Parse path into d; on failure nothing is left to free. */
-static int load(const char *path, yaml_document_t *d, mr_error *err) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return util_err(err, MR_ENOTFOUND, "%s: cannot open (an Anemll bundle needs meta.yaml)", path);
+/* Parse text (read from path) into d; on failure nothing is left to free. */
+static int load(const char *text, size_t len, const char *path, yaml_document_t *d, mr_error *err) {
   yaml_parser_t p;
   int rc = MR_OK;
   yaml_parser_initialize(&p);
-  yaml_parser_set_input_file(&p, f);
+  yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
   if (!yaml_parser_load(&p, d))
     rc = util_err(err, MR_EFORMAT, "%s:%zu:%zu: %s", path, p.problem_mark.line + 1, p.problem_mark.column + 1,
                   p.problem ? p.problem : "YAML error");
   yaml_parser_delete(&p);
-  fclose(f);
+  return rc;
+}
+
+static int read_text(const char *path, char **text, size_t *size, mr_error *err) {
+  mr_error e2 = {0};
+  *text = NULL;
+  if (util_read_file(path, text, size, &e2))
+    return util_err(err, MR_ENOTFOUND, "%s: cannot open (an Anemll bundle needs meta.yaml)", path);
+  return MR_OK;
+}
+
+static int meta_from_doc(yaml_document_t *d, const char *path, llm_meta *meta, mr_error *err) {
+  yaml_node_t *info = map_get(d, yaml_document_get_root_node(d), "model_info");
+  yaml_node_t *params = map_get(d, info, "parameters");
+  if (!params || params->type != YAML_MAPPING_NODE) return util_err(err, MR_EFORMAT, "%s: no model_info.parameters mapping", path);
+  int rc = get_int(d, params, path, "context_length", -1, &meta->context, err);
+  if (!rc) rc = get_int(d, params, path, "batch_size", 64, &meta->batch, err);
+  if (!rc) rc = get_int(d, params, path, "num_chunks", 1, &meta->chunks, err);
+  if (!rc) {
+    int legacy;
+    rc = get_int(d, params, path, "num_logits", 8, &legacy, err);
+    if (!rc) rc = get_int(d, params, path, "split_lm_head", legacy, &meta->split_lm_head, err);
+  }
+  int vocab = 0;
+  if (!rc) rc = get_int(d, params, path, "vocab_size", 0, &vocab, err);
+  if (rc) return rc;
+  meta->vocab_size = vocab;
+  get_str(d, info, "version", "0.3.4", meta->version, sizeof meta->version);
+  get_str(d, info, "architecture", "", meta->architecture, sizeof meta->architecture);
+  get_str(d, params, "model_prefix", "", meta->prefix, sizeof meta->prefix);
+  get_str(d, params, "lut_embeddings", "none", meta->lut_embeddings, sizeof meta->lut_embeddings);
+  get_str(d, params, "lut_ffn", "none", meta->lut_ffn, sizeof meta->lut_ffn);
+  get_str(d, params, "lut_lmhead", "none", meta->lut_lmhead, sizeof meta->lut_lmhead);
+  get_str(d, params, "embeddings", "", meta->embeddings, sizeof meta->embeddings);
+  get_str(d, params, "lm_head", "", meta->lm_head, sizeof meta->lm_head);
+  get_str(d, params, "ffn", "", meta->ffn, sizeof meta->ffn);
+  get_str(d, params, "monolithic_model", "", meta->mono, sizeof meta->mono);
+  const char *am = scalar(map_get(d, params, "argmax_in_model"));
+  meta->argmax_in_model = am && (!strcmp(am, "true") || !strcmp(am, "True"));
+  const char *mt = scalar(map_get(d, info, "model_type"));
+  if (!mt) mt = scalar(map_get(d, params, "model_type"));
+  meta->monolithic = (mt && !strcmp(mt, "monolithic")) || meta->mono[0];
+  if (!meta->prefix[0] && !meta->mono[0]) return util_err(err, MR_EFORMAT, "%s: missing model_info.parameters.model_prefix", path);
+  return MR_OK;
+}
+
+int llm_meta_parse(const char *text, size_t len, const char *path, llm_meta *meta, mr_error *err) {
+  memset(meta, 0, sizeof *meta);
+  yaml_document_t d;
+  int rc = load(text, len, path, &d, err);
+  if (rc) return rc;
+  rc = meta_from_doc(&d, path, meta, err);
+  yaml_document_delete(&d);
   return rc;
 }
 
 int llm_meta_read(const char *path, llm_meta *meta, mr_error *err) {
   memset(meta, 0, sizeof *meta);
-  yaml_document_t d;
-  int rc = load(path, &d, err);
+  char *text;
+  size_t size;
+  int rc = read_text(path, &text, &size, err);
   if (rc) return rc;
-  yaml_node_t *info = map_get(&d, yaml_document_get_root_node(&d), "model_info");
-  yaml_node_t *params = map_get(&d, info, "parameters");
-  if (!params || params->type != YAML_MAPPING_NODE) rc = util_err(err, MR_EFORMAT, "%s: no model_info.parameters mapping", path);
-  if (!rc) rc = get_int(&d, params, path, "context_length", -1, &meta->context, err);
-  if (!rc) rc = get_int(&d, params, path, "batch_size", 64, &meta->batch, err);
-  if (!rc) rc = get_int(&d, params, path, "num_chunks", 1, &meta->chunks, err);
-  if (!rc) {
-    int legacy;
-    rc = get_int(&d, params, path, "num_logits", 8, &legacy, err);
-    if (!rc) rc = get_int(&d, params, path, "split_lm_head", legacy, &meta->split_lm_head, err);
-  }
-  if (!rc) {
-    get_str(&d, info, "version", "0.3.4", meta->version, sizeof meta->version);
-    get_str(&d, info, "architecture", "", meta->architecture, sizeof meta->architecture);
-    get_str(&d, params, "model_prefix", "", meta->prefix, sizeof meta->prefix);
-    get_str(&d, params, "lut_embeddings", "none", meta->lut_embeddings, sizeof meta->lut_embeddings);
-    get_str(&d, params, "lut_ffn", "none", meta->lut_ffn, sizeof meta->lut_ffn);
-    get_str(&d, params, "lut_lmhead", "none", meta->lut_lmhead, sizeof meta->lut_lmhead);
-    const char *am = scalar(map_get(&d, params, "argmax_in_model"));
-    meta->argmax_in_model = am && (!strcmp(am, "true") || !strcmp(am, "True"));
-    if (!meta->prefix[0]) rc = util_err(err, MR_EFORMAT, "%s: missing model_info.parameters.model_prefix", path);
-  }
-  yaml_document_delete(&d);
+  rc = llm_meta_parse(text, size, path, meta, err);
+  mr_free(text);
   return rc;
 }
 
@@ -121,8 +153,12 @@ static int scalar_pairs(yaml_document_t *d, yaml_node_t *map, llm_meta_pair **ou
 int llm_meta_pairs(const char *path, int parameters, llm_meta_pair **out, int *n, mr_error *err) {
   *out = NULL;
   *n = 0;
+  char *text;
+  size_t size;
   yaml_document_t d;
-  int rc = load(path, &d, err);
+  int rc = read_text(path, &text, &size, err);
+  if (!rc) rc = load(text, size, path, &d, err);
+  mr_free(text);
   if (rc) return rc;
   yaml_node_t *map = map_get(&d, yaml_document_get_root_node(&d), "model_info");
   if (parameters) map = map_get(&d, map, "parameters");
