@@ -16,5 +16,6 @@ int tool_tokenize(int argc, char **argv);
 int tool_template(int argc, char **argv);
 int tool_convert(int argc, char **argv);
 int tool_logits(int argc, char **argv);
+int tool_bench(int argc, char **argv);
 
 #endif

@@ -13,6 +13,7 @@ static const tool_command commands[] = {
   {"template", tool_template, "render a conversation with the chat template"},
   {"convert", tool_convert, "convert a Hugging Face checkpoint into an Anemll-layout bundle"},
   {"logits", tool_logits, "run a converted LLM bundle on token ids and print or save the logits"},
+  {"bench", tool_bench, "measure prompt and generation speed of an LLM bundle (llama-bench style)"},
   {NULL, NULL, NULL}
 };
 
