@@ -45,6 +45,9 @@ enum {
   /* Its x param (P_slice_x) may be an fp16 state's own buffer (EXEC_F16 storage) and is read as
    * such, so an fp16 KV cache can be sliced and updated in place. */
   EXEC_OP_READS_F16_X = 1u << 1,
+  /* Its y param (P_matmul_y) may be an fp16 state's own buffer, a view of the KV cache made by
+   * the planner from a contiguous slice (plan_alias.c), and is read as such. */
+  EXEC_OP_READS_F16_Y = 1u << 2,
 };
 
 struct exec_op_def {

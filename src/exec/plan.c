@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "exec/consts.h"
+#include "exec/kernels/kernels.h"
 #include "exec/ops/ops.h"
 #include "exec/planner.h"
 #include "util/alloc.h"
@@ -33,7 +34,7 @@ int plan_add_value(planner *p, const char *name, exec_tensor *t, int producer, i
     p->vals = nv;
     p->cap_vals = cap;
   }
-  p->vals[p->n_vals] = (value_info){t, producer, -1, 0, -1, -1};
+  p->vals[p->n_vals] = (value_info){t, producer, -1, 0, -1, -1, 0};
   if (util_strmap_put(&p->names, name, strlen(name), p->n_vals)) return util_err_nomem(p->err, "plan");
   p->n_vals++;
   return MR_OK;
@@ -347,10 +348,7 @@ void exec_function_free(exec_function *f) {
   memset(f, 0, sizeof *f);
 }
 
-static void round_f16(exec_tensor *t) {
-  float *x = exec_f32(t);
-  for (int64_t i = 0; i < t->count; i++) x[i] = util_round_f16(x[i]);
-}
+static void round_f16(exec_tensor *t) { exec_kernels()->round_f16(exec_f32(t), t->count); }
 
 /* How a state slot's data is stored: fp16 states as fp16, other float states as float. */
 static exec_storage slot_storage(const exec_state_slot *slot) { return slot->dtype == MIL_FP16 ? EXEC_F16 : EXEC_F32; }
@@ -362,13 +360,18 @@ static void copy_values(void *dst, exec_storage to, const void *src, exec_storag
 }
 
 int exec_function_run(exec_function *f, mr_error *err) {
-  for (int a = 0; a < f->n_aliases; a++) f->aliases[a].t->data = f->states[f->aliases[a].state].data;
+  for (int a = 0; a < f->n_aliases; a++) {
+    const exec_state_alias *al = &f->aliases[a];
+    const exec_state_slot *slot = &f->states[al->state];
+    al->t->data = (char *)slot->data + (size_t)al->offset * exec_storage_size(slot_storage(slot));
+  }
   for (int s = 0; s < f->n_steps; s++) {
     exec_step *st = &f->steps[s];
     exec_state_slot *slot = &f->states[st->state];
     switch (st->kind) {
     case EXEC_STEP_OP: {
       exec_node *n = &st->node;
+      if (st->in_place) break;
       int rc = n->def->run(n, err);
       if (rc) return rc;
       for (int i = 0; i < n->n_out && !st->no_round; i++)

@@ -15,6 +15,7 @@ typedef struct value_info {
   int keep;       /* function output or param: never recycled */
   int buf;        /* assigned buffer, -1 if none */
   int alias;      /* state slot whose buffer this value is, -1 if none */
+  int64_t alias_offset; /* elements into that state: a view of part of it (plan_alias.c) */
 } value_info;
 
 typedef struct planner {
