@@ -60,6 +60,7 @@ static void test_table(void) {
   CHECK(pp && tg && pp < tg);
   CHECK(strstr(msg, "qwen3 F16") && strstr(msg, " ± "));
   CHECK(line_with("roofline probe (1 threads): read "));
+  CHECK(line_with("load (map + plan) "));
   /* 20 tokens in batches of 16: 2 prefill calls per run; 5 tokens: 5 of everything else */
   const char *pf = line_with("| FFN chunk 1/1        | prefill  |"), *in = line_with("| FFN chunk 1/1        | infer    |");
   const char *lm = line_with("| LM head              | infer    |"), *sm = line_with("| sampling (argmax)    |");

@@ -439,6 +439,25 @@ static void print_json(const char *model, double size, const char *backend, int 
   printf("]\n");
 }
 
+/* Resident memory of this process in bytes (Linux; 0 elsewhere). */
+static double rss_bytes(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  double kb = 0;
+  while (f && fgets(line, sizeof line, f))
+    if (!strncmp(line, "VmRSS:", 6)) kb = strtod(line + 6, NULL);
+  if (f) fclose(f);
+  return kb * 1024;
+}
+
+static void print_memory(const bench *b, double load_s) {
+  mr_tensor kv;
+  mr_state_view(b->kv, &kv);
+  double kv_bytes = (double)mr_tensor_count(&kv) * (double)mr_dtype_size(kv.dtype), rss = rss_bytes();
+  printf("\nload (map + plan) %.0f ms; resident %.1f MiB = %.2f x (files %.1f MiB + KV state %.1f MiB)\n", load_s * 1e3,
+         rss / 1048576.0, rss / (b->file_bytes + kv_bytes), b->file_bytes / 1048576.0, kv_bytes / 1048576.0);
+}
+
 static int parse_count(const char *s, int lo, int *out) {
   char *end;
   errno = 0;
@@ -472,11 +491,13 @@ int tool_bench(int argc, char **argv) {
   threads = util_pool_size(util_pool_default());
   bench b = {0};
   mr_error err = {0};
+  double t_load = now();
   char *yml = util_path_join(dir, "meta.yaml");
   int rc = yml ? llm_meta_read(yml, &b.meta, &err) : util_err_nomem(&err, "bench");
   mr_free(yml);
   if (!rc) rc = open_components(&b, dir, &err);
   if (!rc) rc = prepare(&b, &err);
+  t_load = now() - t_load;
   if (!rc && (P > b.meta.context || N > b.meta.context))
     rc = util_err(&err, MR_EINVAL, "-p %d / -n %d: the context of this model is %d tokens", P, N, b.meta.context);
   result rs[2];
@@ -494,7 +515,11 @@ int tool_bench(int argc, char **argv) {
     model_label(dir, &b, label, sizeof label);
     snprintf(backend, sizeof backend, "CPU %s", exec_kernels()->name);
     if (json) print_json(label, b.file_bytes, backend, threads, rs, n);
-    else print_table(label, b.file_bytes, backend, threads, rs, n), print_components(&b, gbs, gflops, threads);
+    else {
+      print_table(label, b.file_bytes, backend, threads, rs, n);
+      print_components(&b, gbs, gflops, threads);
+      print_memory(&b, t_load);
+    }
   } else {
     fprintf(stderr, "milrun bench: %s\n", err.msg);
   }
