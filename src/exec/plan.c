@@ -3,8 +3,8 @@
  * Walks the ops in program order: params become input tensors or state slots, state reads and
  * writes become copy steps, every other op is bound and planned (plan_bind.c). Then KV-cache
  * updates are made in place where nothing can tell (plan_alias.c) and activation buffers are
- * assigned by liveness (plan_buffers.c). This file keeps the values table, params, states,
- * outputs, and the entry points of plan.h. */
+ * assigned by liveness (plan_buffers.c). This file keeps params, states, outputs and the entry
+ * points of plan.h; planner.h holds the values table all parts share. */
 #include "exec/plan.h"
 
 #include <stdio.h>
@@ -17,61 +17,6 @@
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/fp16.h"
-
-const char *plan_where(planner *p, int line, int col) {
-  snprintf(p->where, sizeof p->where, "%s:%d:%d", p->f->filename, line, col);
-  return p->where;
-}
-
-int plan_add_value(planner *p, const char *name, exec_tensor *t, int producer, int line, int col) {
-  int64_t old;
-  if (util_strmap_get(&p->names, name, strlen(name), &old))
-    return util_err(p->err, MR_EFORMAT, "%s: '%s' is defined twice", plan_where(p, line, col), name);
-  if (p->n_vals == p->cap_vals) {
-    int cap = p->cap_vals ? p->cap_vals * 2 : 256;
-    value_info *nv = mr_realloc(p->vals, (size_t)cap * sizeof *nv);
-    if (!nv) return util_err_nomem(p->err, "plan");
-    p->vals = nv;
-    p->cap_vals = cap;
-  }
-  p->vals[p->n_vals] = (value_info){t, producer, -1, 0, -1, -1, 0};
-  if (util_strmap_put(&p->names, name, strlen(name), p->n_vals)) return util_err_nomem(p->err, "plan");
-  p->n_vals++;
-  return MR_OK;
-}
-
-int plan_lookup(planner *p, const char *name, int line, int col, int *vi, int *state) {
-  int64_t v;
-  *vi = *state = -1;
-  if (!util_strmap_get(&p->names, name, strlen(name), &v))
-    return util_err(p->err, MR_EFORMAT, "%s: undefined variable '%s'", plan_where(p, line, col), name);
-  *vi = v >= 0 ? (int)v : -1;
-  *state = v < 0 ? (int)(-v - 1) : -1;
-  return MR_OK;
-}
-
-exec_tensor *plan_new_tensor(exec_function *f, const mil_type *ty) {
-  exec_tensor *t = util_arena_alloc(&f->arena, sizeof *t);
-  if (!t) return NULL;
-  t->dtype = ty->dtype;
-  t->storage = exec_storage_for(ty->dtype);
-  t->rank = ty->rank;
-  t->count = 1;
-  for (int i = 0; i < ty->rank; i++) {
-    t->shape[i] = ty->dims[i];
-    t->count *= ty->dims[i] < 0 ? 1 : ty->dims[i];
-  }
-  return t;
-}
-
-int plan_tensor_type_ok(planner *p, const mil_type *ty, const char *name, int line, int col) {
-  if (ty->kind != MIL_TYPE_TENSOR)
-    return util_err(p->err, MR_ENOTSUP, "%s: '%s': only tensor values are supported here", plan_where(p, line, col), name);
-  if (ty->rank > MR_MAX_RANK)
-    return util_err(p->err, MR_ENOTSUP, "%s: '%s' has rank %d; at most %d is supported", plan_where(p, line, col), name,
-                    ty->rank, MR_MAX_RANK);
-  return MR_OK;
-}
 
 static mr_dtype public_dtype(mil_dtype t) {
   switch (t) {
@@ -102,7 +47,7 @@ static int plan_params(planner *p) {
     const mil_var *v = &fn->params[i];
     if (v->type->kind == MIL_TYPE_STATE) {
       const mil_type *ty = v->type->elem;
-      int rc = plan_tensor_type_ok(p, ty, v->name, v->line, v->col);
+      int rc = tensor_type_ok(p, ty, v->name, v->line, v->col);
       if (rc) return rc;
       exec_state_slot *s = &f->states[f->n_states];
       s->name = v->name;
@@ -111,7 +56,7 @@ static int plan_params(planner *p) {
       s->count = 1;
       for (int d = 0; d < ty->rank; d++) {
         if (ty->dims[d] < 0)
-          return util_err(p->err, MR_ENOTSUP, "%s: state '%s' must have a fixed shape", plan_where(p, v->line, v->col), v->name);
+          return util_err(p->err, MR_ENOTSUP, "%s: state '%s' must have a fixed shape", where(p, v->line, v->col), v->name);
         s->shape[d] = ty->dims[d];
         s->count *= ty->dims[d];
       }
@@ -121,9 +66,9 @@ static int plan_params(planner *p) {
       f->n_states++;
       continue;
     }
-    int rc = plan_tensor_type_ok(p, v->type, v->name, v->line, v->col);
+    int rc = tensor_type_ok(p, v->type, v->name, v->line, v->col);
     if (rc) return rc;
-    exec_tensor *t = plan_new_tensor(f, v->type);
+    exec_tensor *t = new_tensor(f, v->type);
     if (!t) return util_err_nomem(p->err, "plan");
     for (int d = 0; d < t->rank; d++) {
       if (t->shape[d] >= 0) continue;
@@ -131,16 +76,16 @@ static int plan_params(planner *p) {
       if (p->shapes) t->shape[d] = p->shapes[f->n_inputs].shape[d];
     }
     if (exec_tensor_set_shape(t, t->rank, t->shape) != 0 && !f->flexible)
-      return util_err(p->err, MR_ESHAPE, "%s: input '%s' is too large", plan_where(p, v->line, v->col), v->name);
+      return util_err(p->err, MR_ESHAPE, "%s: input '%s' is too large", where(p, v->line, v->col), v->name);
     if (t->storage == EXEC_STR || t->storage == EXEC_PACKED)
-      return util_err(p->err, MR_ENOTSUP, "%s: input '%s' of type %s is not supported", plan_where(p, v->line, v->col),
+      return util_err(p->err, MR_ENOTSUP, "%s: input '%s' of type %s is not supported", where(p, v->line, v->col),
                       v->name, mil_dtype_name(t->dtype));
     t->data = util_arena_alloc(&f->arena, (size_t)t->count * exec_storage_size(t->storage) + 1);
     if (!t->data) return util_err_nomem(p->err, "plan");
     f->activation_bytes += (size_t)t->count * exec_storage_size(t->storage);
     fill_info(&f->input_info[f->n_inputs], v->name, t->dtype, v->type->rank, v->type->dims);
     f->inputs[f->n_inputs++] = t;
-    rc = plan_add_value(p, v->name, t, -1, v->line, v->col);
+    rc = add_value(p, v->name, t, -1, v->line, v->col);
     if (rc) return rc;
     p->vals[p->n_vals - 1].keep = 1;
   }
@@ -150,11 +95,11 @@ static int plan_params(planner *p) {
 static int state_arg(planner *p, const mil_op *op, const char *name, int *slot) {
   const mil_arg *a = mil_op_arg(op, name);
   if (!a || a->n_items != 1 || !a->items[0].var)
-    return util_err(p->err, MR_EFORMAT, "%s: %s needs '%s' naming a state", plan_where(p, op->line, op->col), op->type, name);
-  int vi = -1, rc = plan_lookup(p, a->items[0].var, a->line, a->col, &vi, slot);
+    return util_err(p->err, MR_EFORMAT, "%s: %s needs '%s' naming a state", where(p, op->line, op->col), op->type, name);
+  int vi = -1, rc = lookup(p, a->items[0].var, a->line, a->col, &vi, slot);
   if (rc) return rc;
   if (*slot < 0)
-    return util_err(p->err, MR_EFORMAT, "%s: %s: '%s' is not a state", plan_where(p, a->line, a->col), op->type, a->items[0].var);
+    return util_err(p->err, MR_EFORMAT, "%s: %s: '%s' is not a state", where(p, a->line, a->col), op->type, a->items[0].var);
   return MR_OK;
 }
 
@@ -162,7 +107,7 @@ static int same_shape_as_state(planner *p, const mil_op *op, const exec_state_sl
   if (exec_shape_equal(t, s->rank, s->shape)) return MR_OK;
   char a[128], b[128];
   return util_err(p->err, MR_ESHAPE, "%s: %s: value of shape %s does not fit state '%s' of shape %s",
-                  plan_where(p, op->line, op->col), op->type, exec_shape_str(t->rank, t->shape, a, sizeof a), s->name,
+                  where(p, op->line, op->col), op->type, exec_shape_str(t->rank, t->shape, a, sizeof a), s->name,
                   exec_shape_str(s->rank, s->shape, b, sizeof b));
 }
 
@@ -175,26 +120,26 @@ static int plan_state_op(planner *p, const mil_op *op, int is_write) {
   if (is_write) {
     const mil_arg *a = mil_op_arg(op, "data");
     if (!a || a->n_items != 1)
-      return util_err(p->err, MR_EFORMAT, "%s: write_state needs 'data'", plan_where(p, op->line, op->col));
+      return util_err(p->err, MR_EFORMAT, "%s: write_state needs 'data'", where(p, op->line, op->col));
     int vi;
-    rc = plan_binding_tensor(p, op, a, &a->items[0], &st->value, &vi);
+    rc = binding_tensor(p, op, a, &a->items[0], &st->value, &vi);
     if (!rc) rc = same_shape_as_state(p, op, s, st->value);
     if (rc) return rc;
     if (st->value->storage != EXEC_F32)
-      return util_err(p->err, MR_ENOTSUP, "%s: write_state: only float states are supported", plan_where(p, op->line, op->col));
-    plan_note_use(p, vi, f->n_steps);
+      return util_err(p->err, MR_ENOTSUP, "%s: write_state: only float states are supported", where(p, op->line, op->col));
+    note_use(p, vi, f->n_steps);
     st->kind = EXEC_STEP_WRITE_STATE;
   } else {
     if (op->n_outputs != 1)
-      return util_err(p->err, MR_EFORMAT, "%s: read_state needs one output", plan_where(p, op->line, op->col));
-    rc = plan_tensor_type_ok(p, op->outputs[0].type, op->outputs[0].name, op->line, op->col);
+      return util_err(p->err, MR_EFORMAT, "%s: read_state needs one output", where(p, op->line, op->col));
+    rc = tensor_type_ok(p, op->outputs[0].type, op->outputs[0].name, op->line, op->col);
     if (rc) return rc;
-    st->value = plan_new_tensor(f, op->outputs[0].type);
+    st->value = new_tensor(f, op->outputs[0].type);
     if (!st->value) return util_err_nomem(p->err, "plan");
     rc = same_shape_as_state(p, op, s, st->value);
     if (!rc && st->value->storage != EXEC_F32)
-      rc = util_err(p->err, MR_ENOTSUP, "%s: read_state: only float states are supported", plan_where(p, op->line, op->col));
-    if (!rc) rc = plan_bind_outputs(p, op, &st->value, f->n_steps);
+      rc = util_err(p->err, MR_ENOTSUP, "%s: read_state: only float states are supported", where(p, op->line, op->col));
+    if (!rc) rc = bind_outputs(p, op, &st->value, f->n_steps);
     if (rc) return rc;
     st->kind = EXEC_STEP_READ_STATE;
   }
@@ -213,17 +158,17 @@ static int plan_outputs(planner *p) {
   f->output_f16 = util_arena_alloc(&f->arena, sizeof *f->output_f16 * (size_t)(n + 1));
   if (!f->outputs || !f->output_info || !f->output_f16) return util_err_nomem(p->err, "plan");
   for (int i = 0; i < n; i++) {
-    int vi = -1, state = -1, rc = plan_lookup(p, body->outputs[i], body->line, body->col, &vi, &state);
+    int vi = -1, state = -1, rc = lookup(p, body->outputs[i], body->line, body->col, &vi, &state);
     if (rc) return rc;
     if (state >= 0)
-      return util_err(p->err, MR_EFORMAT, "%s: output '%s' is a state", plan_where(p, body->line, body->col), body->outputs[i]);
+      return util_err(p->err, MR_EFORMAT, "%s: output '%s' is a state", where(p, body->line, body->col), body->outputs[i]);
     exec_tensor *t = p->vals[vi].t;
     if (t->storage == EXEC_PACKED) {
       rc = exec_const_dense(p->consts, t, &t, p->err);
       if (rc) return rc;
     }
     if (t->storage == EXEC_STR)
-      return util_err(p->err, MR_ENOTSUP, "%s: string output '%s' is not supported", plan_where(p, body->line, body->col), body->outputs[i]);
+      return util_err(p->err, MR_ENOTSUP, "%s: string output '%s' is not supported", where(p, body->line, body->col), body->outputs[i]);
     p->vals[vi].keep = 1;
     f->outputs[i] = t;
     fill_info(&f->output_info[i], body->outputs[i], t->dtype, t->rank, t->shape);
@@ -250,8 +195,8 @@ static int describe_outputs(planner *p) {
       for (int o = 0; o < body->ops[k].n_outputs; o++)
         if (!strcmp(body->ops[k].outputs[o].name, body->outputs[i])) ty = body->ops[k].outputs[o].type;
     if (!ty)
-      return util_err(p->err, MR_EFORMAT, "%s: undefined variable '%s'", plan_where(p, body->line, body->col), body->outputs[i]);
-    int rc = plan_tensor_type_ok(p, ty, body->outputs[i], body->line, body->col);
+      return util_err(p->err, MR_EFORMAT, "%s: undefined variable '%s'", where(p, body->line, body->col), body->outputs[i]);
+    int rc = tensor_type_ok(p, ty, body->outputs[i], body->line, body->col);
     if (rc) return rc;
     fill_info(&f->output_info[i], body->outputs[i], ty->dtype, ty->rank, ty->dims);
   }

@@ -11,44 +11,17 @@
 #include "util/error.h"
 #include "util/fp16.h"
 
-int plan_binding_tensor(planner *p, const mil_op *op, const mil_arg *a, const mil_binding *b, exec_tensor **out,
-                        int *vi) {
-  *vi = -1;
-  if (!b->var) return exec_const_value(p->consts, b->value, plan_where(p, a->line, a->col), out, p->err);
-  int state = -1;
-  int rc = plan_lookup(p, b->var, a->line, a->col, vi, &state);
-  if (rc) return rc;
-  if (state >= 0)
-    return util_err(p->err, MR_EFORMAT, "%s: op '%s': state '%s' can only be used by read_state and write_state",
-                    plan_where(p, a->line, a->col), op->type, b->var);
-  *out = p->vals[*vi].t;
-  return MR_OK;
-}
-
-void plan_note_use(planner *p, int vi, int step) {
-  if (vi >= 0 && p->vals[vi].last_use < step) p->vals[vi].last_use = step;
-}
-
-int plan_bind_outputs(planner *p, const mil_op *op, exec_tensor **outs, int step) {
-  for (int i = 0; i < op->n_outputs; i++) {
-    int rc = plan_add_value(p, op->outputs[i].name, outs[i], outs[i]->is_const ? -1 : step, op->outputs[i].line,
-                       op->outputs[i].col);
-    if (rc) return rc;
-  }
-  return MR_OK;
-}
-
 /* Check that a folded constant agrees with the type the text declares for it. */
 static int check_declared(planner *p, const mil_op *op, const exec_tensor *t) {
   const mil_type *ty = op->outputs[0].type;
-  int rc = plan_tensor_type_ok(p, ty, op->outputs[0].name, op->line, op->col);
+  int rc = tensor_type_ok(p, ty, op->outputs[0].name, op->line, op->col);
   if (rc) return rc;
   int ok = ty->rank == t->rank;
   for (int i = 0; ok && i < t->rank; i++) ok = ty->dims[i] < 0 || ty->dims[i] == t->shape[i];
   if (!ok) {
     char a[128], b[128];
     mil_type_str(ty, a, sizeof a);
-    return util_err(p->err, MR_ESHAPE, "%s: op '%s' (%s): value has shape %s, declared %s", plan_where(p, op->line, op->col),
+    return util_err(p->err, MR_ESHAPE, "%s: op '%s' (%s): value has shape %s, declared %s", where(p, op->line, op->col),
                     op->type, op->outputs[0].name, exec_shape_str(t->rank, t->shape, b, sizeof b), a);
   }
   return MR_OK;
@@ -57,11 +30,11 @@ static int check_declared(planner *p, const mil_op *op, const exec_tensor *t) {
 int plan_const(planner *p, const mil_op *op) {
   const mil_arg *val = mil_op_arg(op, "val");
   if (op->n_outputs != 1 || !val || val->n_items != 1 || val->items[0].var)
-    return util_err(p->err, MR_EFORMAT, "%s: const needs one output and an inline 'val'", plan_where(p, op->line, op->col));
+    return util_err(p->err, MR_EFORMAT, "%s: const needs one output and an inline 'val'", where(p, op->line, op->col));
   exec_tensor *t;
-  int rc = exec_const_value(p->consts, val->items[0].value, plan_where(p, val->line, val->col), &t, p->err);
+  int rc = exec_const_value(p->consts, val->items[0].value, where(p, val->line, val->col), &t, p->err);
   if (!rc && t->storage != EXEC_STR) rc = check_declared(p, op, t);
-  if (!rc) rc = plan_bind_outputs(p, op, &t, -1);
+  if (!rc) rc = bind_outputs(p, op, &t, -1);
   return rc;
 }
 
@@ -73,17 +46,17 @@ int plan_constexpr(planner *p, const mil_op *op) {
     const mil_arg *a = &op->args[i];
     if (!strcmp(a->name, "name")) continue;
     if (n == EXEC_MAX_PARAMS || a->n_items != 1)
-      return util_err(p->err, MR_EFORMAT, "%s: op '%s': unexpected parameter '%s'", plan_where(p, a->line, a->col), op->type, a->name);
-    int vi, rc = plan_binding_tensor(p, op, a, &a->items[0], &params[n], &vi);
+      return util_err(p->err, MR_EFORMAT, "%s: op '%s': unexpected parameter '%s'", where(p, a->line, a->col), op->type, a->name);
+    int vi, rc = binding_tensor(p, op, a, &a->items[0], &params[n], &vi);
     if (rc) return rc;
     if (!params[n]->is_const)
-      return util_err(p->err, MR_EFORMAT, "%s: op '%s': parameter '%s' must be a constant", plan_where(p, a->line, a->col), op->type, a->name);
+      return util_err(p->err, MR_EFORMAT, "%s: op '%s': parameter '%s' must be a constant", where(p, a->line, a->col), op->type, a->name);
     names[n++] = a->name;
   }
   exec_tensor *t;
-  int rc = exec_const_constexpr(p->consts, op, plan_where(p, op->line, op->col), params, names, n, &t, p->err);
+  int rc = exec_const_constexpr(p->consts, op, where(p, op->line, op->col), params, names, n, &t, p->err);
   if (!rc) rc = check_declared(p, op, t);
-  if (!rc) rc = plan_bind_outputs(p, op, &t, -1);
+  if (!rc) rc = bind_outputs(p, op, &t, -1);
   return rc;
 }
 
@@ -94,22 +67,22 @@ static int bind_params(planner *p, const mil_op *op, exec_node *n, int step, int
     if (!strcmp(a->name, "name")) continue;
     int pi = exec_op_param(n->def, a->name);
     if (pi < 0)
-      return util_err(p->err, MR_ENOTSUP, "%s: op '%s' has no parameter '%s'", plan_where(p, a->line, a->col), op->type, a->name);
+      return util_err(p->err, MR_ENOTSUP, "%s: op '%s' has no parameter '%s'", where(p, a->line, a->col), op->type, a->name);
     if (n->in[pi])
-      return util_err(p->err, MR_EFORMAT, "%s: op '%s': parameter '%s' given twice", plan_where(p, a->line, a->col), op->type, a->name);
+      return util_err(p->err, MR_EFORMAT, "%s: op '%s': parameter '%s' given twice", where(p, a->line, a->col), op->type, a->name);
     n->in[pi] = util_arena_alloc(&p->f->arena, sizeof(exec_tensor *) * (size_t)(a->n_items + 1));
     if (!n->in[pi]) return util_err_nomem(p->err, "plan");
     n->n_items[pi] = a->n_items;
     for (int k = 0; k < a->n_items; k++) {
       exec_tensor *t;
-      int vi, rc = plan_binding_tensor(p, op, a, &a->items[k], &t, &vi);
+      int vi, rc = binding_tensor(p, op, a, &a->items[k], &t, &vi);
       if (rc) return rc;
       if (t->storage == EXEC_PACKED && !(n->def->packed_ok & (1u << pi))) {
         rc = exec_const_dense(p->consts, t, &t, p->err);
         if (rc) return rc;
       }
       if (!t->is_const) *all_const = 0;
-      plan_note_use(p, vi, step);
+      note_use(p, vi, step);
       n->in[pi][k] = t;
     }
   }
@@ -119,12 +92,12 @@ static int bind_params(planner *p, const mil_op *op, exec_node *n, int step, int
 int plan_op(planner *p, const mil_op *op) {
   exec_function *f = p->f;
   const exec_op_def *def = exec_op_find(op->type);
-  if (!def) return util_err(p->err, MR_ENOTSUP, "%s: unknown op '%s'", plan_where(p, op->line, op->col), op->type);
+  if (!def) return util_err(p->err, MR_ENOTSUP, "%s: unknown op '%s'", where(p, op->line, op->col), op->type);
   if (op->n_outputs < def->min_outputs || op->n_outputs > def->max_outputs)
-    return util_err(p->err, MR_EFORMAT, "%s: op '%s' declares %d outputs, it has %d to %d", plan_where(p, op->line, op->col),
+    return util_err(p->err, MR_EFORMAT, "%s: op '%s' declares %d outputs, it has %d to %d", where(p, op->line, op->col),
                     op->type, op->n_outputs, def->min_outputs, def->max_outputs);
   if (op->n_blocks)
-    return util_err(p->err, MR_ENOTSUP, "%s: op '%s' with nested blocks is not supported", plan_where(p, op->line, op->col), op->type);
+    return util_err(p->err, MR_ENOTSUP, "%s: op '%s' with nested blocks is not supported", where(p, op->line, op->col), op->type);
   exec_step *st = &f->steps[f->n_steps];
   exec_node *n = &st->node;
   st->kind = EXEC_STEP_OP;
@@ -138,9 +111,9 @@ int plan_op(planner *p, const mil_op *op) {
   n->out = util_arena_alloc(&f->arena, sizeof(exec_tensor *) * (size_t)(op->n_outputs + 1));
   if (!n->out) return util_err_nomem(p->err, "plan");
   for (int i = 0; i < op->n_outputs; i++) {
-    rc = plan_tensor_type_ok(p, op->outputs[i].type, op->outputs[i].name, op->line, op->col);
+    rc = tensor_type_ok(p, op->outputs[i].type, op->outputs[i].name, op->line, op->col);
     if (rc) return rc;
-    n->out[i] = plan_new_tensor(f, op->outputs[i].type);
+    n->out[i] = new_tensor(f, op->outputs[i].type);
     if (!n->out[i]) return util_err_nomem(p->err, "plan");
   }
   rc = def->plan(n, p->err);
@@ -149,7 +122,7 @@ int plan_op(planner *p, const mil_op *op) {
     exec_tensor *t = n->out[i];
     if (exec_tensor_set_shape(t, t->rank, t->shape) != 0)
       return util_err(p->err, MR_ESHAPE, "%s: op '%s' (%s): output shape is unknown or too large",
-                      plan_where(p, op->line, op->col), op->type, op->outputs[i].name);
+                      where(p, op->line, op->col), op->type, op->outputs[i].name);
   }
   size_t scratch = def->scratch_floats ? def->scratch_floats(n) : 0;
   if (all_const) { /* constant folding: run once now, keep the result */
@@ -170,9 +143,9 @@ int plan_op(planner *p, const mil_op *op) {
         for (int64_t k = 0; k < n->out[i]->count; k++) exec_f32(n->out[i])[k] = util_round_f16(exec_f32(n->out[i])[k]);
     exec_tensor **outs = n->out; /* n is part of the step, which is given back */
     memset(st, 0, sizeof *st);
-    return plan_bind_outputs(p, op, outs, -1);
+    return bind_outputs(p, op, outs, -1);
   }
-  rc = plan_bind_outputs(p, op, n->out, f->n_steps);
+  rc = bind_outputs(p, op, n->out, f->n_steps);
   if (rc) return rc;
   if (scratch > f->scratch_floats) f->scratch_floats = scratch;
   f->n_steps++;

@@ -317,7 +317,6 @@ int exec_read_ints(const exec_tensor *t, int64_t *out, int max) {
   return (int)t->count;
 }
 
-
 void *exec_priv(exec_node *n, size_t size, mr_error *err) {
   void *p = util_arena_alloc(n->arena, size);
   if (!p) exec_node_err(n, err, MR_ENOMEM, "out of memory for plan data");
