@@ -35,6 +35,9 @@ typedef struct exec_node {
   float *scratch;                       /* per thread: scratch_floats() floats at exec_scratch() */
   size_t scratch_stride;                /* floats between two threads' scratch */
   int nth;                              /* threads the scratch was planned for (>= 1) */
+  /* matmul: a mask added to its result before a softmax over the last axis (plan_mask.c); output
+   * columns that are -inf in every row of it are never seen and may be left 0. NULL: none. */
+  const exec_tensor *hidden_by;
 } exec_node;
 
 /* Op properties the planner asks for (exec_op_def.props). */

@@ -245,6 +245,7 @@ int exec_function_plan(exec_function *f, const mil_program *prog, const mil_func
   if (!rc) rc = plan_outputs(&p);
   if (!rc) {
     plan_alias_states(&p);
+    plan_mark_masked_scores(&p);
     plan_mark_no_round(f);
     rc = plan_assign_buffers(&p);
   }

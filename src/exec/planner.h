@@ -139,6 +139,8 @@ void plan_mark_no_round(exec_function *f);
 /* Make state reads, in-place updates and writes the state's own buffer where nothing can observe
  * the difference (plan_alias.c). */
 void plan_alias_states(planner *p);
+/* Point the matmuls whose result columns a causal mask hides at that mask (plan_mask.c). */
+void plan_mark_masked_scores(planner *p);
 /* Activation buffers by liveness, and the shared scratch (plan_buffers.c). */
 int plan_assign_buffers(planner *p);
 

@@ -2,6 +2,7 @@
  * (fp16 / LUT / int8): it is decoded one row at a time into scratch and reused against every row
  * of the activation, so decode reads each weight once per call (the decode step of an LLM has one
  * activation row). The inner products are the kernels of kernels/matmul.c. */
+#include <math.h>
 #include <string.h>
 
 #include "exec/kernels/kernels.h"
@@ -218,51 +219,63 @@ static int64_t used_cols(const float *a, int64_t m, int64_t lda) {
   return 0;
 }
 
-/* y stored (N, K): C = A . y^T. */
-static void mm_one_ty(const exec_tensor *y, const mm_plan *p, const float *a, int64_t yoff, float *c, float *row,
-                      float *yt) {
+/* Output columns worth computing: up to the last one that some row of the mask after the matmul
+ * leaves visible (plan_mask.c); all of them without such a mask. */
+static int64_t visible_cols(const exec_tensor *mask, int64_t n) {
+  if (!mask || !n) return n;
+  const float *mk = exec_f32(mask);
+  int64_t rows = mask->count / n;
+  for (int64_t j = n; j > 0; j--)
+    for (int64_t r = 0; r < rows; r++)
+      if (mk[r * n + j - 1] != -INFINITY) return j;
+  return 0;
+}
+
+/* y stored (N, K): C[:, :nv] = A . y[:nv]^T (c is zeroed). */
+static void mm_one_ty(const exec_tensor *y, const mm_plan *p, const float *a, int64_t yoff, int64_t nv, float *c,
+                      float *row, float *yt) {
   int64_t m = p->m, nn = p->n, k = p->k;
   const exec_kernel_table *kt = exec_kernels();
   if (m < MATMUL_GEMM_ROWS && y->storage != EXEC_PACKED) { /* one matrix-vector product per row of A */
     for (int64_t i = 0; i < m; i++) {
-      if (y->storage == EXEC_F32) kt->f32_gemv(exec_f32(y) + yoff, k, nn, a + i * k, k, c + i * nn);
-      else kt->f16_gemv((const uint8_t *)(exec_f16(y) + yoff), 2 * k, nn, a + i * k, k, c + i * nn);
+      if (y->storage == EXEC_F32) kt->f32_gemv(exec_f32(y) + yoff, k, nv, a + i * k, k, c + i * nn);
+      else kt->f16_gemv((const uint8_t *)(exec_f16(y) + yoff), 2 * k, nv, a + i * k, k, c + i * nn);
     }
     return;
   }
   if (m < MATMUL_GEMM_ROWS) { /* packed: one decoded row of y for every row of A */
-    for (int64_t j = 0; j < nn; j++) {
+    for (int64_t j = 0; j < nv; j++) {
       mm_read(y, yoff + j * k, k, row);
       exec_kernel_dot_rows(row, a, m, k, k, c + j, nn);
     }
     return;
   }
-  const float *src = exec_f32(y) + yoff; /* y^T (K, N) once, then the micro-kernel */
-  if (y->storage != EXEC_F32) mm_read(y, yoff, nn * k, yt + k * nn), src = yt + k * nn;
-  for (int64_t j = 0; j < nn; j++)
-    for (int64_t q = 0; q < k; q++) yt[q * nn + j] = src[j * k + q];
-  memset(c, 0, (size_t)(m * nn) * sizeof *c);
-  exec_kernel_gemm_nn(m, nn, k, a, k, yt, nn, c, nn);
+  const float *src = exec_f32(y) + yoff; /* y^T (K, nv) once, then the micro-kernel */
+  if (y->storage != EXEC_F32) mm_read(y, yoff, nv * k, yt + k * nn), src = yt + k * nn;
+  for (int64_t j = 0; j < nv; j++)
+    for (int64_t q = 0; q < k; q++) yt[q * nv + j] = src[j * k + q];
+  exec_kernel_gemm_nn(m, nv, k, a, k, yt, nv, c, nn);
 }
 
-static void mm_one(const exec_tensor *y, const mm_plan *p, const float *a, int64_t yoff, float *c, float *row,
-                   float *yt) {
+/* C[:, :nv] of A . y (the other columns 0). */
+static void mm_one(const exec_tensor *y, const mm_plan *p, const float *a, int64_t yoff, int64_t nv, float *c,
+                   float *row, float *yt) {
   int64_t m = p->m, nn = p->n, k = p->k;
+  memset(c, 0, (size_t)(m * nn) * sizeof *c);
   if (p->ty) {
-    mm_one_ty(y, p, a, yoff, c, row, yt);
+    mm_one_ty(y, p, a, yoff, nv, c, row, yt);
     return;
   }
   int64_t kk = y->storage == EXEC_F16 ? used_cols(a, m, k) : k; /* y stored (K, N) */
-  memset(c, 0, (size_t)(m * nn) * sizeof *c);
   if (y->storage == EXEC_F32) {
-    exec_kernel_gemm_nn(m, nn, kk, a, k, exec_f32(y) + yoff, nn, c, nn);
+    exec_kernel_gemm_nn(m, nv, kk, a, k, exec_f32(y) + yoff, nn, c, nn);
   } else if (m >= MATMUL_GEMM_ROWS) { /* decode y's used rows once, then the micro-kernel */
     mm_read(y, yoff, kk * nn, yt);
-    exec_kernel_gemm_nn(m, nn, kk, a, k, yt, nn, c, nn);
+    exec_kernel_gemm_nn(m, nv, kk, a, k, yt, nn, c, nn);
   } else {
     for (int64_t q = 0; q < kk; q++) { /* decode row q once, use it for all of A */
-      mm_read(y, yoff + q * nn, nn, row);
-      for (int64_t i = 0; i < m; i++) exec_kernel_axpy(a[i * k + q], row, c + i * nn, nn);
+      mm_read(y, yoff + q * nn, nv, row);
+      for (int64_t i = 0; i < m; i++) exec_kernel_axpy(a[i * k + q], row, c + i * nn, nv);
     }
   }
 }
@@ -272,8 +285,7 @@ static void matmul_part(const exec_node *n, void *ctx, int ith, int nth) {
   const mm_plan *p = n->priv;
   const exec_tensor *x = exec_in(n, P_matmul_x), *y = exec_in(n, P_matmul_y);
   float *abuf = exec_scratch(n, ith), *row = abuf + 2 * p->m * p->k, *yt = row + (p->n > p->k ? p->n : p->k);
-  int64_t lo, hi;
-  (void)ctx;
+  int64_t lo, hi, nv = *(const int64_t *)ctx;
   exec_split(p->batch, 1, ith, nth, &lo, &hi);
   for (int64_t b = lo; b < hi; b++) {
     int64_t rem = b, xb = 0, yb = 0;
@@ -284,12 +296,13 @@ static void matmul_part(const exec_node *n, void *ctx, int ith, int nth) {
       yb += cj * p->ystr[j];
     }
     const float *a = mm_lhs(x, p, xb * p->m * p->k, abuf);
-    mm_one(y, p, a, yb * p->k * p->n, exec_f32(n->out[0]) + b * p->m * p->n, row, yt);
+    mm_one(y, p, a, yb * p->k * p->n, nv, exec_f32(n->out[0]) + b * p->m * p->n, row, yt);
   }
 }
 
 int exec_matmul_run(exec_node *n, mr_error *err) {
   const mm_plan *p = n->priv;
-  exec_parallel(n, p->batch * p->m * p->n * p->k, matmul_part, NULL);
+  int64_t nv = visible_cols(n->hidden_by, p->n);
+  exec_parallel(n, p->batch * p->m * nv * p->k, matmul_part, &nv);
   return MR_OK;
 }
