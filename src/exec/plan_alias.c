@@ -11,12 +11,6 @@
 #include "exec/ops/params.h"
 #include "exec/planner.h"
 
-static int value_of(const planner *p, const exec_tensor *t) {
-  for (int i = p->n_vals - 1; i >= 0; i--)
-    if (p->vals[i].t == t) return i;
-  return -1;
-}
-
 /* The next step after `from` that reads or writes state `s`, or n_steps. */
 static int next_state_step(const exec_function *f, int from, int s) {
   for (int k = from + 1; k < f->n_steps; k++)
@@ -42,7 +36,7 @@ static int reads_f16(const exec_node *n, int param) {
  * that spares the search through the values for nearly every input). */
 static int is_alias_of(const planner *p, const exec_tensor *t, int s) {
   if (t->is_const || t->count != p->f->states[s].count) return 0;
-  int v = value_of(p, t);
+  int v = value_index(p, t);
   return v >= 0 && p->vals[v].alias == s;
 }
 
@@ -79,7 +73,7 @@ static int state_changes(const planner *p, int s, int from, int to) {
     const exec_step *st = &f->steps[k];
     if (st->kind == EXEC_STEP_WRITE_STATE && st->state == s) return 1;
     if (st->kind == EXEC_STEP_OP && !st->in_place) {
-      int v = value_of(p, st->node.out[0]);
+      int v = value_index(p, st->node.out[0]);
       if (v >= 0 && p->vals[v].alias == s) return 1;
     }
   }
@@ -88,13 +82,9 @@ static int state_changes(const planner *p, int s, int from, int to) {
 
 /* Whether every reader of value v reads it through a param that takes an fp16 state view. */
 static int read_only_as_f16_view(const planner *p, int v) {
-  const exec_function *f = p->f;
-  for (int k = 0; k < f->n_steps; k++) {
-    const exec_node *n = &f->steps[k].node;
-    for (int i = 0; f->steps[k].kind == EXEC_STEP_OP && i < EXEC_MAX_PARAMS; i++)
-      for (int j = 0; n->in[i] && j < n->n_items[i]; j++)
-        if (n->in[i][j] == p->vals[v].t && !((n->def->props & EXEC_OP_READS_F16_Y) && i == P_matmul_y)) return 0;
-  }
+  int param;
+  for (int k = next_reader(p->f, p->vals[v].t, -1, &param); k >= 0; k = next_reader(p->f, p->vals[v].t, k, &param))
+    if (param != P_matmul_y || !(p->f->steps[k].node.def->props & EXEC_OP_READS_F16_Y)) return 0;
   return 1;
 }
 
@@ -108,7 +98,7 @@ static void view_state_slices(planner *p) {
     int64_t base;
     if (st->kind != EXEC_STEP_OP || !(st->node.def->props & EXEC_OP_READS_F16_X) || st->node.def->in_place >= 0) continue;
     const exec_tensor *x = exec_in(&st->node, P_slice_x);
-    int xv = value_of(p, x), yv = value_of(p, st->node.out[0]);
+    int xv = value_index(p, x), yv = value_index(p, st->node.out[0]);
     if (xv < 0 || yv < 0 || p->vals[xv].alias < 0 || x->storage != EXEC_F16 || p->vals[yv].keep) continue;
     int s = p->vals[xv].alias;
     if (!exec_slice_contiguous(&st->node, &base) || !read_only_as_f16_view(p, yv) ||
@@ -126,7 +116,7 @@ void plan_alias_states(planner *p) {
   for (int k = 0; k < f->n_steps; k++) {
     exec_step *st = &f->steps[k];
     if (st->kind == EXEC_STEP_READ_STATE) {
-      int v = value_of(p, st->value), nx = next_state_step(f, k, st->state);
+      int v = value_index(p, st->value), nx = next_state_step(f, k, st->state);
       /* alive only until the next access of the state, and that access is not a write while the
        * value is still needed */
       if (v < 0 || p->vals[v].keep) continue;
@@ -145,7 +135,7 @@ void plan_alias_states(planner *p) {
        * updates chain through two slice_updates). */
       exec_node *n = &st->node;
       const exec_tensor *x = exec_in(n, n->def->in_place);
-      int xv = x ? value_of(p, x) : -1, yv = value_of(p, n->out[0]);
+      int xv = x ? value_index(p, x) : -1, yv = value_index(p, n->out[0]);
       if (xv < 0 || yv < 0 || p->vals[xv].alias < 0 || p->vals[xv].last_use != k || p->vals[yv].keep) continue;
       int s = p->vals[xv].alias, nx = next_state_step(f, k, s);
       if (alias_live_after(p, s, k, xv) || nx >= f->n_steps || f->steps[nx].kind != EXEC_STEP_WRITE_STATE ||
@@ -162,7 +152,7 @@ void plan_alias_states(planner *p) {
   for (int k = 0; k < f->n_steps; k++) { /* a write of the state's own buffer copies nothing */
     exec_step *st = &f->steps[k];
     if (st->kind != EXEC_STEP_WRITE_STATE) continue;
-    int v = value_of(p, st->value);
+    int v = value_index(p, st->value);
     if (v >= 0 && p->vals[v].alias == st->state) st->in_place = 1;
   }
   int n = 0;

@@ -12,29 +12,14 @@
 #include "exec/ops/ops.h"
 #include "exec/planner.h"
 
-static int value_index(const planner *p, const exec_tensor *t) {
-  for (int i = p->n_vals - 1; i >= 0; i--)
-    if (p->vals[i].t == t) return i;
-  return -1;
-}
-
-/* The one op step reading t (through one param slot), or -1 when none or several read it. */
+/* The one op step reading t, or -1 when none or several read it (or one reads it twice). */
 static int only_reader(const exec_function *f, const exec_tensor *t, int *param) {
-  int found = -1;
-  for (int k = 0; k < f->n_steps; k++) {
-    const exec_step *st = &f->steps[k];
-    if (st->kind != EXEC_STEP_OP) {
-      if (st->value == t) return -1;
-      continue;
-    }
-    for (int i = 0; i < EXEC_MAX_PARAMS; i++)
-      for (int j = 0; st->node.in[i] && j < st->node.n_items[i]; j++) {
-        if (st->node.in[i][j] != t) continue;
-        if (found >= 0) return -1;
-        found = k, *param = i;
-      }
-  }
-  return found;
+  int k = next_reader(f, t, -1, param), again;
+  if (k < 0 || *param < 0 || next_reader(f, t, k, &again) >= 0) return -1;
+  for (int i = *param + 1; i < EXEC_MAX_PARAMS; i++) /* a second slot of the same op */
+    for (int j = 0; f->steps[k].node.in[i] && j < f->steps[k].node.n_items[i]; j++)
+      if (f->steps[k].node.in[i][j] == t) return -1;
+  return k;
 }
 
 static int is_binary(const exec_node *n, int variant) { return n->def->run == exec_binary_run && n->def->variant == variant; }

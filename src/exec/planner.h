@@ -139,6 +139,24 @@ void plan_mark_no_round(exec_function *f);
 /* Make state reads, in-place updates and writes the state's own buffer where nothing can observe
  * the difference (plan_alias.c). */
 void plan_alias_states(planner *p);
+/* The value whose tensor is t, or -1. */
+static inline int value_index(const planner *p, const exec_tensor *t) {
+  for (int i = p->n_vals - 1; i >= 0; i--)
+    if (p->vals[i].t == t) return i;
+  return -1;
+}
+/* The first step after `from` that reads tensor t: an op (*param its param slot) or a write_state
+ * (*param -1); -1 when none does. */
+static inline int next_reader(const exec_function *f, const exec_tensor *t, int from, int *param) {
+  for (int k = from + 1; k < f->n_steps; k++) {
+    const exec_step *st = &f->steps[k];
+    if (st->kind == EXEC_STEP_WRITE_STATE && st->value == t) return *param = -1, k;
+    for (int i = 0; st->kind == EXEC_STEP_OP && i < EXEC_MAX_PARAMS; i++)
+      for (int j = 0; st->node.in[i] && j < st->node.n_items[i]; j++)
+        if (st->node.in[i][j] == t) return *param = i, k;
+  }
+  return -1;
+}
 /* Point the matmuls whose result columns a causal mask hides at that mask (plan_mask.c). */
 void plan_mark_masked_scores(planner *p);
 /* Activation buffers by liveness, and the shared scratch (plan_buffers.c). */
