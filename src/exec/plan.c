@@ -2,7 +2,8 @@
  *
  * Walks the ops in program order: params become input tensors or state slots, state reads and
  * writes become copy steps, every other op is bound and planned (plan_bind.c). Then KV-cache
- * updates are made in place where nothing can tell (plan_alias.c) and activation buffers are
+ * updates are made in place where nothing can tell (plan_alias.c), attention scores that the causal
+ * mask hides are marked so that they are not computed (plan_mask.c), and activation buffers are
  * assigned by liveness (plan_buffers.c). This file keeps params, states, outputs and the entry
  * points of plan.h; planner.h holds the values table all parts share. */
 #include "exec/plan.h"

@@ -1,7 +1,8 @@
 /* planner.h — what the parts of the planner share while one function is planned: the planner and
  * its values table (here), used by plan.c (params, states, outputs, the entry points), plan_bind.c
- * (ops bound to the op table, constant folding), plan_alias.c (KV-cache updates in place) and
- * plan_buffers.c (activation buffers by liveness).
+ * (ops bound to the op table, constant folding), plan_alias.c (KV-cache updates in place, cache
+ * views), plan_mask.c (attention scores the causal mask hides) and plan_buffers.c (activation
+ * buffers by liveness).
  * Nothing outside src/exec/plan*.c includes this. */
 #ifndef EXEC_PLANNER_H
 #define EXEC_PLANNER_H
