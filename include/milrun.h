@@ -191,6 +191,7 @@ typedef struct mr_hub_options {
   int jobs;                    /* parallel connections; 0: 4 */
   int quiet;                   /* 1: no progress bars (drawn only when stdout is a terminal) */
   int offline;                 /* 1: use only the cache, as HF_HUB_OFFLINE=1 does */
+  const char *const *exclude;  /* NULL-terminated globs of repository paths to skip; NULL: none */
 } mr_hub_options;
 
 /* Download "ORG/NAME[@REVISION]" into the cache: list its files with the tree API, fetch the

@@ -482,7 +482,35 @@ static void test_include(void) {
   const char *none[] = {"*.gguf", NULL};
   o.include = none;
   CHECK_EQ_INT(mr_hub_pull("org/model", &o, &snap, &e), MR_ENOTFOUND);
-  CHECK_EQ_STR(e.msg, "no file of org/model at revision main matches the --include patterns");
+  CHECK_EQ_STR(e.msg, "no file of org/model at revision main is left by the --include/--exclude patterns");
+  hub_mock_stop(&m);
+}
+
+/* --exclude drops what --include (or the whole listing) would take. */
+static void test_exclude(void) {
+  hub_mock m;
+  if (start(&m, NULL, NULL)) return;
+  const char *inc[] = {"*.json", "models/", NULL}, *exc[] = {"*/metadata.json", "*.mlmodelc/weights/*", NULL};
+  char *snap = NULL, path[2048];
+  mr_error e = {0};
+  mr_hub_options o = {.cache_dir = new_cache("exclude"), .endpoint = m.endpoint, .quiet = 1, .include = inc,
+                      .exclude = exc, .token = ""};
+  CHECK_EQ_INT(mr_hub_pull("org/model", &o, &snap, &e), MR_OK);
+  static const struct {
+    const char *rel;
+    int present;
+  } want[] = {{"config.json", 1}, {"models/vad.mlmodelc/model.mil", 1}, {"models/vad.mlmodelc/metadata.json", 0},
+              {WEIGHT, 0}, {"README.md", 0}};
+  for (size_t i = 0; snap && i < sizeof want / sizeof *want; i++) {
+    snprintf(path, sizeof path, "%s/%s", snap, want[i].rel);
+    CHECK_MSG((access(path, F_OK) == 0) == want[i].present, "%s", want[i].rel);
+  }
+  mr_free(snap);
+  const char *all[] = {"*", NULL};
+  o.include = NULL;
+  o.exclude = all;
+  CHECK_EQ_INT(mr_hub_pull("org/model", &o, &snap, &e), MR_ENOTFOUND);
+  CHECK_EQ_STR(e.msg, "no file of org/model at revision main is left by the --include/--exclude patterns");
   hub_mock_stop(&m);
 }
 
@@ -591,6 +619,7 @@ int main(int argc, char **argv) {
     {"token", test_token},
     {"relative_redirect", test_relative_redirect},
     {"include", test_include},
+    {"exclude", test_exclude},
     {"missing_file", test_missing_file},
     {"redundant_zip", test_redundant_zip},
     {"alloc_failures", test_alloc_failures},

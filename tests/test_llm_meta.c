@@ -73,7 +73,42 @@ static void test_errors(void) {
   CHECK_EQ_STR(err.msg, "/nonexistent/meta.yaml: cannot open (an Anemll bundle needs meta.yaml)");
 }
 
+/* Every scalar entry as written, in file order; nested mappings are not scalars; a missing section
+ * is empty. */
+static void test_pairs(void) {
+  const char *p = write_yaml("pairs", "model_info:\n  name: tiny\n  description: |\n    line 1\n    line 2\n"
+                                      "  parameters:\n    context_length: 512\n    extra: {a: 1}\n    custom_key: x y\n");
+  llm_meta_pair *v;
+  int n;
+  mr_error err = {0};
+  CHECK_EQ_INT(llm_meta_pairs(p, 0, &v, &n, &err), MR_OK);
+  CHECK_EQ_INT(n, 2);
+  if (n == 2) {
+    CHECK_EQ_STR(v[0].key, "name");
+    CHECK_EQ_STR(v[0].value, "tiny");
+    CHECK_EQ_STR(v[1].key, "description");
+    CHECK_EQ_STR(v[1].value, "line 1\nline 2\n");
+  }
+  llm_meta_pairs_free(v, n);
+  CHECK_EQ_INT(llm_meta_pairs(p, 1, &v, &n, &err), MR_OK);
+  CHECK_EQ_INT(n, 2);
+  if (n == 2) {
+    CHECK_EQ_STR(v[0].key, "context_length");
+    CHECK_EQ_STR(v[0].value, "512");
+    CHECK_EQ_STR(v[1].key, "custom_key");
+    CHECK_EQ_STR(v[1].value, "x y");
+  }
+  llm_meta_pairs_free(v, n);
+  p = write_yaml("noparams", "other: 1\n");
+  CHECK_EQ_INT(llm_meta_pairs(p, 1, &v, &n, &err), MR_OK);
+  CHECK_EQ_INT(n, 0);
+  llm_meta_pairs_free(v, n);
+  CHECK_EQ_INT(llm_meta_pairs("/nonexistent/meta.yaml", 1, &v, &n, &err), MR_ENOTFOUND);
+  CHECK(v == NULL);
+}
+
 int main(int argc, char **argv) {
-  static const th_case cases[] = {{"anemll_lut888", test_anemll_lut888}, {"errors", test_errors}, {NULL, NULL}};
+  static const th_case cases[] = {
+    {"anemll_lut888", test_anemll_lut888}, {"errors", test_errors}, {"pairs", test_pairs}, {NULL, NULL}};
   return th_run(cases, argc, argv);
 }

@@ -198,6 +198,51 @@ static void test_errors_and_exit_codes(void) {
   mr_free(out);
 }
 
+/* A .npy of `descr` and shape [1, n] holding zeros (the writer of util/npy.h knows only milrun's dtypes). */
+static void write_npy(const char *path, const char *descr, int n, int esz) {
+  char h[128];
+  int len = snprintf(h, sizeof h, "{'descr': '%s', 'fortran_order': False, 'shape': (1, %d), }", descr, n);
+  while ((len + 11) % 64) h[len++] = ' ';
+  h[len++] = '\n';
+  FILE *f = fopen(path, "wb");
+  CHECK(f != NULL);
+  if (!f) return;
+  unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)len, 0};
+  fwrite(pre, 1, 10, f);
+  fwrite(h, 1, (size_t)len, f);
+  for (int i = 0; i < n * esz; i++) fputc(0, f);
+  fclose(f);
+}
+
+/* Names, destinations and dtypes that used to be ignored, found late or misnamed. */
+static void test_run_checks_before_work(void) {
+  char cmd[4096], *out, f64[600], u8[600], file[600];
+  const char *vad = th_fixture("silero-vad/unified_palette_8bit.mlmodelc");
+  snprintf(cmd, sizeof cmd, "%s run %s --random 1 --state typo=x.npy --output-dir %s/x", milrun(), vad, th_tmpdir());
+  CHECK_EQ_INT(sh(cmd, &out), 1);
+  CHECK_EQ_STR(out, "milrun run: function 'main' has no state 'typo' (it has: none)\n");
+  mr_free(out);
+  snprintf(file, sizeof file, "%s/a-file", th_tmpdir());
+  FILE *f = fopen(file, "w");
+  if (f) fclose(f);
+  snprintf(cmd, sizeof cmd, "%s run %s --random 1 --output-dir %s", milrun(), vad, file);
+  CHECK_EQ_INT(sh(cmd, &out), 1);
+  CHECK(strstr(out, "is a file, not a folder") && !strstr(out, "ran in"));
+  mr_free(out);
+  snprintf(f64, sizeof f64, "%s/audio64.npy", th_tmpdir());
+  write_npy(f64, "<f8", 576, 8);
+  snprintf(cmd, sizeof cmd, "%s run %s --random 1 --input audio_input=%s --output-dir %s/f64", milrun(), vad, f64, th_tmpdir());
+  CHECK_EQ_INT(sh(cmd, &out), 0);
+  CHECK(strstr(out, "milrun run: note: ") && strstr(out, "holds float64; read as float32 for input 'audio_input'"));
+  mr_free(out);
+  snprintf(u8, sizeof u8, "%s/audio8.npy", th_tmpdir());
+  write_npy(u8, "|u1", 576, 1);
+  snprintf(cmd, sizeof cmd, "%s run %s --random 1 --input audio_input=%s --output-dir %s/u8", milrun(), vad, u8, th_tmpdir());
+  CHECK_EQ_INT(sh(cmd, &out), 1);
+  CHECK(strstr(out, "milrun run: input 'audio_input' is fp32 but ") && strstr(out, "holds uint8 (save it as float32)"));
+  mr_free(out);
+}
+
 int main(int argc, char **argv) {
   static const th_case cases[] = {
     {"inspect_text_and_json", test_inspect_text_and_json},
@@ -207,6 +252,7 @@ int main(int argc, char **argv) {
     {"run_many_inputs", test_run_many_inputs},
     {"run_flexible_random", test_run_flexible_random},
     {"errors_and_exit_codes", test_errors_and_exit_codes},
+    {"run_checks_before_work", test_run_checks_before_work},
     {NULL, NULL}};
   return th_run(cases, argc, argv);
 }

@@ -347,6 +347,32 @@ static void test_argmax(void) {
   mr_free(val.data);
 }
 
+/* The printed listing names each token's text; --out X.npy holds [T, V] equal to the raw rows. */
+static void test_logits_text_and_npy(void) {
+  char b[600], args[2048], opt[700];
+  snprintf(opt, sizeof opt, "--tokenizer '%s'", th_fixture("tokenizer"));
+  if (convert("qwen3-tiny", "logits-tok", opt, b, sizeof b)) {
+    CHECK(0);
+    return;
+  }
+  snprintf(args, sizeof args, "logits '%s' --ids '9707 11 1879'", b); /* "Hello, world" */
+  CHECK_EQ_INT(run(args), 0);
+  CHECK_MSG(!strncmp(msg, "0 9707 'Hello': ", 16) && strstr(msg, "\n1 11 ',': ") && strstr(msg, "\n2 1879 ' world': "), "%s", msg);
+  static const int ids[] = {9707, 11, 1879};
+  size_t count;
+  float *rows = logits(b, ids, 3, 0, &count);
+  snprintf(args, sizeof args, "logits '%s' --ids=9707,11,1879 --out '%s/l.npy'", b, th_tmpdir());
+  CHECK_EQ_INT(run(args), 0);
+  snprintf(opt, sizeof opt, "%s/l.npy", th_tmpdir());
+  mr_tensor t = {0};
+  mr_error err = {0};
+  CHECK_EQ_INT(util_npy_read(opt, &t, &err), MR_OK);
+  CHECK(rows && t.rank == 2 && t.shape[0] == 3 && (size_t)(t.shape[0] * t.shape[1]) == count);
+  if (rows && t.data && (size_t)mr_tensor_count(&t) == count) CHECK(!memcmp(rows, t.data, count * sizeof(float)));
+  mr_free(rows);
+  mr_free(t.data);
+}
+
 static void test_logits_errors(void) {
   CHECK_EQ_INT(run("logits /nonexistent --ids 1,2"), 1);
   CHECK_EQ_STR(msg, "milrun logits: /nonexistent/meta.yaml: cannot open (an Anemll bundle needs meta.yaml)\n");
@@ -362,6 +388,7 @@ int main(int argc, char **argv) {
                                   {"python_lut8", test_python_lut8},
                                   {"broken_checkpoints", test_broken_checkpoints},
                                   {"logits_errors", test_logits_errors},
+                                  {"logits_text_and_npy", test_logits_text_and_npy},
                                   {"inspect", test_inspect},
                                   {"argmax", test_argmax},
                                   {NULL, NULL}};

@@ -93,12 +93,12 @@ static void test_errors(void) {
     const char *err;
   } cases[] = {
     {"pull", 2, "milrun pull: missing the repository (ORG/NAME[@REVISION])\n(milrun pull --help lists the options)\n"},
-    {"pull --jobs 0 org/model", 2, "milrun pull: --jobs expects a number from 1 to 32, got '0'\n"
+    {"pull --jobs 0 org/model", 2, "milrun pull: --jobs expects an integer from 1 to 32, got '0'\n"
      "(milrun pull --help lists the options)\n"},
-    {"pull --include", 2, "milrun pull: --include needs a value\n(milrun pull --help lists the options)\n"},
+    {"pull --include", 2, "milrun pull: option '--include' needs a value (GLOB)\n(milrun pull --help lists the options)\n"},
     {"pull --frobnicate org/model", 2, "milrun pull: unknown option '--frobnicate'\n"
      "(milrun pull --help lists the options)\n"},
-    {"pull a/b c/d", 2, "milrun pull: one repository at a time (extra argument 'c/d')\n"
+    {"pull a/b c/d", 2, "milrun pull: unexpected argument 'c/d'\n"
      "(milrun pull --help lists the options)\n"},
     {"pull --quiet org/bad..name", 2, "milrun pull: 'org/bad..name' is not a Hugging Face repository id: "
      "expected ORG/NAME[@REVISION] (letters, digits, '-', '_', '.')\n"},

@@ -64,11 +64,11 @@ static void test_tokenize_errors(void) {
   snprintf(cmd, sizeof cmd, "'%s' tokenize x 2>/dev/null", MILRUN);
   expect(cmd, 2, "");
   snprintf(cmd, sizeof cmd, "'%s' tokenize --tokenizer 2>&1 >/dev/null | head -1", MILRUN);
-  expect(cmd, 0, "milrun tokenize: unknown option or missing value: --tokenizer\n");
+  expect(cmd, 0, "milrun tokenize: option '--tokenizer' needs a value (PATH)\n");
   snprintf(cmd, sizeof cmd, "'%s' tokenize --tokenizer /nonexistent x 2>&1", MILRUN);
   expect(cmd, 1, "milrun tokenize: /nonexistent: No such file or directory\n");
   snprintf(cmd, sizeof cmd, "'%s' tokenize --help | grep -c -- '--'", MILRUN);
-  expect(cmd, 0, "6\n"); /* --tokenizer --json --no-special --bench --help, and the usage line */
+  expect(cmd, 0, "7\n"); /* --tokenizer --json --no-special --bench --help, the usage line, the "--" note */
 }
 
 static void test_template(void) {

@@ -7,90 +7,71 @@
 
 #include "commands.h"
 #include "convert/convert.h"
+#include "interrupt.h"
+#include "opts.h"
 
-static int usage(FILE *f) {
-  fprintf(f,
-          "usage: milrun convert HF_DIR OUT_DIR [options]\n\n"
-          "Convert a Hugging Face checkpoint (config.json + safetensors; Qwen3, Qwen2/2.5 or Llama; bf16, fp16\n"
-          "or fp32) into the bundle Anemll produces: embeddings, FFN_PF chunks (infer + prefill), LM head,\n"
-          "meta.yaml, tokenizer files and a minimal config.json.\n\n"
-          "options:\n"
-          "  --context N          context length (default 512)\n"
-          "  --batch N            prefill batch (default 64)\n"
-          "  --chunks N           number of FFN chunks (default 1)\n"
-          "  --prefix P           file prefix (default qwen, qwen25 or llama)\n"
-          "  --split-lm-head K    number of logits outputs (default 16 for Qwen, 8 for Llama)\n"
-          "  --lut-ffn L          none|1|2|3|4|6|8[,group] (group of output channels, default 8; 0 = per tensor)\n"
-          "  --lut-lmhead L       the same for the LM head\n"
-          "  --lut-embeddings L   the same for the embeddings\n"
-          "  --argmax             the LM head outputs argmax_idx / argmax_val (Anemll 0.3.5)\n"
-          "  --tokenizer DIR      copy the tokenizer files from DIR instead of HF_DIR\n"
-          "  --name NAME          model name in meta.yaml (default: HF_DIR's folder name)\n"
-          "  --dry-run            write model.mil and metadata.json only (no weights; checkpoint not read)\n"
-          "  --quiet              do not print the reconstruction error of each palettized tensor\n"
-          "  --help               this help\n");
-  return f == stdout ? 0 : 2;
-}
-
-static int int_arg(const char *s, int *out) {
-  char *end;
-  long v = strtol(s, &end, 10);
-  if (end == s || *end || v < 0 || v > 1 << 24) return -1;
-  *out = (int)v;
-  return 0;
+static int lut_opt(void *dest, const char *v, char *why, size_t whysz) {
+  mr_error err = {0};
+  if (conv_lut_parse(v, dest, &err) == MR_OK) return 0;
+  snprintf(why, whysz, "%s", err.msg);
+  return 1;
 }
 
 int tool_convert(int argc, char **argv) {
   conv_options o;
   conv_options_default(&o);
-  o.verbose = 1; /* report each LUT tensor's error */
-  const char *pos[2] = {NULL, NULL};
-  int npos = 0;
-  mr_error err = {0};
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    int bad = 0;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(stdout);
-    if (!strcmp(a, "--dry-run")) o.dry_run = 1;
-    else if (!strcmp(a, "--argmax")) o.argmax = 1;
-    else if (!strcmp(a, "--quiet")) o.verbose = 0;
-    else if (a[0] == '-' && a[1] == '-' && !v) bad = 1;
-    else if (!strcmp(a, "--context")) bad = int_arg(argv[++i], &o.context);
-    else if (!strcmp(a, "--batch")) bad = int_arg(argv[++i], &o.batch);
-    else if (!strcmp(a, "--chunks")) bad = int_arg(argv[++i], &o.chunks);
-    else if (!strcmp(a, "--split-lm-head")) bad = int_arg(argv[++i], &o.split_lm_head);
-    else if (!strcmp(a, "--prefix")) o.prefix = argv[++i];
-    else if (!strcmp(a, "--tokenizer")) o.tokenizer_dir = argv[++i];
-    else if (!strcmp(a, "--name")) o.name = argv[++i];
-    else if (!strcmp(a, "--lut-ffn") || !strcmp(a, "--lut-lmhead") || !strcmp(a, "--lut-embeddings")) {
-      conv_lut *l = a[6] == 'f' ? &o.lut_ffn : a[6] == 'l' ? &o.lut_lmhead : &o.lut_emb;
-      if (conv_lut_parse(argv[++i], l, &err)) {
-        fprintf(stderr, "milrun convert: %s: %s\n", a, err.msg);
-        return 2;
-      }
-    } else if (a[0] == '-') {
-      fprintf(stderr, "milrun convert: unknown option '%s'\n", a);
-      return usage(stderr);
-    } else if (npos < 2) {
-      pos[npos++] = a;
-    } else {
-      bad = 1;
-    }
-    if (bad) {
-      fprintf(stderr, "milrun convert: bad argument '%s'%s%s\n", a, v ? " " : "", v ? v : "");
-      return usage(stderr);
-    }
-  }
-  if (npos != 2) return usage(stderr);
+  int quiet = 0;
+  const tool_opt opts[] = {
+    {"context", 0, OPT_INT, &o.context, "N", "context length (default 512)", 2, 1 << 20, NULL},
+    {"batch", 0, OPT_INT, &o.batch, "N", "prefill batch (default 64)", 1, 1 << 20, NULL},
+    {"chunks", 0, OPT_INT, &o.chunks, "N", "number of FFN chunks (default 1)", 1, 4096, NULL},
+    {"prefix", 0, OPT_STR, &o.prefix, "P", "file prefix (default qwen, qwen25 or llama)", 0, 0, NULL},
+    {"split-lm-head", 0, OPT_INT, &o.split_lm_head, "K", "number of logits outputs (default 16 for Qwen, 8 for Llama)", 1, 64, NULL},
+    {"lut-ffn", 0, OPT_FN, &o.lut_ffn, "L",
+     "none|1|2|3|4|6|8[,GROUP]: palettize the FFN weights; GROUP output" OPT_NL
+     "channels share a palette (default 8; 0 = per tensor) and must" OPT_NL
+     "divide every tensor's rows; tensors of at most 2048 values stay" OPT_NL "fp16, as in coremltools", 0, 0, lut_opt},
+    {"lut-lmhead", 0, OPT_FN, &o.lut_lmhead, "L", "the same for the LM head", 0, 0, lut_opt},
+    {"lut-embeddings", 0, OPT_FN, &o.lut_emb, "L", "the same for the embeddings", 0, 0, lut_opt},
+    {"argmax", 0, OPT_FLAG, &o.argmax, NULL, "the LM head outputs argmax_idx / argmax_val (Anemll 0.3.5)", 0, 0, NULL},
+    {"tokenizer", 0, OPT_STR, &o.tokenizer_dir, "DIR", "copy the tokenizer files from DIR instead of HF_DIR" OPT_NL
+     "(DIR must hold tokenizer.json)", 0, 0, NULL},
+    {"name", 0, OPT_STR, &o.name, "NAME", "model name in meta.yaml (default: HF_DIR's folder name)", 0, 0, NULL},
+    {"dry-run", 0, OPT_FLAG, &o.dry_run, NULL, "write model.mil and metadata.json only (no weights;" OPT_NL
+     "checkpoint not read)", 0, 0, NULL},
+    {"quiet", 'q', OPT_FLAG, &quiet, NULL, "do not print the reconstruction error of each palettized tensor", 0, 0, NULL},
+    {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
+  const tool_cmd cmd = {
+    "convert", "HF_DIR OUT_DIR [options]",
+    "Convert a Hugging Face checkpoint (config.json + safetensors; Qwen3, Qwen2/2.5 or Llama; bf16, fp16\n"
+    "or fp32) into the bundle Anemll produces: embeddings, FFN_PF chunks (infer + prefill), LM head,\n"
+    "meta.yaml, tokenizer files and a minimal config.json. OUT_DIR appears only when complete: on an\n"
+    "error or Ctrl-C (exit 130) nothing is left behind.",
+    opts, NULL, 2, 2, "HF_DIR and OUT_DIR"};
+  const char *pos[2];
+  int npos;
+  int rc = tool_parse(&cmd, argc, argv, pos, &npos);
+  if (rc) return tool_parse_exit(rc);
+  o.verbose = !quiet; /* report each LUT tensor's error */
+  o.cancel = &tool_interrupted;
+  tool_interrupt_flag();
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   conv_result res = {0};
-  int rc = conv_convert(pos[0], pos[1], &o, &res, &err);
+  mr_error err = {0};
+  rc = conv_convert(pos[0], pos[1], &o, &res, &err);
   clock_gettime(CLOCK_MONOTONIC, &t1);
+  if (rc == MR_ECANCEL) {
+    fprintf(stderr, "milrun convert: interrupted; %s was not written\n", pos[1]);
+    return TOOL_EXIT_INTERRUPTED;
+  }
   if (rc) {
     fprintf(stderr, "milrun convert: %s\n", err.msg);
-    return 1;
+    return rc == MR_EINVAL ? 2 : 1;
   }
+  if (res.no_tokenizer)
+    fprintf(stderr, "milrun convert: warning: %s has no tokenizer.json, so %s has no tokenizer: chat and generate "
+            "need one (give --tokenizer DIR)\n", pos[0], pos[1]);
   double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
   printf("wrote %s (%d components) in %.1f s", pos[1], res.n_files, s);
   if (o.lut_ffn.bits || o.lut_lmhead.bits || o.lut_emb.bits) printf("; LUT relative weight error %.3e", res.lut_rel_error);

@@ -1,50 +1,38 @@
-/* logits.c — `milrun logits MODEL_DIR --ids 1,2,3 [--out FILE] [--last]`: the numeric probe of a
+/* logits.c — `milrun logits MODEL --ids 1,2,3 [--out FILE] [--last]`: the numeric probe of a
  * converted bundle. It runs the prompt as chat.py does (prefill in batches, then infer at each
- * position p with token p, which rewrites slot p with the same values) and writes the logits of
- * every prompt position as little-endian float32 rows [T, V], or prints the top 5 per position. */
+ * position p with token p, which rewrites slot p with the same values) and prints the top 5 of
+ * every prompt position with the tokens' text, or writes all logits as [T, V] float32. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
+#include "ids.h"
 #include "llm/model.h"
+#include "model_path.h"
+#include "opts.h"
 #include "util/alloc.h"
+#include "util/npy.h"
 
-static int usage(FILE *f) {
-  fprintf(f,
-          "usage: milrun logits MODEL_DIR --ids 1,2,3 [--out FILE] [--last]\n\n"
-          "Run token ids through an Anemll-layout bundle (meta.yaml + .mlmodelc components) as chat.py does\n"
-          "and report the logits of every prompt position.\n\n"
-          "options:\n"
-          "  --ids LIST     comma-separated token ids (required)\n"
-          "  --out FILE     write float32 rows [T, V] (little-endian, no header) instead of printing\n"
-          "  --last         only the last position (exactly chat.py's first generation step)\n"
-          "  --help         this help\n");
-  return f == stdout ? 0 : 2;
-}
-
-static int parse_ids(const char *s, int32_t **ids, int *n) {
-  int cap = 16;
-  *n = 0;
-  *ids = mr_alloc((size_t)cap * sizeof **ids);
-  while (*ids && *s) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || errno || v < 0 || v > INT32_MAX || (*end && *end != ',')) return -1;
-    if (*n == cap) {
-      int32_t *g = mr_realloc(*ids, (size_t)(cap *= 2) * sizeof **ids);
-      if (!g) return -1;
-      *ids = g;
-    }
-    (*ids)[(*n)++] = (int32_t)v;
-    s = *end ? end + 1 : end;
+/* A token's text for the listing: decoded, with control characters escaped; "" without a tokenizer. */
+static void token_text(const mr_tokenizer *t, int32_t id, char *buf, size_t size) {
+  char *text = NULL;
+  buf[0] = 0;
+  if (!t || mr_tokenizer_decode(t, &id, 1, 0, &text, NULL, NULL) != MR_OK) return;
+  size_t o = 0;
+  for (const char *s = text; *s && o + 8 < size; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '\n') o += (size_t)snprintf(buf + o, size - o, "\\n");
+    else if (c == '\t') o += (size_t)snprintf(buf + o, size - o, "\\t");
+    else if (c < 0x20 || c == '\'' || c == '\\') o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
+    else buf[o++] = (char)c;
   }
-  return *ids && *n > 0 ? 0 : -1;
+  buf[o] = 0;
+  mr_free(text);
 }
 
-static void print_top5(int pos, const float *l, int64_t V) {
+static void print_top5(const mr_tokenizer *t, int pos, int32_t id, const float *l, int64_t V) {
   int64_t best[5] = {-1, -1, -1, -1, -1};
   for (int64_t i = 0; i < V; i++) {
     int k = 5;
@@ -53,71 +41,104 @@ static void print_top5(int pos, const float *l, int64_t V) {
     memmove(&best[k + 1], &best[k], (size_t)(4 - k) * sizeof *best);
     best[k] = i;
   }
-  printf("%d:", pos);
-  for (int k = 0; k < 5 && best[k] >= 0; k++) printf(" %lld(%.4f)", (long long)best[k], l[best[k]]);
+  char text[256];
+  token_text(t, id, text, sizeof text);
+  printf("%d %d '%s':", pos, id, text);
+  for (int k = 0; k < 5 && best[k] >= 0; k++) {
+    token_text(t, (int32_t)best[k], text, sizeof text);
+    printf(" %lld '%s' %.4f%s", (long long)best[k], text, l[best[k]], k < 4 ? "," : "");
+  }
   printf("\n");
+}
+
+static int ends_with(const char *s, const char *tail) {
+  size_t n = strlen(s), k = strlen(tail);
+  return n >= k && !strcmp(s + n - k, tail);
 }
 
 int tool_logits(int argc, char **argv) {
   const char *dir = NULL, *ids_arg = NULL, *out = NULL;
   int last = 0;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout);
-    if (!strcmp(argv[i], "--last")) last = 1;
-    else if (!strcmp(argv[i], "--ids") && i + 1 < argc) ids_arg = argv[++i];
-    else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
-    else if (argv[i][0] != '-' && !dir) dir = argv[i];
-    else {
-      fprintf(stderr, "milrun logits: bad argument '%s'\n", argv[i]);
-      return usage(stderr);
-    }
-  }
-  if (!dir || !ids_arg) return usage(stderr);
+  const tool_opt opts[] = {
+    {"ids", 0, OPT_STR, &ids_arg, "LIST", "token ids, comma- or space-separated (required)", 0, 0, NULL},
+    {"out", 'o', OPT_STR, &out, "FILE", "write the logits instead of printing: FILE.npy as a float32" OPT_NL
+     "array [T, V]; any other name as raw little-endian float32 rows", 0, 0, NULL},
+    {"last", 0, OPT_FLAG, &last, NULL, "only the last position (exactly chat.py's first generation step)", 0, 0, NULL},
+    {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
+  const tool_cmd cmd = {
+    "logits", "MODEL --ids 1,2,3 [options]",
+    "Run token ids through an Anemll-layout model (a folder with meta.yaml and the .mlmodelc\n"
+    "components, or a Hugging Face id ORG/NAME[@REV]) as chat.py does and report the logits of\n"
+    "every prompt position.",
+    opts,
+    "output: one line per position, `POS ID 'TEXT': ID 'TEXT' LOGIT, ...` with the five largest\n"
+    "logits in decreasing order; TEXT is the token decoded by the model's tokenizer (empty when the\n"
+    "model has none), with \\n, \\t and other control bytes escaped.\n",
+    1, 1, "MODEL"};
+  int npos;
+  int rc = tool_parse(&cmd, argc, argv, &dir, &npos);
+  if (rc) return tool_parse_exit(rc);
+  if (!ids_arg) return tool_usage_error(&cmd, "--ids LIST is required");
   int32_t *ids = NULL;
-  int n;
-  if (parse_ids(ids_arg, &ids, &n)) {
+  size_t n = 0, cap = 0;
+  if (tool_ids_parse(ids_arg, &ids, &n, &cap) || n == 0 || n > 1 << 20) {
     fprintf(stderr, "milrun logits: --ids must be a comma-separated list of token ids, got '%s'\n", ids_arg);
     mr_free(ids);
     return 2;
   }
   mr_error err = {0};
-  llm_model *m;
-  if (llm_model_open(dir, &m, &err)) {
+  llm_model *m = NULL;
+  mr_tokenizer *tok = NULL;
+  char *path = NULL;
+  if (tool_model_path(dir, &path, &err) || llm_model_open(path, &m, &err)) {
     fprintf(stderr, "milrun logits: %s\n", err.msg);
     mr_free(ids);
+    mr_free(path);
     return 1;
   }
+  if (!out && mr_tokenizer_open(path, &tok, NULL) != MR_OK) tok = NULL; /* text is optional */
   int64_t V = llm_model_vocab(m);
-  float *logits = mr_alloc((size_t)(V > 0 ? V : 1) * sizeof(float));
+  int npy = out && ends_with(out, ".npy"), rows = last ? 1 : (int)n;
+  float *logits = mr_alloc((size_t)(V > 0 ? V : 1) * sizeof(float) * (npy ? (size_t)rows : 1));
   FILE *f = NULL;
-  int rc = logits ? 0 : 1;
+  rc = logits ? 0 : 1;
   if (rc) fprintf(stderr, "milrun logits: out of memory\n");
-  if (!rc && out && !(f = fopen(out, "wb"))) {
+  if (!rc && out && !npy && !(f = fopen(out, "wb"))) {
     fprintf(stderr, "milrun logits: %s: %s\n", out, strerror(errno));
     rc = 1;
   }
-  for (int i = 0; !rc && i < n; i++)
+  for (size_t i = 0; !rc && i < n; i++)
     if (V && ids[i] >= V) {
       fprintf(stderr, "milrun logits: id %d is outside the vocabulary of %lld\n", ids[i], (long long)V);
       rc = 2;
     }
-  if (!rc && llm_model_prefill(m, ids, n, &err)) rc = 1;
-  for (int p = last ? n - 1 : 0; !rc && p < n; p++) {
-    if (llm_model_infer(m, ids[p], p, logits, &err)) rc = 1;
-    else if (f && fwrite(logits, sizeof(float), (size_t)V, f) != (size_t)V) {
+  if (!rc && llm_model_prefill(m, ids, (int)n, &err)) rc = 1;
+  for (int p = last ? (int)n - 1 : 0, r = 0; !rc && p < (int)n; p++, r++) {
+    float *row = logits + (npy ? (size_t)r * (size_t)V : 0);
+    if (llm_model_infer(m, ids[p], p, row, &err)) rc = 1;
+    else if (f && fwrite(row, sizeof(float), (size_t)V, f) != (size_t)V) {
       fprintf(stderr, "milrun logits: %s: write failed\n", out);
       rc = 1;
-    } else if (!f) {
-      print_top5(p, logits, V);
+    } else if (!out) {
+      print_top5(tok, p, ids[p], row, V);
     }
   }
   if (rc == 1 && err.msg[0]) fprintf(stderr, "milrun logits: %s\n", err.msg);
+  if (!rc && npy) {
+    mr_tensor t = {.dtype = MR_FLOAT32, .rank = 2, .shape = {rows, V}, .data = logits};
+    if (util_npy_write(out, &t, &err)) {
+      fprintf(stderr, "milrun logits: %s\n", err.msg);
+      rc = 1;
+    }
+  }
   if (f && fclose(f) && !rc) {
     fprintf(stderr, "milrun logits: %s: write failed\n", out);
     rc = 1;
   }
   mr_free(logits);
   mr_free(ids);
+  mr_free(path);
+  mr_tokenizer_close(tok);
   llm_model_close(m);
   return rc;
 }

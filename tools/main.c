@@ -1,15 +1,18 @@
 /* main.c — the milrun command: one table of subcommands (STYLE rule 19), one file each. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
 #include "milrun.h"
 
 static const tool_command commands[] = {
-  {"inspect", tool_inspect, "describe a .mlmodelc bundle: functions, I/O, ops, weights"},
+  {"inspect", tool_inspect, "describe a .mlmodelc bundle, or an Anemll model and whether it fits"},
   {"run", tool_run, "run one function of a .mlmodelc bundle on .npy inputs"},
   {"pull", tool_pull, "download a model from Hugging Face into the standard cache"},
+  {"cache", tool_cache, "list (ls) or delete (rm) models of the Hugging Face cache"},
   {"tokenize", tool_tokenize, "encode text (argument or stdin) to token ids"},
+  {"detokenize", tool_detokenize, "decode token ids (arguments or stdin) to text"},
   {"template", tool_template, "render a conversation with the chat template"},
   {"convert", tool_convert, "convert a Hugging Face checkpoint into an Anemll-layout bundle"},
   {"logits", tool_logits, "run a converted LLM bundle on token ids and print or save the logits"},
@@ -19,8 +22,75 @@ static const tool_command commands[] = {
 
 static void usage(FILE *f) {
   fprintf(f, "milrun %s — run Core ML ML Program bundles and Anemll LLMs anywhere\n\n", MR_VERSION);
-  fprintf(f, "usage: milrun <command> [options]   (milrun <command> --help for its options)\n\ncommands:\n");
+  fprintf(f, "usage: milrun <command> [options]   (milrun <command> --help for its options)\n"
+             "       milrun --version\n\ncommands:\n");
   for (const tool_command *c = commands; c->name; c++) fprintf(f, "  %-10s %s\n", c->name, c->help);
+  fprintf(f, "\nexit status: 0 success, 1 error, 2 usage error (bad option or value), 130 interrupted.\n"
+             "environment: MILRUN_THREADS (threads of the CPU executor, 1-64; default one per CPU),\n"
+             "HF_HOME, HF_HUB_CACHE, HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE (see README.md).\n");
+}
+
+/* What the compiler was allowed to use, then what this CPU offers (x86: the features that
+ * matter to the kernels). */
+static void version(void) {
+  printf("milrun %s\n", MR_VERSION);
+#ifdef __clang__
+  printf("build: clang %s, compiled for:", __clang_version__);
+#else
+  printf("build: gcc %s, compiled for:", __VERSION__);
+#endif
+  const char *built[] = {
+#if defined(__x86_64__)
+    "x86-64",
+#elif defined(__aarch64__)
+    "arm64",
+#endif
+#ifdef __SSE2__
+    "sse2",
+#endif
+#ifdef __AVX__
+    "avx",
+#endif
+#ifdef __AVX2__
+    "avx2",
+#endif
+#ifdef __FMA__
+    "fma",
+#endif
+#ifdef __F16C__
+    "f16c",
+#endif
+#ifdef __AVX512F__
+    "avx512f",
+#endif
+#ifdef __ARM_NEON
+    "neon",
+#endif
+#ifdef __ARM_FEATURE_FP16_VECTOR_ARITHMETIC
+    "fp16",
+#endif
+    NULL};
+  for (int i = 0; built[i]; i++) printf(" %s", built[i]);
+  printf("\n");
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  __builtin_cpu_init();
+  printf("this CPU:");
+  if (__builtin_cpu_supports("avx2")) printf(" avx2");
+  if (__builtin_cpu_supports("fma")) printf(" fma");
+  if (__builtin_cpu_supports("avx512f")) printf(" avx512f");
+  printf(" (features the build does not name are not used)\n");
+#endif
+}
+
+/* MILRUN_THREADS must be a thread count: a typo would otherwise silently change the speed. */
+static int check_environment(void) {
+  const char *t = getenv("MILRUN_THREADS");
+  if (!t || !*t) return 0;
+  char *end;
+  long n = strtol(t, &end, 10);
+  if (end != t && !*end && n >= 1 && n <= 64) return 0;
+  fprintf(stderr, "milrun: MILRUN_THREADS='%s' is not a number of threads from 1 to 64 (unset it to use one per CPU)\n", t);
+  return 2;
 }
 
 int main(int argc, char **argv) {
@@ -32,10 +102,11 @@ int main(int argc, char **argv) {
     usage(stdout);
     return 0;
   }
-  if (!strcmp(argv[1], "--version")) {
-    printf("milrun %s\n", MR_VERSION);
+  if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+    version();
     return 0;
   }
+  if (check_environment()) return 2;
   for (const tool_command *c = commands; c->name; c++)
     if (!strcmp(argv[1], c->name)) return c->fn(argc - 1, argv + 1);
   fprintf(stderr, "milrun: unknown command '%s'\n", argv[1]);

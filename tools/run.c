@@ -3,30 +3,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "milrun.h"
+#include "model_path.h"
+#include "opts.h"
 #include "util/alloc.h"
 #include "util/file.h"
 #include "util/fp16.h"
 #include "util/npy.h"
-
-static int usage(FILE *f) {
-  fprintf(f,
-          "usage: milrun run BUNDLE.mlmodelc [options]\n\n"
-          "Run one function once. Inputs and (optionally) initial states come from .npy files;\n"
-          "outputs and final states are written as DIR/<name>.npy.\n\n"
-          "options:\n"
-          "  --function F         function to run (default: the bundle's default function)\n"
-          "  --input NAME=FILE    an input as .npy (float32, float16, int32 or bool); repeatable\n"
-          "  --random SEED        fill inputs not given with reproducible random values\n"
-          "                       (floats uniform in [-1, 1), integers in [0, 16), bools 0/1;\n"
-          "                       a flexible '?' dimension is 1)\n"
-          "  --state NAME=FILE    initial contents of a state (default: zeros); repeatable\n"
-          "  --output-dir DIR     where to write outputs and final states (required)\n"
-          "  --help               this help\n");
-  return f == stdout ? 0 : 2;
-}
 
 /* xorshift64*: reproducible across platforms for a given seed. */
 static uint64_t next_random(uint64_t *s) {
@@ -60,13 +46,11 @@ typedef struct named_file {
   size_t name_len;
 } named_file;
 
-static int split_arg(const char *opt, const char *arg, named_file *nf) {
-  const char *eq = strchr(arg, '=');
-  if (!eq || eq == arg || !eq[1]) {
-    fprintf(stderr, "milrun run: %s expects NAME=FILE.npy, got '%s'\n", opt, arg);
-    return -1;
-  }
-  *nf = (named_file){arg, eq + 1, (size_t)(eq - arg)};
+/* NAME=FILE into the next entry of nf (sized argc: there cannot be more options than arguments). */
+static int name_file(const char *v, named_file *nf, int *n, char *why, size_t whysz) {
+  const char *eq = strchr(v, '=');
+  if (!eq || eq == v || !eq[1]) return snprintf(why, whysz, "expected NAME=FILE.npy, got '%s'", v), 1;
+  nf[(*n)++] = (named_file){v, eq + 1, (size_t)(eq - v)};
   return 0;
 }
 
@@ -81,36 +65,47 @@ typedef struct run_args {
   uint64_t seed;
 } run_args;
 
-static int parse_args(int argc, char **argv, run_args *a) {
-  for (int i = 1; i < argc; i++) {
-    const char *o = argv[i];
-    int has_val = i + 1 < argc;
-    if (!strcmp(o, "--help") || !strcmp(o, "-h")) return usage(stdout) - 1;
-    if (!strcmp(o, "--function") && has_val) a->function = argv[++i];
-    else if (!strcmp(o, "--output-dir") && has_val) a->out_dir = argv[++i];
-    else if (!strcmp(o, "--random") && has_val) {
-      char *end;
-      a->seed = strtoull(argv[++i], &end, 10);
-      if (*end) {
-        fprintf(stderr, "milrun run: --random expects an integer seed\n");
-        return 2;
-      }
-      a->seed = a->seed * 2654435761u + 88172645463325252ull;
-      a->have_seed = 1;
-    } else if ((!strcmp(o, "--input") || !strcmp(o, "--state")) && has_val) {
-      int is_in = o[2] == 'i';
-      if (split_arg(o, argv[++i], is_in ? &a->in[a->n_in++] : &a->st[a->n_st++])) return 2;
-    } else if (o[0] != '-' && !a->bundle) a->bundle = o;
-    else {
-      fprintf(stderr, "milrun run: unexpected argument '%s'\n", o);
-      return usage(stderr);
-    }
-  }
-  if (!a->bundle || !a->out_dir) {
-    fprintf(stderr, "milrun run: %s is required\n", a->bundle ? "--output-dir" : "BUNDLE");
-    return usage(stderr);
-  }
+static int input_opt(void *dest, const char *v, char *why, size_t whysz) {
+  run_args *a = dest;
+  return name_file(v, a->in, &a->n_in, why, whysz);
+}
+
+static int state_opt(void *dest, const char *v, char *why, size_t whysz) {
+  run_args *a = dest;
+  return name_file(v, a->st, &a->n_st, why, whysz);
+}
+
+static int seed_opt(void *dest, const char *v, char *why, size_t whysz) {
+  run_args *a = dest;
+  char *end;
+  a->seed = strtoull(v, &end, 10);
+  if (end == v || *end || v[0] == '-') return snprintf(why, whysz, "expected an integer seed, got '%s'", v), 1;
+  a->seed = a->seed * 2654435761u + 88172645463325252ull;
+  a->have_seed = 1;
   return 0;
+}
+
+static int parse_args(int argc, char **argv, run_args *a) {
+  const tool_opt opts[] = {
+    {"function", 'f', OPT_STR, &a->function, "F", "function to run (default: the bundle's default function)", 0, 0, NULL},
+    {"input", 'i', OPT_FN, a, "NAME=FILE", "an input as .npy (float32/float16 for float inputs, int32," OPT_NL
+     "bool; float64, int64 and uint8 are read with a note); repeatable", 0, 0, input_opt},
+    {"random", 0, OPT_FN, a, "SEED", "fill inputs not given with reproducible random values" OPT_NL
+     "(floats uniform in [-1, 1), integers in [0, 16), bools 0/1;" OPT_NL "a flexible '?' dimension is 1)", 0, 0, seed_opt},
+    {"state", 's', OPT_FN, a, "NAME=FILE", "initial contents of a state (default: zeros); repeatable", 0, 0, state_opt},
+    {"output-dir", 'o', OPT_STR, &a->out_dir, "DIR", "where to write outputs and final states (required)", 0, 0, NULL},
+    {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
+  const tool_cmd cmd = {
+    "run", "BUNDLE [options]",
+    "Run one function once. Inputs and (optionally) initial states come from .npy files;\n"
+    "outputs and final states are written as DIR/<name>.npy. BUNDLE is a .mlmodelc folder or a bundle\n"
+    "in a Hugging Face repository, ORG/NAME[@REV]:path/in/repo.mlmodelc (downloaded on first use).\n"
+    "Every NAME must exist in the function; the output folder is checked before the model runs.",
+    opts, NULL, 1, 1, "BUNDLE"};
+  int npos;
+  int rc = tool_parse(&cmd, argc, argv, &a->bundle, &npos);
+  if (!rc && !a->out_dir) rc = tool_usage_error(&cmd, "--output-dir DIR is required");
+  return rc;
 }
 
 static int write_npy(const char *dir, const char *name, const mr_tensor *t) {
@@ -144,7 +139,8 @@ static void summarize(const char *name, const mr_tensor *t) {
 static int load_state(mr_state *s, const named_file *nf) {
   mr_tensor init, view;
   mr_error err = {0};
-  if (util_npy_read(nf->file, &init, &err)) {
+  const char *stored = NULL;
+  if (util_npy_read_stored(nf->file, &init, &stored, &err)) {
     fprintf(stderr, "milrun run: %s\n", err.msg);
     return 1;
   }
@@ -158,8 +154,27 @@ static int load_state(mr_state *s, const named_file *nf) {
     else ((float *)view.data)[e] = f;
   }
   mr_free(init.data);
-  if (!ok) fprintf(stderr, "milrun run: %s: shape or dtype does not match state '%.*s'\n", nf->file, (int)nf->name_len, nf->name);
+  if (!ok)
+    fprintf(stderr, "milrun run: %s (%s, rank %d) does not match state '%.*s' (float32 or float16, rank %d)\n", nf->file,
+            stored, init.rank, (int)nf->name_len, nf->name, view.rank);
   return !ok;
+}
+
+/* A .npy's stored dtype against the input's: the same kind converts (float64 -> float32 and int64 ->
+ * int32 with a note, uint8 -> bool as nonzero), any other kind is refused by its NumPy name. */
+static int check_dtype(const char *file, const char *stored, const mr_io_info *info) {
+  int is_float = info->dtype == MR_FLOAT32 || info->dtype == MR_FLOAT16;
+  const char *same[2] = {is_float ? "float32" : info->dtype == MR_INT32 ? "int32" : "bool", is_float ? "float16" : NULL};
+  const char *wide = is_float ? "float64" : info->dtype == MR_INT32 ? "int64" : "uint8";
+  if (!strcmp(stored, same[0]) || (same[1] && !strcmp(stored, same[1]))) return 0;
+  if (!strcmp(stored, wide)) {
+    fprintf(stderr, "milrun run: note: %s holds %s; read as %s for input '%s'%s\n", file, stored, same[0], info->name,
+            info->dtype == MR_BOOL ? " (nonzero = true)" : "");
+    return 0;
+  }
+  fprintf(stderr, "milrun run: input '%s' is %s but %s holds %s (save it as %s)\n", info->name, mr_dtype_name(info->dtype),
+          file, stored, same[0]);
+  return 1;
 }
 
 /* Bind every input: from its --input file, else random values with --random. */
@@ -169,7 +184,9 @@ static int bind_inputs(run_args *a, mr_call *c, const mr_io_info *info, int ni, 
     int k = 0;
     while (k < a->n_in && !is_named(&a->in[k], info[i].name)) k++;
     if (k < a->n_in) {
-      if (util_npy_read(a->in[k].file, &inputs[i], &err)) break;
+      const char *stored = NULL;
+      if (util_npy_read_stored(a->in[k].file, &inputs[i], &stored, &err)) break;
+      if (check_dtype(a->in[k].file, stored, &info[i])) return 1;
     } else if (!a->have_seed) {
       fprintf(stderr, "milrun run: input '%s' is missing (give --input %s=FILE.npy or --random SEED)\n", info[i].name, info[i].name);
       return 1;
@@ -197,14 +214,34 @@ static int bind_states(run_args *a, mr_bundle *b, mr_call *c, const mr_io_info *
   return 0;
 }
 
-static int unknown_input(const run_args *a, const char *fn, const mr_io_info *info, int ni) {
-  for (int k = 0; k < a->n_in; k++) {
-    int known = 0;
-    for (int i = 0; i < ni; i++) known |= is_named(&a->in[k], info[i].name);
-    if (!known) {
-      fprintf(stderr, "milrun run: function '%s' has no input '%.*s'\n", fn, (int)a->in[k].name_len, a->in[k].name);
-      return 1;
-    }
+/* Every name given on the command line must exist: a typo would otherwise run with zeros. */
+static int check_names(const char *what, const char *fn, const named_file *nf, int n, const mr_io_info *info, int ni) {
+  for (int k = 0; k < n; k++) {
+    int i = 0;
+    while (i < ni && !is_named(&nf[k], info[i].name)) i++;
+    if (i < ni) continue;
+    fprintf(stderr, "milrun run: function '%s' has no %s '%.*s' (it has:", fn, what, (int)nf[k].name_len, nf[k].name);
+    for (i = 0; i < ni; i++) fprintf(stderr, " %s", info[i].name);
+    fprintf(stderr, "%s)\n", ni ? "" : " none");
+    return 1;
+  }
+  return 0;
+}
+
+/* The output folder exists (or is made) and is writable before the model runs. */
+static int prepare_output(const char *dir) {
+  mr_error err = {0};
+  if (util_exists(dir) && !util_is_dir(dir)) {
+    fprintf(stderr, "milrun run: --output-dir %s is a file, not a folder\n", dir);
+    return 1;
+  }
+  if (util_mkdirs(dir, &err)) {
+    fprintf(stderr, "milrun run: %s\n", err.msg);
+    return 1;
+  }
+  if (access(dir, W_OK) != 0) {
+    fprintf(stderr, "milrun run: --output-dir %s is not writable\n", dir);
+    return 1;
   }
   return 0;
 }
@@ -238,6 +275,9 @@ static int run(run_args *a, mr_bundle *b) {
   }
   int ns = mr_bundle_states(b, fn, &st_info), rc = 1;
   mr_bundle_outputs(b, fn, &out_info);
+  if (check_names("input", fn, a->in, a->n_in, in_info, ni) || check_names("state", fn, a->st, a->n_st, st_info, ns) ||
+      prepare_output(a->out_dir))
+    return 1;
   mr_tensor *inputs = util_calloc((size_t)ni + 1, sizeof *inputs);
   mr_state **states = util_calloc((size_t)ns + 1, sizeof *states);
   mr_call *c = NULL;
@@ -246,11 +286,10 @@ static int run(run_args *a, mr_bundle *b) {
     fprintf(stderr, "milrun run: %s\n", err.code ? err.msg : "out of memory");
     goto done;
   }
-  if (unknown_input(a, fn, in_info, ni) || bind_inputs(a, c, in_info, ni, inputs) || bind_states(a, b, c, st_info, ns, states))
-    goto done;
+  if (bind_inputs(a, c, in_info, ni, inputs) || bind_states(a, b, c, st_info, ns, states)) goto done;
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  if (mr_call_run(c, &err) || util_mkdirs(a->out_dir, &err)) {
+  if (mr_call_run(c, &err)) {
     fprintf(stderr, "milrun run: %s\n", err.msg);
     goto done;
   }
@@ -271,20 +310,22 @@ int tool_run(int argc, char **argv) {
   memset(&a, 0, sizeof a);
   a.in = util_calloc((size_t)argc, sizeof *a.in);
   a.st = util_calloc((size_t)argc, sizeof *a.st);
-  int rc = a.in && a.st ? parse_args(argc, argv, &a) : 1;
+  int parsed = a.in && a.st ? parse_args(argc, argv, &a) : 1, rc = tool_parse_exit(parsed);
   if (!a.in || !a.st) fprintf(stderr, "milrun run: out of memory\n");
-  if (!rc) {
-    mr_bundle *b;
+  if (parsed == TOOL_OK) {
+    mr_bundle *b = NULL;
     mr_error err = {0};
-    if (mr_bundle_open(a.bundle, NULL, &b, &err)) {
+    char *path = NULL;
+    if (tool_model_path(a.bundle, &path, &err) || mr_bundle_open(path, NULL, &b, &err)) {
       fprintf(stderr, "milrun run: %s\n", err.msg);
       rc = 1;
     } else {
       rc = run(&a, b);
       mr_bundle_close(b);
     }
+    mr_free(path);
   }
   mr_free(a.in);
   mr_free(a.st);
-  return rc < 0 ? 0 : rc;
+  return rc;
 }

@@ -4,24 +4,11 @@
 #include <string.h>
 
 #include "commands.h"
+#include "opts.h"
 #include "milrun.h"
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/file.h"
-
-static void usage(FILE *f) {
-  fprintf(f,
-          "usage: milrun template --tokenizer PATH --messages FILE.json [options]\n\n"
-          "Print the prompt that the chat template of PATH's tokenizer_config.json renders for the\n"
-          "conversation in FILE.json, a list of {\"role\": ..., \"content\": ...}.\n\n"
-          "options:\n"
-          "  --tokenizer PATH        tokenizer.json or a model directory; tokenizer_config.json is\n"
-          "                          read from the same directory (required)\n"
-          "  --messages FILE.json    the conversation (required)\n"
-          "  --no-generation-prompt  do not open an assistant turn at the end (default: open one)\n"
-          "  --no-think              enable_thinking=False for Qwen3 (default: thinking on)\n"
-          "  -h, --help              show this help\n");
-}
 
 /* FILE.json -> messages; the strings stay owned by *root. */
 static int read_messages(const char *file, cJSON **root, mr_chat_message **msgs, size_t *n, mr_error *err) {
@@ -48,33 +35,30 @@ static int read_messages(const char *file, cJSON **root, mr_chat_message **msgs,
 int tool_template(int argc, char **argv) {
   const char *path = NULL, *file = NULL;
   mr_chat_options opts = {0, 0};
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-      usage(stdout);
-      return 0;
-    } else if (!strcmp(a, "--tokenizer") && i + 1 < argc) path = argv[++i];
-    else if (!strcmp(a, "--messages") && i + 1 < argc) file = argv[++i];
-    else if (!strcmp(a, "--no-generation-prompt")) opts.no_generation_prompt = 1;
-    else if (!strcmp(a, "--no-think")) opts.no_think = 1;
-    else {
-      fprintf(stderr, "milrun template: unknown argument or missing value: %s\n", a);
-      usage(stderr);
-      return 2;
-    }
-  }
-  if (!path || !file) {
-    fprintf(stderr, "milrun template: --tokenizer and --messages are required\n");
-    usage(stderr);
-    return 2;
-  }
+  const tool_opt table[] = {
+    {"tokenizer", 't', OPT_STR, &path, "PATH", "tokenizer.json or a model directory; tokenizer_config.json" OPT_NL
+     "is read from the same directory (required)", 0, 0, NULL},
+    {"messages", 'm', OPT_STR, &file, "FILE.json", "the conversation (required)", 0, 0, NULL},
+    {"no-generation-prompt", 0, OPT_FLAG, &opts.no_generation_prompt, NULL, "do not open an assistant turn at the end" OPT_NL
+     "(default: open one)", 0, 0, NULL},
+    {"no-think", 0, OPT_FLAG, &opts.no_think, NULL, "enable_thinking=False for Qwen3 (default: thinking on)", 0, 0, NULL},
+    {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
+  const tool_cmd cmd = {
+    "template", "--tokenizer PATH --messages FILE.json [options]",
+    "Print the prompt that the chat template of PATH's tokenizer_config.json renders for the\n"
+    "conversation in FILE.json, a list of {\"role\": ..., \"content\": ...}.",
+    table, NULL, 0, 0, NULL};
+  int npos;
+  int rc = tool_parse(&cmd, argc, argv, NULL, &npos);
+  if (rc) return tool_parse_exit(rc);
+  if (!path || !file) return tool_usage_error(&cmd, "--tokenizer and --messages are required");
   mr_error err = {0};
   mr_tokenizer *t = NULL;
   cJSON *root = NULL;
   mr_chat_message *msgs = NULL;
   size_t n = 0;
   char *text = NULL;
-  int rc = read_messages(file, &root, &msgs, &n, &err);
+  rc = read_messages(file, &root, &msgs, &n, &err);
   if (!rc) rc = mr_tokenizer_open(path, &t, &err);
   if (!rc) rc = mr_tokenizer_chat(t, msgs, n, &opts, &text, &err);
   if (rc) fprintf(stderr, "milrun template: %s\n", err.msg);

@@ -6,37 +6,12 @@
 #include <time.h>
 
 #include "commands.h"
+#include "input.h"
+#include "opts.h"
 #include "milrun.h"
 #include "tok/tok.h"
 #include "util/alloc.h"
 #include "util/strbuf.h"
-
-static void usage(FILE *f) {
-  fprintf(f,
-          "usage: milrun tokenize --tokenizer PATH [options] [TEXT]\n\n"
-          "Encode TEXT (or, when absent, all of standard input byte for byte) and print the ids.\n\n"
-          "options:\n"
-          "  --tokenizer PATH  tokenizer.json, or a model directory holding it (required)\n"
-          "  --json            print {\"ids\": [...], \"pieces\": [...]} (pieces as HF spells tokens)\n"
-          "  --no-special      encode special tokens in the text as plain text (default: parse them)\n"
-          "  --bench           time tokenizer loading and encoding of TEXT/stdin (default: 4 MB of\n"
-          "                    generated mixed text) against a naive O(n^2) BPE baseline\n"
-          "  -h, --help        show this help\n");
-}
-
-/* All of stdin. */
-static char *read_stdin(size_t *n) {
-  util_sb sb = {0};
-  char buf[65536];
-  size_t got;
-  while ((got = fread(buf, 1, sizeof buf, stdin)) > 0) util_sb_append(&sb, buf, got);
-  *n = sb.len;
-  if (util_sb_failed(&sb) || ferror(stdin)) {
-    util_sb_free(&sb);
-    return NULL;
-  }
-  return util_sb_take(&sb);
-}
 
 static void json_string(const char *s) {
   putchar('"');
@@ -141,42 +116,37 @@ static int bench(const char *path, const char *text, size_t n, int flags) {
 
 int tool_tokenize(int argc, char **argv) {
   const char *path = NULL, *text = NULL;
-  int json = 0, flags = MR_TOK_PARSE_SPECIAL, do_bench = 0;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-      usage(stdout);
-      return 0;
-    } else if (!strcmp(a, "--tokenizer") && i + 1 < argc) path = argv[++i];
-    else if (!strcmp(a, "--json")) json = 1;
-    else if (!strcmp(a, "--no-special")) flags = 0;
-    else if (!strcmp(a, "--bench")) do_bench = 1;
-    else if (a[0] == '-' && a[1] && strcmp(a, "--")) {
-      fprintf(stderr, "milrun tokenize: unknown option or missing value: %s\n", a);
-      usage(stderr);
-      return 2;
-    } else if (!text) text = !strcmp(a, "--") && i + 1 < argc ? argv[++i] : a;
-    else {
-      fprintf(stderr, "milrun tokenize: more than one TEXT argument\n");
-      return 2;
-    }
-  }
-  if (!path) {
-    fprintf(stderr, "milrun tokenize: --tokenizer PATH is required\n");
-    usage(stderr);
-    return 2;
-  }
+  int json = 0, no_special = 0, do_bench = 0;
+  const tool_opt opts[] = {
+    {"tokenizer", 't', OPT_STR, &path, "PATH", "tokenizer.json, or a model directory holding it (required)", 0, 0, NULL},
+    {"json", 0, OPT_FLAG, &json, NULL, "print {\"ids\": [...], \"pieces\": [...]} (pieces as HF spells tokens)", 0, 0, NULL},
+    {"no-special", 0, OPT_FLAG, &no_special, NULL, "encode special tokens in the text as plain text" OPT_NL
+     "(default: parse them)", 0, 0, NULL},
+    {"bench", 0, OPT_FLAG, &do_bench, NULL, "time tokenizer loading and encoding of TEXT/stdin (default: 4 MB" OPT_NL
+     "of generated mixed text) against a naive O(n^2) BPE baseline", 0, 0, NULL},
+    {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
+  const tool_cmd cmd = {
+    "tokenize", "--tokenizer PATH [options] [TEXT]",
+    "Encode TEXT (or, when absent, all of standard input byte for byte) and print the ids\n"
+    "(`milrun detokenize` turns them back into text). Use -- before a TEXT that starts with '-'.",
+    opts, NULL, 0, 1, NULL};
+  int npos;
+  int rc = tool_parse(&cmd, argc, argv, &text, &npos);
+  if (rc) return tool_parse_exit(rc);
+  if (!npos) text = NULL;
+  if (!path) return tool_usage_error(&cmd, "--tokenizer PATH is required");
+  int flags = no_special ? 0 : MR_TOK_PARSE_SPECIAL;
   size_t n = 0;
   char *owned = NULL;
   if (text) n = strlen(text);
   else if (do_bench) text = owned = bench_text(4u << 20, &n);
-  else text = owned = read_stdin(&n);
+  else text = owned = tool_read_stdin(&n);
   if (!text) {
     fprintf(stderr, "milrun tokenize: cannot read standard input\n");
     return 1;
   }
   if (do_bench) {
-    int rc = bench(path, text, n, flags);
+    rc = bench(path, text, n, flags);
     mr_free(owned);
     return rc;
   }
@@ -184,7 +154,7 @@ int tool_tokenize(int argc, char **argv) {
   mr_tokenizer *t = NULL;
   int32_t *ids = NULL;
   size_t k = 0;
-  int rc = mr_tokenizer_open(path, &t, &err);
+  rc = mr_tokenizer_open(path, &t, &err);
   if (!rc) rc = mr_tokenizer_encode(t, text, n, flags, &ids, &k, &err);
   if (rc) fprintf(stderr, "milrun tokenize: %s\n", err.msg);
   else print_ids(t, ids, k, json);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "convert/meta_yaml.h"
@@ -77,6 +78,7 @@ int64_t conv_part_size(int64_t vocab, int parts, int k) { return vocab / parts +
 int conv_tensor(conv_model *m, const char *name, int rank, int64_t d0, int64_t d1, const conv_st_tensor **out,
                 mr_error *err) {
   *out = NULL;
+  if (m->opt.cancel && *m->opt.cancel) return util_err(err, MR_ECANCEL, "interrupted");
   if (m->opt.dry_run) return MR_OK;
   int64_t shape[2] = {d0, d1};
   return conv_st_get(&m->st, name, rank, shape, out, err);
@@ -117,6 +119,53 @@ static int write_min_config(const conv_model *m, const char *out, mr_error *err)
   return rc;
 }
 
+/* Every tensor a LUT applies to must split into whole groups of output channels: otherwise it would
+ * silently stay fp16 under a _lutN name. rows[i] x cols[i] are the shapes of the tensors. */
+static int check_lut_group(const char *opt, conv_lut l, const char *const *what, const int64_t *rows,
+                           const int64_t *cols, int n, mr_error *err) {
+  for (int i = 0; l.bits && l.group > 0 && i < n; i++) {
+    if (rows[i] * cols[i] <= CONV_LUT_MIN_VALUES || rows[i] % l.group == 0) continue;
+    return util_err(err, MR_EINVAL, "%s %d,%d: a group of %d output channels does not divide the %lld rows of %s "
+                    "[%lld, %lld]: choose a group that divides it (or 0 for one palette per tensor)", opt, l.bits,
+                    l.group, l.group, (long long)rows[i], what[i], (long long)rows[i], (long long)cols[i]);
+  }
+  return MR_OK;
+}
+
+static int check_lut_groups(const conv_model *m, mr_error *err) {
+  const conv_config *c = &m->cfg;
+  int64_t q = (int64_t)c->heads * c->head_dim, kv = (int64_t)c->kv_heads * c->head_dim;
+  const char *ffn_what[] = {"q_proj", "k_proj/v_proj", "o_proj", "gate_proj/up_proj", "down_proj"};
+  const int64_t ffn_rows[] = {q, kv, c->hidden, c->inter, c->hidden}, ffn_cols[] = {c->hidden, c->hidden, q, c->hidden, c->inter};
+  const char *lm_what[] = {"an LM head part", "an LM head part"}, *emb_what[] = {"the embeddings"};
+  const int64_t lm_rows[] = {conv_part_size(c->vocab, m->lm_parts, 0), conv_part_size(c->vocab, m->lm_parts, m->lm_parts - 1)};
+  const int64_t lm_cols[] = {c->hidden, c->hidden}, emb_rows[] = {c->vocab}, emb_cols[] = {c->hidden};
+  int rc = check_lut_group("--lut-ffn", m->opt.lut_ffn, ffn_what, ffn_rows, ffn_cols, 5, err);
+  if (!rc) rc = check_lut_group("--lut-lmhead", m->opt.lut_lmhead, lm_what, lm_rows, lm_cols, 2, err);
+  if (!rc) rc = check_lut_group("--lut-embeddings", m->opt.lut_emb, emb_what, emb_rows, emb_cols, 1, err);
+  return rc;
+}
+
+/* A --tokenizer folder must hold a tokenizer; a checkpoint without one is only reported. */
+static int check_tokenizer(const char *hf_dir, const char *tok_dir, int *missing, mr_error *err) {
+  char *p = util_path_join(tok_dir ? tok_dir : hf_dir, "tokenizer.json");
+  if (!p) return util_err_nomem(err, "convert");
+  *missing = !util_exists(p);
+  mr_free(p);
+  if (tok_dir && !util_is_dir(tok_dir))
+    return util_err(err, MR_ENOTFOUND, "--tokenizer %s: no such folder", tok_dir);
+  if (tok_dir && *missing)
+    return util_err(err, MR_ENOTFOUND, "--tokenizer %s: the folder has no tokenizer.json", tok_dir);
+  return MR_OK;
+}
+
+/* mkdtemp makes 0700; the bundle gets what the user's umask gives a new folder. */
+static void chmod_umask(const char *dir) {
+  mode_t mask = umask(0);
+  umask(mask);
+  chmod(dir, 0777 & ~mask);
+}
+
 static int check_options(const conv_model *m, const char *hf_dir, mr_error *err) {
   const conv_options *o = &m->opt;
   if (o->context < 2 || o->context > 1 << 20 || o->batch < 1 || o->batch > o->context)
@@ -126,7 +175,7 @@ static int check_options(const conv_model *m, const char *hf_dir, mr_error *err)
     return util_err(err, MR_EINVAL, "%s: --chunks %d: the model has %d layers", hf_dir, o->chunks, m->cfg.layers);
   if (m->lm_parts < 1 || m->lm_parts > 64 || m->lm_parts > m->cfg.vocab)
     return util_err(err, MR_EINVAL, "--split-lm-head must be between 1 and 64");
-  return MR_OK;
+  return check_lut_groups(m, err);
 }
 
 static int build_all(conv_model *m, const char *hf_dir, const char *tok_dir, const char *tmp, mr_error *err) {
@@ -171,6 +220,8 @@ int conv_convert(const char *hf_dir, const char *out_dir, const conv_options *op
   m.state_len = opt->context > smin ? opt->context : smin;
   if ((rc = check_options(&m, hf_dir, err))) return rc;
   if (util_exists(out_dir)) return util_err(err, MR_EINVAL, "%s already exists; remove it or choose another output", out_dir);
+  int no_tokenizer = 0;
+  if ((rc = check_tokenizer(hf_dir, opt->tokenizer_dir, &no_tokenizer, err))) return rc;
   if (!opt->dry_run && (rc = conv_st_open(&m.st, hf_dir, err))) return rc;
   size_t n = strlen(out_dir) + 32;
   char *tmp = mr_alloc(n);
@@ -182,13 +233,16 @@ int conv_convert(const char *hf_dir, const char *out_dir, const conv_options *op
   if (!mkdtemp(tmp)) {
     rc = util_err(err, MR_EIO, "%s: cannot create: %s", tmp, strerror(errno));
   } else {
+    chmod_umask(tmp);
     rc = build_all(&m, hf_dir, opt->tokenizer_dir, tmp, err);
+    if (!rc && opt->cancel && *opt->cancel) rc = util_err(err, MR_ECANCEL, "interrupted"); /* during the last tensor */
     if (!rc && rename(tmp, out_dir) != 0) rc = util_err(err, MR_EIO, "%s: cannot rename to %s: %s", tmp, out_dir, strerror(errno));
     if (rc) util_remove_tree(tmp, NULL);
   }
   if (!rc && res) {
     res->lut_rel_error = m.lut_ref2 > 0 ? sqrt(m.lut_err2 / m.lut_ref2) : 0.0;
     res->n_files = m.opt.chunks + 2;
+    res->no_tokenizer = no_tokenizer;
   }
   mr_free(tmp);
   conv_st_close(&m.st);

@@ -5,6 +5,8 @@
 #ifndef CONVERT_CONVERT_H
 #define CONVERT_CONVERT_H
 
+#include <signal.h>
+
 #include "convert/config.h"
 #include "convert/safetensors.h"
 #include "convert/writer.h"
@@ -21,6 +23,9 @@ typedef struct conv_options {
   const char *tokenizer_dir; /* NULL: copy the tokenizer files from the checkpoint folder */
   const char *name;  /* meta.yaml model name; NULL: from the checkpoint folder's name */
   conv_lut lut_ffn, lut_lmhead, lut_emb;
+  /* Set (by a SIGINT handler) to stop: the conversion ends with MR_ECANCEL before its next tensor
+   * and leaves nothing behind. NULL: not cancellable. */
+  const volatile sig_atomic_t *cancel;
   /* Each component's IR program before it is printed (see conv_writer.on_program); NULL: none. */
   void (*on_program)(const mil_program *prog, const char *dir, void *ctx);
   void *on_program_ctx;
@@ -28,13 +33,17 @@ typedef struct conv_options {
 
 /* Defaults of every option. */
 void conv_options_default(conv_options *o);
-/* Parse "none", "N" or "N,GROUP" (N in 1,2,3,4,6,8; GROUP 0 = per tensor). */
+/* Parse "none", "N" or "N,GROUP" (N in 1,2,3,4,6,8; GROUP 0 = per tensor). A group must divide
+ * the output channels of every tensor it applies to, which conv_convert checks before any work;
+ * as in coremltools, tensors of at most CONV_LUT_MIN_VALUES values stay fp16. */
+#define CONV_LUT_MIN_VALUES 2048
 int conv_lut_parse(const char *s, conv_lut *out, mr_error *err);
 
 /* What the converter computed, for the report printed by the tool. */
 typedef struct conv_result {
   double lut_rel_error; /* sqrt(sum err^2 / sum w^2) over all palettized tensors; 0 without LUT */
   int n_files;
+  int no_tokenizer;     /* the checkpoint has no tokenizer.json (and no --tokenizer was given) */
 } conv_result;
 
 int conv_convert(const char *hf_dir, const char *out_dir, const conv_options *opt, conv_result *res, mr_error *err);

@@ -45,6 +45,7 @@ static int pull(const char *spec, const mr_hub_options *o, char **snapshot, mr_e
                     "unset HF_HUB_OFFLINE and run `milrun pull %s`", repo, rev, cfg.cache, repo);
   } else if (rc == MR_OK && (rc = hub_http_global_init(err)) == MR_OK) {
     hub_pull_args a = {.repo = repo, .rev = rev, .include = o ? o->include : NULL,
+                       .exclude = o ? o->exclude : NULL,
                        .jobs = o && o->jobs > 0 ? o->jobs : 4, .quiet = o ? o->quiet : 0};
     int unreachable = 0;
     rc = hub_pull_online(&cfg, &a, snapshot, &unreachable, err);

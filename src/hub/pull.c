@@ -141,6 +141,7 @@ static int add_file(pull *p, const char *path, const char *url, mr_error *err) {
   if (!hub_safe_relpath(path))
     return util_err(err, MR_EFORMAT, "%s: unsafe file path '%s' in the listing", url, path);
   if (!hub_include_match(p->a->include, path)) return MR_OK;
+  if (p->a->exclude && *p->a->exclude && hub_include_match(p->a->exclude, path)) return MR_OK;
   char **nf = mr_realloc(p->files, (size_t)(p->nfiles + 1) * sizeof *nf);
   if (!nf) return util_err_nomem(err, url);
   p->files = nf;
@@ -497,8 +498,9 @@ int hub_pull_online(const hub_config *cfg, const hub_pull_args *a, char **snapsh
   if (rc == MR_OK) rc = fetch_commit(&p, err);
   if (rc == MR_OK) rc = fetch_tree(&p, err);
   if (rc == MR_OK) drop_redundant_zips(&p);
-  if (rc == MR_OK && p.nfiles == 0 && a->include)
-    rc = util_err(err, MR_ENOTFOUND, "no file of %s at revision %s matches the --include patterns", a->repo, a->rev);
+  if (rc == MR_OK && p.nfiles == 0 && (a->include || a->exclude))
+    rc = util_err(err, MR_ENOTFOUND, "no file of %s at revision %s is left by the --include/--exclude patterns",
+                  a->repo, a->rev);
   if (rc == MR_OK) rc = prepare_dirs(&p, err);
   if (rc == MR_OK) rc = plan(&p, err);
   if (rc == MR_OK) rc = download(&p, err);

@@ -8,6 +8,7 @@ typedef struct hub_pull_args {
   const char *repo;           /* ORG/NAME */
   const char *rev;            /* branch, tag or commit */
   const char *const *include; /* NULL-terminated globs, or NULL for every file */
+  const char *const *exclude; /* NULL-terminated globs of files to skip, or NULL */
   int jobs;                   /* parallel connections (>= 1) */
   int quiet;
 } hub_pull_args;

@@ -8,6 +8,7 @@
 #include <yaml.h>
 
 #include "llm/model.h"
+#include "util/alloc.h"
 #include "util/error.h"
 
 static yaml_node_t *map_get(yaml_document_t *d, yaml_node_t *map, const char *key) {
@@ -45,22 +46,27 @@ static void get_str(yaml_document_t *d, yaml_node_t *map, const char *key, const
   snprintf(out, size, "%s", s ? s : dflt);
 }
 
-int llm_meta_read(const char *path, llm_meta *meta, mr_error *err) {
-  memset(meta, 0, sizeof *meta);
+/* Parse path into d; on failure nothing is left to free. */
+static int load(const char *path, yaml_document_t *d, mr_error *err) {
   FILE *f = fopen(path, "rb");
   if (!f) return util_err(err, MR_ENOTFOUND, "%s: cannot open (an Anemll bundle needs meta.yaml)", path);
   yaml_parser_t p;
-  yaml_document_t d;
   int rc = MR_OK;
   yaml_parser_initialize(&p);
   yaml_parser_set_input_file(&p, f);
-  if (!yaml_parser_load(&p, &d)) {
+  if (!yaml_parser_load(&p, d))
     rc = util_err(err, MR_EFORMAT, "%s:%zu:%zu: %s", path, p.problem_mark.line + 1, p.problem_mark.column + 1,
                   p.problem ? p.problem : "YAML error");
-    yaml_parser_delete(&p);
-    fclose(f);
-    return rc;
-  }
+  yaml_parser_delete(&p);
+  fclose(f);
+  return rc;
+}
+
+int llm_meta_read(const char *path, llm_meta *meta, mr_error *err) {
+  memset(meta, 0, sizeof *meta);
+  yaml_document_t d;
+  int rc = load(path, &d, err);
+  if (rc) return rc;
   yaml_node_t *info = map_get(&d, yaml_document_get_root_node(&d), "model_info");
   yaml_node_t *params = map_get(&d, info, "parameters");
   if (!params || params->type != YAML_MAPPING_NODE) rc = util_err(err, MR_EFORMAT, "%s: no model_info.parameters mapping", path);
@@ -84,7 +90,48 @@ int llm_meta_read(const char *path, llm_meta *meta, mr_error *err) {
     if (!meta->prefix[0]) rc = util_err(err, MR_EFORMAT, "%s: missing model_info.parameters.model_prefix", path);
   }
   yaml_document_delete(&d);
-  yaml_parser_delete(&p);
-  fclose(f);
+  return rc;
+}
+
+void llm_meta_pairs_free(llm_meta_pair *pairs, int n) {
+  for (int i = 0; pairs && i < n; i++) {
+    mr_free(pairs[i].key);
+    mr_free(pairs[i].value);
+  }
+  mr_free(pairs);
+}
+
+/* The scalar entries of map, in file order. */
+static int scalar_pairs(yaml_document_t *d, yaml_node_t *map, llm_meta_pair **out, int *n) {
+  int cap = map && map->type == YAML_MAPPING_NODE ? (int)(map->data.mapping.pairs.top - map->data.mapping.pairs.start) : 0;
+  *out = util_calloc((size_t)cap + 1, sizeof **out);
+  if (!*out) return MR_ENOMEM;
+  for (int i = 0; i < cap; i++) {
+    yaml_node_pair_t *p = map->data.mapping.pairs.start + i;
+    const char *k = scalar(yaml_document_get_node(d, p->key)), *v = scalar(yaml_document_get_node(d, p->value));
+    if (!k || !v) continue;
+    llm_meta_pair *e = &(*out)[(*n)++];
+    e->key = util_strdup(k);
+    e->value = util_strdup(v);
+    if (!e->key || !e->value) return MR_ENOMEM;
+  }
+  return MR_OK;
+}
+
+int llm_meta_pairs(const char *path, int parameters, llm_meta_pair **out, int *n, mr_error *err) {
+  *out = NULL;
+  *n = 0;
+  yaml_document_t d;
+  int rc = load(path, &d, err);
+  if (rc) return rc;
+  yaml_node_t *map = map_get(&d, yaml_document_get_root_node(&d), "model_info");
+  if (parameters) map = map_get(&d, map, "parameters");
+  if (scalar_pairs(&d, map, out, n)) {
+    llm_meta_pairs_free(*out, *n);
+    *out = NULL;
+    *n = 0;
+    rc = util_err_nomem(err, path);
+  }
+  yaml_document_delete(&d);
   return rc;
 }

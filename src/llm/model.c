@@ -1,13 +1,12 @@
 /* model.c — running an Anemll bundle (see model.h). File names are resolved as chat.py 0.3.4 does
- * (§1.5): {prefix}_embeddings[_lutN] (retried without the suffix), {prefix}_lm_head[_lutN],
- * {prefix}_FFN_PF[_lutN]_chunk_NNofMM. One fp16 KV state, created from the first chunk, is passed
+ * (§1.5; llm/layout.c). One fp16 KV state, created from the first chunk, is passed
  * to every chunk's prefill and infer. */
 #include "llm/model.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "llm/anemll_names.h"
+#include "llm/layout.h"
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -29,43 +28,20 @@ struct llm_model {
   int32_t *ids, *pos;
 };
 
-/* dir/name of a component (names: llm/anemll_names.h); NULL when out of memory. */
-static char *component(const char *dir, int (*name_of)(char *, size_t, const char *, int), const char *prefix, int lut) {
-  char name[256];
-  return name_of(name, sizeof name, prefix, lut) ? NULL : util_path_join(dir, name);
-}
-
 static int open_bundle(const char *path, mr_bundle **out, mr_error *err) {
   if (!util_is_dir(path)) return util_err(err, MR_ENOTFOUND, "%s: component not found", path);
   return mr_bundle_open(path, NULL, out, err);
 }
 
 static int open_components(llm_model *m, const char *dir, mr_error *err) {
-  const llm_meta *mt = &m->meta;
-  int lut_emb = anemll_lut_bits(mt->lut_embeddings), lut_ffn = anemll_lut_bits(mt->lut_ffn),
-      lut_lm = anemll_lut_bits(mt->lut_lmhead);
-  if (lut_emb < 0 || lut_ffn < 0 || lut_lm < 0)
-    return util_err(err, MR_EFORMAT, "meta.yaml: a lut_* value is neither none nor a number of bits");
-  char *p = component(dir, anemll_name_embeddings, mt->prefix, lut_emb);
-  if (p && !util_is_dir(p)) { /* chat.py retries the embeddings without the _lut suffix */
-    mr_free(p);
-    p = component(dir, anemll_name_embeddings, mt->prefix, 0);
-  }
-  int rc = p ? open_bundle(p, &m->emb, err) : util_err_nomem(err, "model");
-  mr_free(p);
+  llm_layout l;
+  int rc = llm_layout_resolve(dir, &m->meta, &l, err);
   if (rc) return rc;
-  p = component(dir, anemll_name_lm_head, mt->prefix, lut_lm);
-  rc = p ? open_bundle(p, &m->lm, err) : util_err_nomem(err, "model");
-  mr_free(p);
-  if (rc) return rc;
-  m->ffn = util_calloc((size_t)mt->chunks, sizeof *m->ffn);
-  if (!m->ffn) return util_err_nomem(err, "model");
-  for (int c = 0; c < mt->chunks && !rc; c++) {
-    char name[256];
-    p = anemll_name_ffn_chunk(name, sizeof name, mt->prefix, lut_ffn, c + 1, mt->chunks) ? NULL : util_path_join(dir, name);
-    rc = p ? open_bundle(p, &m->ffn[c], err) : util_err_nomem(err, "model");
-    mr_free(p);
-  }
+  rc = open_bundle(l.embeddings, &m->emb, err);
+  if (!rc) rc = open_bundle(l.lm_head, &m->lm, err);
+  if (!rc && !(m->ffn = util_calloc((size_t)l.chunks, sizeof *m->ffn))) rc = util_err_nomem(err, "model");
+  for (int c = 0; c < l.chunks && !rc; c++) rc = open_bundle(l.ffn[c], &m->ffn[c], err);
+  llm_layout_free(&l);
   return rc;
 }
 

@@ -35,4 +35,13 @@ int llm_model_infer(llm_model *m, int32_t token, int pos, float *logits, mr_erro
 /* Read meta.yaml (exposed for tests). */
 int llm_meta_read(const char *path, llm_meta *meta, mr_error *err);
 
+/* meta.yaml's scalar entries as written, in file order: those of model_info (parameters = 0) or
+ * of model_info.parameters (parameters = 1), for a listing that shows keys milrun does not use.
+ * *out is new (llm_meta_pairs_free); a missing section gives n = 0. */
+typedef struct llm_meta_pair {
+  char *key, *value;
+} llm_meta_pair;
+int llm_meta_pairs(const char *path, int parameters, llm_meta_pair **out, int *n, mr_error *err);
+void llm_meta_pairs_free(llm_meta_pair *pairs, int n);
+
 #endif

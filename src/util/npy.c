@@ -89,7 +89,18 @@ static int convert(const char *path, const char *descr, const unsigned char *src
   return MR_OK;
 }
 
-int util_npy_read(const char *path, mr_tensor *t, mr_error *err) {
+/* NumPy's name of a descr this reader accepts. */
+static const char *stored_name(const char *descr) {
+  static const char *const names[][2] = {{"<f4", "float32"}, {"<f2", "float16"}, {"<f8", "float64"}, {"<i4", "int32"},
+                                         {"<i8", "int64"},   {"|b1", "bool"},    {"|u1", "uint8"}};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    if (!strcmp(descr, names[i][0])) return names[i][1];
+  return "?";
+}
+
+int util_npy_read(const char *path, mr_tensor *t, mr_error *err) { return util_npy_read_stored(path, t, NULL, err); }
+
+int util_npy_read_stored(const char *path, mr_tensor *t, const char **stored, mr_error *err) {
   memset(t, 0, sizeof *t);
   util_map m;
   int rc = util_map_open(&m, path, err);
@@ -115,6 +126,7 @@ int util_npy_read(const char *path, mr_tensor *t, mr_error *err) {
     else rc = parse_header(path, h, descr, sizeof descr, &t->rank, t->shape, err);
     mr_free(h);
     if (!rc) rc = convert(path, descr, p + hstart + hlen, m.size - hstart - hlen, t, err);
+    if (!rc && stored) *stored = stored_name(descr);
   }
   util_map_close(&m);
   return rc;
