@@ -68,8 +68,9 @@ static void fma_part(void *ctx, int ith, int nth) {
   for (int r = 0; r < p->reps; r++) k->gemm(w, FMA_K, 4, x, FMA_N, FMA_N, FMA_K, y, FMA_N);
 }
 
-/* Best of three passes of each probe on every thread of the pool: GB/s (1e9 bytes/s) read and
- * GFLOP/s of the prefill micro-kernel on operands in cache. Returns -1 when out of memory. */
+/* Best of five passes of each probe on every thread of the pool: GB/s (1e9 bytes/s) read and
+ * GFLOP/s of the prefill micro-kernel on operands in cache (each pass a few milliseconds, so that
+ * one preempted thread does not decide it). Returns -1 when out of memory. */
 static int run_probe(double *gbs, double *gflops) {
   util_pool *pool = util_pool_default();
   int nth = util_pool_size(pool);
@@ -86,9 +87,9 @@ static int run_probe(double *gbs, double *gflops) {
   p.x = p.w + (size_t)nth * 4 * FMA_K;
   p.y = p.x + (size_t)nth * FMA_K * FMA_N;
   for (size_t i = 0; i < (size_t)nth * (4 * FMA_K + FMA_K * FMA_N + 4 * FMA_N); i++) p.w[i] = (float)(i % 7) * 0.125f;
-  p.reps = 200;
+  p.reps = 2000;
   *gbs = *gflops = 0;
-  for (int pass = 0; pass < 3; pass++) {
+  for (int pass = 0; pass < 5; pass++) {
     double t0 = now();
     util_pool_run(pool, read_part, &p);
     double t1 = now();
@@ -124,7 +125,7 @@ typedef struct bench {
   const char *state_name;
   int hidden, emb_batch, n_parts;
   int64_t vocab;
-  double file_bytes;
+  double file_bytes, emb_bytes; /* all the components' files; the embeddings' */
   float *h, *mask, *logits;
   int32_t *ids, *pos;
   comp *comps;
@@ -146,6 +147,7 @@ static double dir_bytes(const char *path) {
 static int open_one(bench *b, const char *path, mr_bundle **out, mr_error *err) {
   int rc = util_is_dir(path) ? mr_bundle_open(path, NULL, out, err) : util_err(err, MR_ENOTFOUND, "%s: component not found", path);
   if (!rc) b->file_bytes += dir_bytes(path);
+  if (!rc && out == &b->emb) b->emb_bytes = dir_bytes(path);
   return rc;
 }
 
@@ -219,7 +221,7 @@ static void bench_close(bench *b) {
  * count as bytes * 8 / bits of their LUT (fp16 when none). */
 static void describe_components(bench *b) {
   int C = b->meta.chunks, B = b->meta.batch, lf = anemll_lut_bits(b->meta.lut_ffn);
-  double per_weight = lf ? lf / 8.0 : 2.0, emb_row = (double)mr_bundle_weight_bytes(b->emb) / (double)b->vocab;
+  double per_weight = lf ? lf / 8.0 : 2.0, emb_row = b->emb_bytes / (double)b->vocab;
   comp fixed[C_FIXED] = {{"embeddings", "prefill", 0, 0, emb_row * B, 0},
                          {"embeddings", "infer", 0, 0, emb_row, 0},
                          {"LM head", "infer", 0, 0, (double)mr_bundle_weight_bytes(b->lm), 0},
@@ -394,7 +396,7 @@ static void print_components(const bench *b, double gbs, double gflops, int thre
     if (!c->calls) continue;
     double t = c->seconds / (double)c->calls, rate = c->flops ? c->flops / t / 1e9 : c->bytes / t / 1e9;
     char ach[32];
-    snprintf(ach, sizeof ach, "%.2f %s", rate, c->flops ? "GFLOP/s" : "GB/s");
+    snprintf(ach, sizeof ach, "%.3g %s", rate, c->flops ? "GFLOP/s" : "GB/s");
     printf("| %-20s | %-8s | %6ld | %10.3f | %16s | %7.1f%% |\n", c->name, c->function, c->calls, t * 1e3, ach,
            100.0 * rate / (c->flops ? gflops : gbs));
   }
