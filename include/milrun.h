@@ -111,19 +111,25 @@ typedef struct mr_io_info {
 
 /* Options of mr_bundle_open; zero-initialise, every field has a default. */
 typedef struct mr_bundle_options {
-  const char *backend; /* the executor: NULL or "cpu" (the only one built in) */
+  const char *backend; /* the executor: "cpu", or "coreml" (built in on Apple systems only); NULL: "coreml"
+                          where built in for what Core ML can load (.mlpackage, .mlmodel, a .mlmodelc
+                          compiled by Apple's tools), else "cpu" */
   int threads;         /* at most this many threads for this bundle's ops; 0: mr_set_threads's setting */
+  const char *compute_units; /* coreml: "all", "cpu-and-ne" (NULL: the default), "cpu-and-gpu", "cpu" */
 } mr_bundle_options;
 
-/* Open the .mlmodelc directory at `path`: parse model.mil, read metadata.json, map the weight
- * files, and prepare every function for execution on the chosen executor (constants folded, LUT
- * weights kept packed). opts may be NULL. On success *out is a new bundle (close it with
+/* Open the bundle at `path` (a .mlmodelc directory, or a Core ML package: a .mlpackage directory or
+ * a .mlmodel file holding an ML Program): read its program and description, map the weight files,
+ * and prepare every function for execution on the chosen executor (constants folded, LUT weights
+ * kept packed). opts may be NULL. On success *out is a new bundle (close it with
  * mr_bundle_close). On failure *out is NULL and err says what is wrong, naming the file; an unknown
  * backend is MR_ENOTFOUND. Thread-safe with respect to other bundles. */
 MR_API int mr_bundle_open(const char *path, const mr_bundle_options *opts, mr_bundle **out, mr_error *err);
 MR_API void mr_bundle_close(mr_bundle *b);
-/* The name of the executor running the bundle ("cpu"). */
+/* The name of the executor running the bundle ("cpu", "coreml"). */
 MR_API const char *mr_bundle_backend(const mr_bundle *b);
+/* The compute units the coreml executor loaded the bundle with ("cpu-and-ne"); NULL for cpu. */
+MR_API const char *mr_bundle_compute_units(const mr_bundle *b);
 
 /* Functions: names in program order; the default one is metadata.json's defaultFunctionName, else
  * "main", else the first function. Returned strings are owned by the bundle. */
@@ -151,7 +157,9 @@ MR_API int mr_state_new(mr_bundle *b, const char *name, mr_state **out, mr_error
 MR_API void mr_state_free(mr_state *s);
 /* Borrow the state's contents: dtype and shape as declared (an fp16 state is fp16 data, two bytes
  * per element). The view stays valid until the state is freed; writes through view->data change
- * the state. */
+ * the state. On the coreml executor, whose states Core ML keeps, the view is a copy taken by this
+ * call: writes through it reach the state at its next run, and a later run's changes need a new
+ * view (view->data is NULL when there was no memory for the copy). */
 MR_API void mr_state_view(mr_state *s, mr_tensor *view);
 MR_API void mr_state_reset(mr_state *s); /* back to zeros */
 

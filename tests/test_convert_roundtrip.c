@@ -14,8 +14,9 @@
 
 static int n_programs;
 
-static void check_program(const mil_program *prog, const char *dir, void *ctx) {
+static int check_program(const mil_program *prog, const char *dir, void *ctx, mr_error *err) {
   (void)ctx;
+  (void)err;
   util_sb sb = {0};
   mil_print(prog, &sb);
   CHECK(!util_sb_failed(&sb));
@@ -27,6 +28,7 @@ static void check_program(const mil_program *prog, const char *dir, void *ctx) {
   mil_program_free(back);
   util_sb_free(&sb);
   n_programs++;
+  return MR_OK;
 }
 
 /* model.mil of bundle dir/name parses and prints back to its own bytes. */

@@ -107,7 +107,7 @@ static void test_missing_files(void) {
   mr_bundle *b;
   mr_error err = {0};
   CHECK_EQ_INT(mr_bundle_open("/nonexistent/x.mlmodelc", NULL, &b, &err), MR_ENOTFOUND);
-  CHECK_EQ_STR(err.msg, "/nonexistent/x.mlmodelc: not a .mlmodelc directory");
+  CHECK_EQ_STR(err.msg, "/nonexistent/x.mlmodelc: not a .mlmodelc directory or a Core ML package");
   const char *dir = bundle(weight_model("64"), -1); /* no weight.bin */
   char suffix[1024];
   snprintf(suffix, sizeof suffix, "model.mil:4:66: %s/weights/weight.bin: No such file or directory", dir);

@@ -107,7 +107,7 @@ static void run_call(mr_call *c) {
 static mr_bundle *open_with(int threads) {
   mr_bundle *b = NULL;
   mr_error err = {0};
-  mr_bundle_options o = {NULL, threads};
+  mr_bundle_options o = {.threads = threads};
   CHECK_MSG(mr_bundle_open(dir, &o, &b, &err) == MR_OK, "%s", err.msg);
   return b;
 }

@@ -50,7 +50,7 @@ static char model[600];
 static int convert(const char *name, int context, char *out, size_t size) {
   char args[2048];
   snprintf(out, size, "%s/%s", th_tmpdir(), name);
-  snprintf(args, sizeof args, "convert \"%s/models/qwen3-tiny\" \"%s\" --context %d --batch 8 --chunks 2 --lut-ffn 4,0 "
+  snprintf(args, sizeof args, "convert \"%s/models/qwen3-tiny\" \"%s\" --context %d --batch 8 --chunks 2 --lut-ffn 4,0 --format mlmodelc "
            "--tokenizer \"%s/tokenizer\"", getenv("MR_FIXTURES"), out, context, getenv("MR_FIXTURES"));
   int rc = run(args);
   if (rc) fprintf(stderr, "  convert: %s\n", msg);

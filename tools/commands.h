@@ -19,5 +19,6 @@ int tool_template(int argc, char **argv);
 int tool_convert(int argc, char **argv);
 int tool_logits(int argc, char **argv);
 int tool_bench(int argc, char **argv);
+int tool_export(int argc, char **argv);
 
 #endif

@@ -10,6 +10,13 @@
 #include "interrupt.h"
 #include "opts.h"
 
+static int format_opt(void *dest, const char *v, char *why, size_t whysz) {
+  mr_error err = {0};
+  if (conv_format_parse(v, dest, &err) == MR_OK) return 0;
+  snprintf(why, whysz, "%s", err.msg);
+  return 1;
+}
+
 static int lut_opt(void *dest, const char *v, char *why, size_t whysz) {
   mr_error err = {0};
   if (conv_lut_parse(v, dest, &err) == MR_OK) return 0;
@@ -37,6 +44,8 @@ int tool_convert(int argc, char **argv) {
     {"tokenizer", 0, OPT_STR, &o.tokenizer_dir, "DIR", "copy the tokenizer files from DIR instead of HF_DIR" OPT_NL
      "(DIR must hold tokenizer.json)", 0, 0, NULL},
     {"name", 0, OPT_STR, &o.name, "NAME", "model name in meta.yaml (default: HF_DIR's folder name)", 0, 0, NULL},
+    {"format", 0, OPT_FN, &o.formats, "F", "mlpackage, mlmodelc or both (default both): each component as a" OPT_NL
+     "Core ML package (for Core ML on a Mac, coremltools), as a" OPT_NL ".mlmodelc, or both", 0, 0, format_opt},
     {"dry-run", 0, OPT_FLAG, &o.dry_run, NULL, "write model.mil and metadata.json only (no weights;" OPT_NL
      "checkpoint not read)", 0, 0, NULL},
     {"quiet", 'q', OPT_FLAG, &quiet, NULL, "do not print the reconstruction error of each palettized tensor", 0, 0, NULL},

@@ -1,4 +1,4 @@
-/* inspect.c — `milrun inspect BUNDLE [--json | --mil]`: what a .mlmodelc holds: functions with their
+/* inspect.c — `milrun inspect BUNDLE [--json | --mil]`: what a bundle (.mlmodelc, .mlpackage, .mlmodel) holds: functions with their
  * inputs, outputs and states, an op histogram, weight bytes by storage kind, and the metadata; or
  * its program as canonical model.mil text. A folder with meta.yaml is an Anemll model, described
  * as a whole by inspect_model.c. */
@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "bundle_info.h"
+#include "backend.h"
 #include "commands.h"
 #include "inspect_model.h"
 #include "mil/model.h"
@@ -21,13 +22,13 @@
 
 /* The bundle's program (or a .mil file's) through the one printer: Apple's layout, no comments. */
 static int print_mil(const char *path) {
-  struct stat st;
-  int is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+  size_t n = strlen(path);
+  int is_text = n > 4 && !strcmp(path + n - 4, ".mil");
   mil_model *m = NULL;
   mil_program *own = NULL;
   mr_error err = {0};
   /* A bundle through the format layer (whatever its files are); a bare .mil file parsed as is. */
-  if ((is_dir ? mil_model_load(path, 0, &m, &err) : mil_parse_file(path, &own, &err)) != MR_OK) {
+  if ((is_text ? mil_parse_file(path, &own, &err) : mil_model_load(path, 0, &m, &err)) != MR_OK) {
     fprintf(stderr, "milrun inspect: %s\n", err.msg);
     return 1;
   }
@@ -43,7 +44,7 @@ static int print_mil(const char *path) {
 }
 
 /* The description of one bundle at path (a local folder). */
-static int describe(const char *path, int json) {
+static int describe(const char *path, int json, const mr_bundle_options *bo) {
   /* The description comes from the format layer; the bundle is opened (weights mapped, functions
    * planned) only when there are weights, for the bytes it holds: a converter's --dry-run output
    * has none and is described from model.mil and metadata.json alone. */
@@ -58,7 +59,7 @@ static int describe(const char *path, int json) {
   double wfile = tool_weight_file_bytes(m, &missing);
   int no_weights = m->n_weight_files && missing == m->n_weight_files;
   tool_weights ws = {0};
-  if ((!no_weights && mr_bundle_open(path, NULL, &b, &err) != MR_OK) ||
+  if ((!no_weights && mr_bundle_open(path, bo, &b, &err) != MR_OK) ||
       (tool_weights_add(&ws, m) && util_err_nomem(&err, path))) {
     fprintf(stderr, "milrun inspect: %s\n", err.msg);
     tool_weights_free(&ws);
@@ -114,15 +115,18 @@ static int describe(const char *path, int json) {
 int tool_inspect(int argc, char **argv) {
   const char *arg = NULL;
   int json = 0, mil = 0;
+  mr_bundle_options bo = {0};
   const tool_opt opts[] = {
     {"json", 0, OPT_FLAG, &json, NULL, "print one JSON object instead of text", 0, 0, NULL},
+    TOOL_BACKEND_OPTS(&bo),
     {"mil", 0, OPT_FLAG, &mil, NULL, "print the program as canonical model.mil text (BUNDLE may also be" OPT_NL "a .mil file)", 0, 0, NULL},
     {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
   const tool_cmd cmd = {
     "inspect", "BUNDLE|MODEL [--json | --mil]",
-    "Describe a compiled Core ML model: functions (default marked), inputs, outputs and states\n"
+    "Describe a Core ML model: functions (default marked), inputs, outputs and states\n"
     "with dtypes and shapes, an op histogram, weight bytes by storage kind and the metadata.\n"
-    "BUNDLE is a .mlmodelc folder or ORG/NAME[@REV]:path/in/repo.mlmodelc (downloaded on first use).\n\n"
+    "BUNDLE is a .mlmodelc or .mlpackage folder, a .mlmodel file, or ORG/NAME[@REV]:path/in/repo.mlmodelc\n"
+    "(downloaded on first use).\n\n"
     "MODEL, an Anemll model directory (a folder with meta.yaml, or ORG/NAME[@REV]), is described as a\n"
     "whole: meta.yaml's entries, context and batch, each component (embeddings, FFN chunks, LM head)\n"
     "with its functions, I/O, states and weight bytes by kind, the tokenizer, and whether the pieces\n"
@@ -142,7 +146,7 @@ int tool_inspect(int argc, char **argv) {
   }
   int model = tool_is_model_dir(path);
   if (model && mil) rc = tool_usage_error(&cmd, "--mil takes one bundle; %s is a model directory", arg);
-  else rc = model ? tool_inspect_model(path, json) : mil ? print_mil(path) : describe(path, json);
+  else rc = model ? tool_inspect_model(path, json) : mil ? print_mil(path) : describe(path, json, &bo);
   mr_free(path);
   return rc;
 }

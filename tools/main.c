@@ -7,14 +7,15 @@
 #include "milrun.h"
 
 static const tool_command commands[] = {
-  {"inspect", tool_inspect, "describe a .mlmodelc bundle, or an Anemll model and whether it fits"},
-  {"run", tool_run, "run one function of a .mlmodelc bundle on .npy inputs"},
+  {"inspect", tool_inspect, "describe a bundle (.mlmodelc, .mlpackage), or an Anemll model and whether it fits"},
+  {"run", tool_run, "run one function of a bundle (.mlmodelc, .mlpackage) on .npy inputs"},
   {"pull", tool_pull, "download a model from Hugging Face into the standard cache"},
   {"cache", tool_cache, "list (ls) or delete (rm) models of the Hugging Face cache"},
   {"tokenize", tool_tokenize, "encode text (argument or stdin) to token ids"},
   {"detokenize", tool_detokenize, "decode token ids (arguments or stdin) to text"},
   {"template", tool_template, "render a conversation with the chat template"},
   {"convert", tool_convert, "convert a Hugging Face checkpoint into an Anemll-layout bundle"},
+  {"export", tool_export, "write a bundle as a Core ML .mlpackage, or a package as a .mlmodelc"},
   {"logits", tool_logits, "run a converted LLM bundle on token ids and print or save the logits"},
   {"bench", tool_bench, "measure prompt and generation speed of an LLM bundle (llama-bench style)"},
   {NULL, NULL, NULL}

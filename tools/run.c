@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "commands.h"
 #include "milrun.h"
 #include "model_path.h"
@@ -61,8 +62,9 @@ static int is_named(const named_file *nf, const char *name) {
 typedef struct run_args {
   const char *bundle, *function, *out_dir;
   named_file *in, *st; /* argc entries each: there cannot be more options than arguments */
-  int n_in, n_st, have_seed;
+  int n_in, n_st, have_seed, verbose;
   uint64_t seed;
+  mr_bundle_options opts;
 } run_args;
 
 static int input_opt(void *dest, const char *v, char *why, size_t whysz) {
@@ -94,12 +96,14 @@ static int parse_args(int argc, char **argv, run_args *a) {
      "(floats uniform in [-1, 1), integers in [0, 16), bools 0/1;" OPT_NL "a flexible '?' dimension is 1)", 0, 0, seed_opt},
     {"state", 's', OPT_FN, a, "NAME=FILE", "initial contents of a state (default: zeros); repeatable", 0, 0, state_opt},
     {"output-dir", 'o', OPT_STR, &a->out_dir, "DIR", "where to write outputs and final states (required)", 0, 0, NULL},
+    TOOL_BACKEND_OPTS(&a->opts),
+    {"verbose", 'v', OPT_FLAG, &a->verbose, NULL, "say which executor and compute units run the bundle", 0, 0, NULL},
     {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
   const tool_cmd cmd = {
     "run", "BUNDLE [options]",
     "Run one function once. Inputs and (optionally) initial states come from .npy files;\n"
-    "outputs and final states are written as DIR/<name>.npy. BUNDLE is a .mlmodelc folder or a bundle\n"
-    "in a Hugging Face repository, ORG/NAME[@REV]:path/in/repo.mlmodelc (downloaded on first use).\n"
+    "outputs and final states are written as DIR/<name>.npy. BUNDLE is a .mlmodelc or .mlpackage\n"
+    "folder, a .mlmodel file, or a bundle in a Hugging Face repository, ORG/NAME[@REV]:path/in/repo.mlmodelc (downloaded on first use).\n"
     "Every NAME must exist in the function; the output folder is checked before the model runs.",
     opts, NULL, 1, 1, "BUNDLE"};
   int npos;
@@ -316,10 +320,11 @@ int tool_run(int argc, char **argv) {
     mr_bundle *b = NULL;
     mr_error err = {0};
     char *path = NULL;
-    if (tool_model_path(a.bundle, &path, &err) || mr_bundle_open(path, NULL, &b, &err)) {
+    if (tool_model_path(a.bundle, &path, &err) || mr_bundle_open(path, &a.opts, &b, &err)) {
       fprintf(stderr, "milrun run: %s\n", err.msg);
       rc = 1;
     } else {
+      if (a.verbose) tool_backend_describe(stderr, a.bundle, b);
       rc = run(&a, b);
       mr_bundle_close(b);
     }

@@ -1,7 +1,10 @@
 /* convert.c — the converter driver: options, file names, the layer and vocabulary splits, and the
  * atomic output directory. Every component is written into OUT.partial-XXXXXX; only when all of
  * them, meta.yaml, the tokenizer files and config.json are complete is it renamed to OUT, and on
- * any error it is removed, so a broken checkpoint never leaves a half-written bundle behind. */
+ * any error it is removed, so a broken checkpoint never leaves a half-written bundle behind. Each
+ * component is first written as a .mlmodelc; its Core ML package is written from the same IR
+ * (the writer's on_program hook), linking the weight file, and the .mlmodelc is removed when only
+ * packages were asked for. */
 #include "convert/convert.h"
 
 #include <errno.h>
@@ -14,6 +17,7 @@
 
 #include "convert/meta_yaml.h"
 #include "llm/anemll_names.h"
+#include "mil/model.h"
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -24,6 +28,15 @@ void conv_options_default(conv_options *o) {
   o->batch = 64;
   o->chunks = 1;
   o->lut_ffn.group = o->lut_lmhead.group = o->lut_emb.group = 8;
+  o->formats = CONV_FORMAT_MLMODELC | CONV_FORMAT_MLPACKAGE;
+}
+
+int conv_format_parse(const char *s, int *formats, mr_error *err) {
+  if (!strcmp(s, "mlmodelc")) *formats = CONV_FORMAT_MLMODELC;
+  else if (!strcmp(s, "mlpackage")) *formats = CONV_FORMAT_MLPACKAGE;
+  else if (!strcmp(s, "both")) *formats = CONV_FORMAT_MLMODELC | CONV_FORMAT_MLPACKAGE;
+  else return util_err(err, MR_EINVAL, "--format '%s': expected mlpackage, mlmodelc or both", s);
+  return MR_OK;
 }
 
 int conv_lut_parse(const char *s, conv_lut *out, mr_error *err) {
@@ -59,12 +72,43 @@ void conv_name_ffn(const conv_model *m, int chunk, char *buf, size_t size) {
   anemll_name_ffn_chunk(buf, size, m->prefix, m->opt.lut_ffn.bits, chunk + 1, m->opt.chunks);
 }
 
+/* The package twin of the component dir ("X.mlmodelc" -> "X.mlpackage"), with the metadata the
+ * builder wrote; a dry run's package has no weight file, like its .mlmodelc. */
+static int write_package(const mil_program *prog, const char *dir, int dry_run, mr_error *err) {
+  size_t n = strlen(dir) + 2;
+  char *pkg = mr_alloc(n), *md_path = util_path_join(dir, "metadata.json");
+  int rc = pkg && md_path ? MR_OK : util_err_nomem(err, dir);
+  if (!rc && anemll_name_package(pkg, n, dir)) rc = util_err(err, MR_EINVAL, "%s: not a .mlmodelc name", dir);
+  mil_metadata md;
+  if (!rc) rc = mil_metadata_read(md_path, &md, err);
+  if (!rc) {
+    rc = mil_model_write(prog, &md, dry_run ? NULL : dir, MIL_MODEL_PACKAGE, pkg, err);
+    mil_metadata_free(&md);
+  }
+  mr_free(pkg);
+  mr_free(md_path);
+  return rc;
+}
+
+static int finish_component(const mil_program *prog, const char *dir, void *ctx, mr_error *err) {
+  const conv_options *o = ctx;
+  int rc = o->formats & CONV_FORMAT_MLPACKAGE ? write_package(prog, dir, o->dry_run, err) : MR_OK;
+  if (!rc && o->on_program) rc = o->on_program(prog, dir, o->on_program_ctx, err);
+  return rc;
+}
+
 int conv_open_writer(conv_model *m, conv_writer *w, const char *dir, mr_error *err) {
   int rc = conv_w_open(w, dir, &m->st, m->opt.dry_run, err);
   w->verbose = m->opt.verbose;
-  w->on_program = m->opt.on_program;
-  w->on_program_ctx = m->opt.on_program_ctx;
+  w->on_program = finish_component;
+  w->on_program_ctx = &m->opt;
   return rc;
+}
+
+/* After a component is complete: its .mlmodelc goes when only packages were asked for. */
+static int keep_formats(const conv_model *m, const char *dir, int rc, mr_error *err) {
+  if (rc || m->opt.formats & CONV_FORMAT_MLMODELC) return rc;
+  return util_remove_tree(dir, err);
 }
 
 void conv_chunk_layers(int layers, int chunks, int c, int *first, int *count) {
@@ -171,6 +215,8 @@ static int check_options(const conv_model *m, const char *hf_dir, mr_error *err)
   if (o->context < 2 || o->context > 1 << 20 || o->batch < 1 || o->batch > o->context)
     return util_err(err, MR_EINVAL, "--context must be >= 2 and --batch between 1 and the context (got %d and %d)", o->context,
                     o->batch);
+  if (!o->formats || o->formats & ~(CONV_FORMAT_MLMODELC | CONV_FORMAT_MLPACKAGE))
+    return util_err(err, MR_EINVAL, "--format: expected mlpackage, mlmodelc or both");
   if (o->chunks < 1 || o->chunks > m->cfg.layers)
     return util_err(err, MR_EINVAL, "%s: --chunks %d: the model has %d layers", hf_dir, o->chunks, m->cfg.layers);
   if (m->lm_parts < 1 || m->lm_parts > 64 || m->lm_parts > m->cfg.vocab)
@@ -184,18 +230,18 @@ static int build_all(conv_model *m, const char *hf_dir, const char *tok_dir, con
   char *p;
   conv_name_embeddings(m, name, sizeof name);
   if (!(p = util_path_join(tmp, name))) return util_err_nomem(err, "convert");
-  if (!(rc = util_mkdirs(p, err))) rc = conv_build_embeddings(m, p, err);
+  if (!(rc = util_mkdirs(p, err))) rc = keep_formats(m, p, conv_build_embeddings(m, p, err), err);
   mr_free(p);
   for (int c = 0; c < m->opt.chunks && !rc; c++) {
     conv_name_ffn(m, c, name, sizeof name);
     if (!(p = util_path_join(tmp, name))) return util_err_nomem(err, "convert");
-    if (!(rc = util_mkdirs(p, err))) rc = conv_build_ffn(m, c, p, err);
+    if (!(rc = util_mkdirs(p, err))) rc = keep_formats(m, p, conv_build_ffn(m, c, p, err), err);
     mr_free(p);
   }
   if (!rc) {
     conv_name_lmhead(m, name, sizeof name);
     if (!(p = util_path_join(tmp, name))) return util_err_nomem(err, "convert");
-    if (!(rc = util_mkdirs(p, err))) rc = conv_build_lmhead(m, p, err);
+    if (!(rc = util_mkdirs(p, err))) rc = keep_formats(m, p, conv_build_lmhead(m, p, err), err);
     mr_free(p);
   }
   if (!rc) rc = conv_write_meta_yaml(m, hf_dir, tmp, err);

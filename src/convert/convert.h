@@ -11,6 +11,9 @@
 #include "convert/safetensors.h"
 #include "convert/writer.h"
 
+/* What `--format` writes for each component: its .mlmodelc, its Core ML package, or both. */
+enum { CONV_FORMAT_MLMODELC = 1, CONV_FORMAT_MLPACKAGE = 2 };
+
 typedef struct conv_options {
   int context;       /* 512 */
   int batch;         /* 64 */
@@ -26,13 +29,17 @@ typedef struct conv_options {
   /* Set (by a SIGINT handler) to stop: the conversion ends with MR_ECANCEL before its next tensor
    * and leaves nothing behind. NULL: not cancellable. */
   const volatile sig_atomic_t *cancel;
-  /* Each component's IR program before it is printed (see conv_writer.on_program); NULL: none. */
-  void (*on_program)(const mil_program *prog, const char *dir, void *ctx);
+  int formats;       /* CONV_FORMAT_* bits; default both */
+  /* Each component's IR program once its .mlmodelc is written, before its package (see
+   * conv_writer.on_program); NULL: none. */
+  int (*on_program)(const mil_program *prog, const char *dir, void *ctx, mr_error *err);
   void *on_program_ctx;
 } conv_options;
 
 /* Defaults of every option. */
 void conv_options_default(conv_options *o);
+/* Parse "mlmodelc", "mlpackage" or "both" into CONV_FORMAT_* bits. */
+int conv_format_parse(const char *s, int *formats, mr_error *err);
 /* Parse "none", "N" or "N,GROUP" (N in 1,2,3,4,6,8; GROUP 0 = per tensor). A group must divide
  * the output channels of every tensor it applies to, which conv_convert checks before any work;
  * as in coremltools, tensors of at most CONV_LUT_MIN_VALUES values stay fp16. */

@@ -28,7 +28,6 @@ int conv_build_embeddings(conv_model *m, const char *dir, mr_error *err) {
   conv_w_return(&w, out.name);
   m->lut_err2 += w.lut_err2;
   m->lut_ref2 += w.lut_ref2;
-  if ((rc = conv_w_finish(&w, dir))) return rc;
   char enumerated[64], lut[16];
   snprintf(enumerated, sizeof enumerated, "[[1, 1], [1, %d]]", m->opt.batch);
   snprintf(lut, sizeof lut, "%d", m->opt.lut_emb.bits);
@@ -38,5 +37,6 @@ int conv_build_embeddings(conv_model *m, const char *dir, mr_error *err) {
   f.in[0] = (conv_feature){"input_ids", 0, 2, {1, 1}, enumerated};
   f.out[0] = (conv_feature){"hidden_states", 1, 3, {1, 1, cf->hidden}, NULL};
   const char *user[] = {"com.anemll.info", "Converted with milrun", "com.anemll.lut_bits", m->opt.lut_emb.bits ? lut : "none"};
-  return conv_write_metadata(dir, &f, 1, "Anemll Model (Embeddings) converted to CoreML", user, 2, err);
+  rc = conv_write_metadata(dir, &f, 1, "Anemll Model (Embeddings) converted to CoreML", user, 2, err);
+  return conv_w_finish_after(&w, dir, rc);
 }

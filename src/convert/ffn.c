@@ -384,8 +384,6 @@ int conv_build_ffn(conv_model *m, int chunk, const char *dir, mr_error *err) {
   }
   m->lut_err2 += w.lut_err2;
   m->lut_ref2 += w.lut_ref2;
-  rc = conv_w_finish(&w, dir);
-  if (rc) return rc;
   conv_fmeta f[2];
   int last = chunk == m->opt.chunks - 1;
   io(&f[0], m, 1, last, 0);
@@ -399,5 +397,6 @@ int conv_build_ffn(conv_model *m, int chunk, const char *dir, mr_error *err) {
   const char *user[] = {"com.anemll.info", "Converted with milrun", "com.anemll.context_length", ctx,
                         "com.anemll.batch_size", bs, "com.anemll.lut_bits", m->opt.lut_ffn.bits ? lut : "none",
                         "com.anemll.num_chunks", nch, "com.anemll.chunk_no", cno};
-  return conv_write_metadata(dir, f, 2, "Anemll Model: Multifunction FFN+Prefill", user, 6, err);
+  rc = conv_write_metadata(dir, f, 2, "Anemll Model: Multifunction FFN+Prefill", user, 6, err);
+  return conv_w_finish_after(&w, dir, rc);
 }

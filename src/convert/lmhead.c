@@ -97,7 +97,6 @@ int conv_build_lmhead(conv_model *m, const char *dir, mr_error *err) {
   }
   m->lut_err2 += w.lut_err2;
   m->lut_ref2 += w.lut_ref2;
-  if ((rc = conv_w_finish(&w, dir))) return rc;
   char lut[16], vocab[32], sizes[1024];
   size_t o = 0;
   snprintf(lut, sizeof lut, "%d", m->opt.lut_lmhead.bits);
@@ -108,5 +107,6 @@ int conv_build_lmhead(conv_model *m, const char *dir, mr_error *err) {
   const char *user[] = {"com.anemll.info", "Converted with milrun", "com.anemll.lut_bits", m->opt.lut_lmhead.bits ? lut : "none",
                         "com.anemll.argmax_in_model", m->opt.argmax ? "true" : "false", "com.anemll.vocab_size", vocab,
                         "com.anemll.lm_head_chunk_sizes", sizes};
-  return conv_write_metadata(dir, &f, 1, "Anemll Model (LM Head) converted to CoreML", user, m->opt.argmax ? 5 : 2, err);
+  rc = conv_write_metadata(dir, &f, 1, "Anemll Model (LM Head) converted to CoreML", user, m->opt.argmax ? 5 : 2, err);
+  return conv_w_finish_after(&w, dir, rc);
 }

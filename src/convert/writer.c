@@ -70,6 +70,11 @@ static void free_entries(conv_writer *w) {
   w->n_weights = 0;
 }
 
+int conv_w_finish_after(conv_writer *w, const char *dir, int rc) {
+  if (rc && !w->rc) w->rc = rc;
+  return conv_w_finish(w, dir);
+}
+
 void conv_w_abort(conv_writer *w) {
   if (w->blob.f) mil_blob_writer_abort(&w->blob);
   mil_program_free(w->prog);
@@ -79,7 +84,6 @@ void conv_w_abort(conv_writer *w) {
 
 int conv_w_finish(conv_writer *w, const char *dir) {
   util_sb text = {0};
-  if (!w->rc && w->on_program) w->on_program(w->prog, dir, w->on_program_ctx);
   if (!w->rc) mil_print(w->prog, &text);
   if (!w->rc && util_sb_failed(&text)) w->rc = util_err_nomem(w->err, "model.mil");
   if (!w->rc && !w->dry_run) w->rc = mil_blob_writer_close(&w->blob, w->err);
@@ -89,6 +93,7 @@ int conv_w_finish(conv_writer *w, const char *dir) {
     mr_free(path);
   }
   util_sb_free(&text);
+  if (!w->rc && w->on_program) w->rc = w->on_program(w->prog, dir, w->on_program_ctx, w->err);
   int rc = w->rc;
   conv_w_abort(w);
   return rc;

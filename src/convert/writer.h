@@ -2,7 +2,7 @@
  * Builders describe each function, value (dtype and shape) and op; the writer names the values,
  * appends the ops to the program, streams weights out of the checkpoint into the blob file (fp16
  * or LUT-palettized) and shares a weight between the functions of a bundle. conv_w_finish prints
- * the program as model.mil through mil/print.c. Errors are sticky: after the first failure every
+ * the program as model.mil through mil/print.c and hands it to on_program. Errors are sticky: after the first failure every
  * call does nothing and conv_w_finish reports it. */
 #ifndef CONVERT_WRITER_H
 #define CONVERT_WRITER_H
@@ -71,8 +71,10 @@ typedef struct conv_writer {
   int n_weights;
   int verbose;       /* print each LUT tensor's error on stderr */
   double lut_err2, lut_ref2; /* totals over the palettized tensors */
-  /* Called with the finished program before model.mil is printed (tests; other serialisations). */
-  void (*on_program)(const mil_program *prog, const char *dir, void *ctx);
+  /* Called with the finished program once dir is complete (model.mil, weights, and metadata.json
+   * when the builder wrote it first): other serialisations of the same IR (packages), tests. A
+   * non-zero return (with err filled) fails the component. */
+  int (*on_program)(const mil_program *prog, const char *dir, void *ctx, mr_error *err);
   void *on_program_ctx;
   int rc;
   mr_error *err;
@@ -80,8 +82,11 @@ typedef struct conv_writer {
 
 /* Start a bundle directory's writer; the blob goes to dir/weights/weight.bin (none in dry run). */
 int conv_w_open(conv_writer *w, const char *dir, const conv_st *st, int dry_run, mr_error *err);
-/* Print model.mil from the program and close weight.bin; returns the first error. Always releases w. */
+/* Print model.mil from the program, close weight.bin, then call on_program; returns the first
+ * error. Always releases w. */
 int conv_w_finish(conv_writer *w, const char *dir);
+/* conv_w_finish, unless rc (an error of the caller's, e.g. writing metadata.json) says to abort. */
+int conv_w_finish_after(conv_writer *w, const char *dir, int rc);
 void conv_w_abort(conv_writer *w);
 
 /* Start function `name` (opset ios18); later ops go into its body. */

@@ -5,6 +5,12 @@
 
 #include "exec/executor.h"
 #include "exec/tensor.h"
+#ifndef MILRUN_COREML
+#define MILRUN_COREML 0 /* 1 on Apple: the Core ML executor is built in (CMakeLists.txt) */
+#endif
+#if MILRUN_COREML
+#include "exec/coreml/coreml.h"
+#endif
 #include "util/alloc.h"
 #include "util/error.h"
 
@@ -27,8 +33,13 @@ struct mr_call {
 /* ---- executors ---------------------------------------------------------------------------- */
 
 #define MAX_BACKENDS 16
+#if MILRUN_COREML
+static const exec_backend *g_backends[MAX_BACKENDS] = {&exec_cpu_backend, &exec_coreml_backend};
+static int g_n_backends = 2;
+#else
 static const exec_backend *g_backends[MAX_BACKENDS] = {&exec_cpu_backend};
 static int g_n_backends = 1;
+#endif
 
 int exec_backend_register(const exec_backend *be) {
   for (int i = 0; i < g_n_backends; i++)
@@ -48,21 +59,28 @@ const exec_backend *exec_backend_find(const char *name) {
   return NULL;
 }
 
+const exec_backend *exec_backend_default(const mil_model *m) {
+  const exec_backend *coreml = exec_backend_find("coreml");
+  return MILRUN_COREML && coreml && mil_model_coreml_loadable(m) ? coreml : &exec_cpu_backend;
+}
+
 /* ---- bundles ------------------------------------------------------------------------------ */
 
 int mr_bundle_open(const char *path, const mr_bundle_options *opts, mr_bundle **out, mr_error *err) {
   static const mr_bundle_options defaults;
   if (!opts) opts = &defaults;
   *out = NULL;
-  const exec_backend *be = exec_backend_find(opts->backend);
-  if (!be) return util_err(err, MR_ENOTFOUND, "%s: no executor named '%s'", path, opts->backend);
+  const exec_backend *be = opts->backend ? exec_backend_find(opts->backend) : NULL;
+  if (opts->backend && !be)
+    return util_err(err, MR_ENOTFOUND, "%s: no executor named '%s'%s", path, opts->backend,
+                    strcmp(opts->backend, "coreml") ? "" : " (Core ML is built in on Apple systems only)");
   mr_bundle *b = util_calloc(1, sizeof *b);
   if (!b) return util_err_nomem(err, path);
   mr_error local;
   if (!err) err = &local;
-  b->be = be;
   int rc = mil_model_load(path, 0, &b->m, err);
-  if (!rc) rc = be->open(b->m, opts, &b->impl, err);
+  b->be = be ? be : rc ? &exec_cpu_backend : exec_backend_default(b->m);
+  if (!rc) rc = b->be->open(b->m, opts, &b->impl, err);
   if (rc) {
     mr_bundle_close(b);
     return rc;
@@ -79,6 +97,9 @@ void mr_bundle_close(mr_bundle *b) {
 }
 
 const char *mr_bundle_backend(const mr_bundle *b) { return b->be->name; }
+const char *mr_bundle_compute_units(const mr_bundle *b) {
+  return b->be->compute_units ? b->be->compute_units(b->impl) : NULL;
+}
 int mr_bundle_function_count(const mr_bundle *b) { return b->m->n_funcs; }
 const char *mr_bundle_function_name(const mr_bundle *b, int i) {
   return i >= 0 && i < b->m->n_funcs ? b->m->funcs[i].fn->name : NULL;
@@ -123,6 +144,7 @@ void mr_state_free(mr_state *s) {
 }
 
 void mr_state_view(mr_state *s, mr_tensor *view) {
+  if (s->be->state_view) s->be->state_view(s);
   memset(view, 0, sizeof *view);
   view->dtype = s->dtype;
   view->rank = s->rank;
@@ -130,7 +152,10 @@ void mr_state_view(mr_state *s, mr_tensor *view) {
   view->data = s->data;
 }
 
-void mr_state_reset(mr_state *s) { memset(s->data, 0, (size_t)s->count * mr_dtype_size(s->dtype)); }
+void mr_state_reset(mr_state *s) {
+  if (s->be->state_reset) s->be->state_reset(s);
+  else memset(s->data, 0, (size_t)s->count * mr_dtype_size(s->dtype));
+}
 
 int exec_state_alloc(const exec_backend *be, const mr_io_info *info, mr_state **out, mr_error *err) {
   mr_state *s = util_calloc(1, sizeof *s);

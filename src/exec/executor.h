@@ -47,6 +47,12 @@ struct exec_backend {
   /* Run; must allocate nothing unless the shapes of flexible inputs changed since the last run. */
   int (*predict)(void *impl, const exec_call *call, mr_error *err);
   size_t (*weight_bytes)(void *impl);
+  /* Optional, for executors whose states live in memory of their own (NULL: s->data is the state).
+   * state_view makes s->data hold the state's contents now (mr_state_view); state_reset zeroes it. */
+  void (*state_view)(mr_state *s);
+  void (*state_reset)(mr_state *s);
+  /* Optional: the compute units the bundle was loaded with ("cpu-and-ne"), for --verbose. */
+  const char *(*compute_units)(void *impl);
 };
 
 /* Add an executor (internal: tests register theirs). The table must outlive every bundle using it;
@@ -54,6 +60,9 @@ struct exec_backend {
 int exec_backend_register(const exec_backend *be);
 /* The executor called name (NULL: "cpu"), or NULL. */
 const exec_backend *exec_backend_find(const char *name);
+/* The executor a bundle gets when mr_bundle_options.backend is NULL: "coreml" where it is built in
+ * (Apple) for what Core ML can load (packages, .mlmodelc compiled by Apple's tools), else "cpu". */
+const exec_backend *exec_backend_default(const mil_model *m);
 
 /* Helpers for executors: a plain heap state (data zeroed, count elements of info->dtype), and
  * freeing one. */

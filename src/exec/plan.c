@@ -295,8 +295,6 @@ void exec_function_free(exec_function *f) {
   memset(f, 0, sizeof *f);
 }
 
-static void round_f16(exec_tensor *t) { exec_kernels()->round_f16(exec_f32(t), t->count); }
-
 /* How a state slot's data is stored: fp16 states as fp16, other float states as float. */
 static exec_storage slot_storage(const exec_state_slot *slot) { return slot->dtype == MIL_FP16 ? EXEC_F16 : EXEC_F32; }
 
@@ -322,7 +320,8 @@ int exec_function_run(exec_function *f, mr_error *err) {
       int rc = n->def->run(n, err);
       if (rc) return rc;
       for (int i = 0; i < n->n_out && !st->no_round; i++)
-        if (n->out[i]->dtype == MIL_FP16 && n->out[i]->storage == EXEC_F32) round_f16(n->out[i]);
+        if (n->out[i]->dtype == MIL_FP16 && n->out[i]->storage == EXEC_F32) /* SIMD, bit for bit util_round_f16_array */
+          exec_kernels()->round_f16(exec_f32(n->out[i]), n->out[i]->count);
       break;
     }
     case EXEC_STEP_READ_STATE:

@@ -140,7 +140,7 @@ int plan_op(planner *p, const mil_op *op) {
     if (rc) return rc;
     for (int i = 0; i < n->n_out; i++)
       if (n->out[i]->dtype == MIL_FP16 && n->out[i]->storage == EXEC_F32)
-        for (int64_t k = 0; k < n->out[i]->count; k++) exec_f32(n->out[i])[k] = util_round_f16(exec_f32(n->out[i])[k]);
+        util_round_f16_array(exec_f32(n->out[i]), n->out[i]->count);
     exec_tensor **outs = n->out; /* n is part of the step, which is given back */
     memset(st, 0, sizeof *st);
     return bind_outputs(p, op, outs, -1);

@@ -38,6 +38,13 @@ int anemll_name_ffn_chunk(char *buf, size_t size, const char *prefix, int lut_bi
               size);
 }
 
+int anemll_name_package(char *buf, size_t size, const char *name) {
+  static const char ext[] = ".mlmodelc";
+  size_t n = strlen(name), e = sizeof ext - 1;
+  if (n < e || strcmp(name + n - e, ext)) return -1;
+  return fits(snprintf(buf, size, "%.*s.mlpackage", (int)(n - e), name), size);
+}
+
 int anemll_lut_bits(const char *text) {
   if (!text || !*text || !strcmp(text, "none")) return 0;
   char *end;

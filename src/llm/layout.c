@@ -8,10 +8,25 @@
 #include "util/error.h"
 #include "util/file.h"
 
-/* dir/name of a component (names: llm/anemll_names.h); NULL when out of memory. */
+/* dir/name, or its package form (X.mlpackage for X.mlmodelc: what `milrun convert --format
+ * mlpackage` and coremltools write) when only that is there; NULL when out of memory. */
+static char *resolve(const char *dir, const char *name) {
+  char pkg[300];
+  char *p = util_path_join(dir, name);
+  if (!p || util_is_dir(p) || anemll_name_package(pkg, sizeof pkg, name)) return p;
+  char *q = util_path_join(dir, pkg);
+  if (!q || !util_is_dir(q)) {
+    mr_free(q);
+    return p;
+  }
+  mr_free(p);
+  return q;
+}
+
+/* The path of a component (names: llm/anemll_names.h); NULL when out of memory. */
 static char *component(const char *dir, int (*name_of)(char *, size_t, const char *, int), const char *prefix, int lut) {
   char name[256];
-  return name_of(name, sizeof name, prefix, lut) ? NULL : util_path_join(dir, name);
+  return name_of(name, sizeof name, prefix, lut) ? NULL : resolve(dir, name);
 }
 
 void llm_layout_free(llm_layout *l) {
@@ -40,7 +55,7 @@ int llm_layout_resolve(const char *dir, const llm_meta *meta, llm_layout *out, m
   for (int c = 0; ok && c < meta->chunks; c++) {
     char name[256];
     ok = !anemll_name_ffn_chunk(name, sizeof name, meta->prefix, lut_ffn, c + 1, meta->chunks) &&
-         (out->ffn[c] = util_path_join(dir, name)) != NULL;
+         (out->ffn[c] = resolve(dir, name)) != NULL;
   }
   if (ok) return MR_OK;
   llm_layout_free(out);

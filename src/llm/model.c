@@ -1,5 +1,5 @@
 /* model.c — running an Anemll bundle (see model.h). File names are resolved as chat.py 0.3.4 does
- * (§1.5; llm/layout.c). One fp16 KV state, created from the first chunk, is passed
+ * (§1.5; llm/layout.c; a component may also be a .mlpackage). One fp16 KV state, created from the first chunk, is passed
  * to every chunk's prefill and infer. */
 #include "llm/model.h"
 
@@ -29,7 +29,7 @@ struct llm_model {
 };
 
 static int open_bundle(const char *path, mr_bundle **out, mr_error *err) {
-  if (!util_is_dir(path)) return util_err(err, MR_ENOTFOUND, "%s: component not found", path);
+  if (!util_is_dir(path)) return util_err(err, MR_ENOTFOUND, "%s: component not found (nor as .mlpackage)", path);
   return mr_bundle_open(path, NULL, out, err);
 }
 

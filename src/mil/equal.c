@@ -7,6 +7,7 @@
 #include "mil/ir.h"
 
 typedef struct cmp {
+  int flags; /* MIL_EQUAL_* */
   char *why;
   size_t size;
   char path[256];
@@ -88,7 +89,8 @@ static int args_eq(cmp *C, const mil_arg *a, int na, const mil_arg *b, int nb) {
   for (int i = 0; i < na; i++) {
     const mil_arg *x = &a[i], *y = &b[i];
     if (!str_eq(x->name, y->name)) return differ(C, "argument %d is %s, %s in the other", i, x->name, y->name);
-    if (x->n_items != y->n_items || x->is_tuple != y->is_tuple || (x->is_attr != 0) != (y->is_attr != 0))
+    int tuple_differs = x->is_tuple != y->is_tuple && !(C->flags & MIL_EQUAL_PROTOBUF && x->n_items == 1);
+    if (x->n_items != y->n_items || tuple_differs || (x->is_attr != 0) != (y->is_attr != 0))
       return differ(C, "argument %s differs in form", x->name);
     for (int k = 0; k < x->n_items; k++)
       if (!str_eq(x->items[k].var, y->items[k].var) || !value_eq(x->items[k].value, y->items[k].value))
@@ -140,9 +142,13 @@ static int function_eq(cmp *C, const mil_function *a, const mil_function *b) {
 }
 
 int mil_program_equal(const mil_program *a, const mil_program *b, char *why, size_t size) {
-  cmp C = {why, size, ""};
+  return mil_program_equal_as(a, b, 0, why, size);
+}
+
+int mil_program_equal_as(const mil_program *a, const mil_program *b, int flags, char *why, size_t size) {
+  cmp C = {flags, why, size, ""};
   if (why && size) why[0] = 0;
-  if (!str_eq(a->version, b->version)) return differ(&C, "program version %s, %s in the other", a->version, b->version);
+  if (!(flags & MIL_EQUAL_PROTOBUF) && !str_eq(a->version, b->version)) return differ(&C, "program version %s, %s in the other", a->version, b->version);
   if (!args_eq(&C, a->attrs, a->n_attrs, b->attrs, b->n_attrs)) return 0;
   if (a->n_funcs != b->n_funcs) return differ(&C, "%d functions, %d in the other", a->n_funcs, b->n_funcs);
   for (int i = 0; i < a->n_funcs; i++) {

@@ -212,6 +212,15 @@ const mil_function *mil_program_function(const mil_program *p, const char *name)
   return NULL;
 }
 
+const mil_type *mil_function_var_type(const mil_function *fn, const char *name) {
+  for (int k = 0; k < fn->n_params; k++)
+    if (!strcmp(fn->params[k].name, name)) return fn->params[k].type;
+  for (int k = 0; k < fn->body.n_ops; k++)
+    for (int o = 0; o < fn->body.ops[k].n_outputs; o++)
+      if (!strcmp(fn->body.ops[k].outputs[o].name, name)) return fn->body.ops[k].outputs[o].type;
+  return NULL;
+}
+
 const mil_arg *mil_op_arg(const mil_op *op, const char *name) {
   for (int i = 0; i < op->n_args; i++)
     if (strcmp(op->args[i].name, name) == 0) return &op->args[i];

@@ -171,6 +171,8 @@ void mil_program_free(mil_program *p);
 
 /* The function called `name` (NULL: the first one), or NULL. */
 const mil_function *mil_program_function(const mil_program *p, const char *name);
+/* The declared type of variable `name` of fn (a parameter or an output of a top-level op), or NULL. */
+const mil_type *mil_function_var_type(const mil_function *fn, const char *name);
 /* The argument or attribute `name` of op, or NULL. */
 const mil_arg *mil_op_arg(const mil_op *op, const char *name);
 /* The op's `name` attribute as a string, or NULL. */
@@ -185,6 +187,10 @@ void mil_type_print(util_sb *sb, const mil_type *t, int long_scalars);
  * and op order; source positions and filenames are ignored). Returns 1 when equal; otherwise 0 and,
  * when why is given, a description of the first difference ("func infer: op 12 (conv): arg x"). */
 int mil_program_equal(const mil_program *a, const mil_program *b, char *why, size_t size);
+/* The same, with flags: MIL_EQUAL_PROTOBUF ignores what a Core ML model file cannot carry (the
+ * program's version text, and whether a one-item argument was written as a tuple). */
+enum { MIL_EQUAL_PROTOBUF = 1 };
+int mil_program_equal_as(const mil_program *a, const mil_program *b, int flags, char *why, size_t size);
 
 /* Constructors (ir.c), used by the parser. mil_program_new returns an empty program whose arena
  * holds a copy of filename (NULL if out of memory); the others allocate zeroed nodes in `a` and

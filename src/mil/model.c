@@ -1,10 +1,13 @@
-/* model.c — loading a .mlmodelc folder into a mil_model (see model.h): parse model.mil, read
- * metadata.json when present and check it against the program, describe every function from its
- * declared types. No weight is read here: executors resolve BLOBFILEs against weights_root. */
+/* model.c — loading a bundle into a mil_model (see model.h): a .mlmodelc folder (parse model.mil,
+ * read metadata.json when present) or a Core ML package (mil/package.c); then check the metadata
+ * against the program and describe every function from its declared types. No weight is read
+ * here: executors resolve BLOBFILEs against weights_root. */
 #include "mil/model.h"
 
 #include <string.h>
 
+#include "mil/package.h"
+#include "mil/print.h"
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -58,22 +61,12 @@ static int describe_params(mil_model *m, mil_model_function *d, mr_error *err) {
   return MR_OK;
 }
 
-/* The declared type of the variable `name` of fn (a parameter or an op output), or NULL. */
-static const mil_type *declared_type(const mil_function *fn, const char *name) {
-  for (int k = 0; k < fn->n_params; k++)
-    if (!strcmp(fn->params[k].name, name)) return fn->params[k].type;
-  for (int k = 0; k < fn->body.n_ops; k++)
-    for (int o = 0; o < fn->body.ops[k].n_outputs; o++)
-      if (!strcmp(fn->body.ops[k].outputs[o].name, name)) return fn->body.ops[k].outputs[o].type;
-  return NULL;
-}
-
 static int describe_outputs(mil_model *m, mil_model_function *d, mr_error *err) {
   const mil_block *body = &d->fn->body;
   d->outputs = util_arena_alloc(&m->arena, sizeof *d->outputs * (size_t)(body->n_outputs + 1));
   if (!d->outputs) return util_err_nomem(err, m->program_file);
   for (int i = 0; i < body->n_outputs; i++) {
-    const mil_type *ty = declared_type(d->fn, body->outputs[i]);
+    const mil_type *ty = mil_function_var_type(d->fn, body->outputs[i]);
     if (!ty)
       return util_err(err, MR_EFORMAT, "%s:%d:%d: undefined variable '%s'", m->program_file, body->line, body->col,
                       body->outputs[i]);
@@ -99,8 +92,8 @@ static int check_metadata(const mil_model *m, mr_error *err) {
     const mil_meta_function *mf = mil_metadata_function(&m->md, d->fn->name);
     for (int k = 0; mf && k < mf->n_inputs; k++)
       if (!has_param(d, mf->inputs[k].name))
-        return util_err(err, MR_EFORMAT, "%s/%s: input '%s' of function '%s' is not in %s", m->path, METADATA_FILE,
-                        mf->inputs[k].name, d->fn->name, PROGRAM_FILE);
+        return util_err(err, MR_EFORMAT, "%s: input '%s' of function '%s' is not in the program", m->metadata_file,
+                        mf->inputs[k].name, d->fn->name);
   }
   return MR_OK;
 }
@@ -114,17 +107,13 @@ static int find_default(mil_model *m, mr_error *err) {
       return MR_OK;
     }
   if (want)
-    return util_err(err, MR_EFORMAT, "%s/%s: default function '%s' is not in %s", m->path, METADATA_FILE, want,
-                    PROGRAM_FILE);
+    return util_err(err, MR_EFORMAT, "%s: default function '%s' is not in the program", m->metadata_file, want);
   return MR_OK;
 }
 
 static int read_metadata(mil_model *m, mr_error *err) {
-  char *md_path = util_path_join(m->path, METADATA_FILE);
-  if (!md_path) return util_err_nomem(err, m->path);
   mr_error merr = {0};
-  int rc = mil_metadata_read(md_path, &m->md, &merr);
-  mr_free(md_path);
+  int rc = mil_metadata_read(m->metadata_file, &m->md, &merr);
   if (rc == MR_OK) m->has_md = 1;
   else if (rc != MR_ENOTFOUND) {
     if (err) *err = merr;
@@ -179,9 +168,29 @@ static int list_weight_files(mil_model *m, const mil_block *b, mr_error *err) {
   return MR_OK;
 }
 
-static int load_parts(mil_model *m, mr_error *err) {
+/* A .mlmodelc folder: model.mil, metadata.json when present; @model_path is the folder. */
+static int load_compiled(mil_model *m, mr_error *err) {
+  m->format = MIL_MODEL_COMPILED;
+  m->weights_root = util_strdup(m->path);
+  m->program_file = util_path_join(m->path, PROGRAM_FILE);
+  m->metadata_file = util_path_join(m->path, METADATA_FILE);
+  if (!m->weights_root || !m->program_file || !m->metadata_file) return util_err_nomem(err, m->path);
   int rc = mil_parse_file(m->program_file, &m->prog, err);
-  if (!rc) rc = read_metadata(m, err);
+  return rc ? rc : read_metadata(m, err);
+}
+
+/* A package: program and description from its protobuf model file. */
+static int load_package(mil_model *m, mr_error *err) {
+  m->format = MIL_MODEL_PACKAGE;
+  int rc = mil_package_load(m->path, &m->prog, &m->md, &m->program_file, &m->weights_root, err);
+  if (rc) return rc;
+  m->has_md = 1;
+  m->metadata_file = util_strdup(m->program_file);
+  return m->metadata_file ? MR_OK : util_err_nomem(err, m->path);
+}
+
+static int load_parts(mil_model *m, mr_error *err) {
+  int rc = mil_package_is(m->path) ? load_package(m, err) : load_compiled(m, err);
   if (rc) return rc;
   if (!m->prog->n_funcs) return util_err(err, MR_EFORMAT, "%s: the program has no functions", m->program_file);
   m->funcs = util_arena_alloc(&m->arena, sizeof *m->funcs * (size_t)m->prog->n_funcs);
@@ -200,14 +209,13 @@ static int load_parts(mil_model *m, mr_error *err) {
 int mil_model_load(const char *path, int flags, mil_model **out, mr_error *err) {
   (void)flags;
   *out = NULL;
-  if (!util_is_dir(path))
-    return util_err(err, util_exists(path) ? MR_EINVAL : MR_ENOTFOUND, "%s: not a .mlmodelc directory", path);
+  if (!util_is_dir(path) && !mil_package_is(path))
+    return util_err(err, util_exists(path) ? MR_EINVAL : MR_ENOTFOUND,
+                    "%s: not a .mlmodelc directory or a Core ML package", path);
   mil_model *m = util_calloc(1, sizeof *m);
   if (!m) return util_err_nomem(err, path);
   m->path = util_strdup(path);
-  m->weights_root = util_strdup(path);
-  m->program_file = util_path_join(path, PROGRAM_FILE);
-  int rc = m->path && m->weights_root && m->program_file ? load_parts(m, err) : util_err_nomem(err, path);
+  int rc = m->path ? load_parts(m, err) : util_err_nomem(err, path);
   if (rc) {
     mil_model_free(m);
     return rc;
@@ -224,9 +232,35 @@ void mil_model_free(mil_model *m) {
   mil_program_free(m->prog);
   util_arena_free(&m->arena);
   mr_free(m->program_file);
+  mr_free(m->metadata_file);
   mr_free(m->weights_root);
   mr_free(m->path);
   mr_free(m);
+}
+
+static int write_text(const char *dir, const char *name, const char *text, size_t len, mr_error *err) {
+  char *path = util_path_join(dir, name);
+  int rc = path ? util_write_file_atomic(path, text, len, err) : util_err_nomem(err, dir);
+  mr_free(path);
+  return rc;
+}
+
+static int write_compiled(const mil_program *p, const mil_metadata *md, const char *weights_root, const char *out,
+                          mr_error *err) {
+  util_sb text = {0};
+  mil_print(p, &text);
+  int rc = util_sb_failed(&text) ? util_err_nomem(err, out) : util_mkdirs(out, err);
+  if (!rc) rc = write_text(out, PROGRAM_FILE, text.buf, text.len, err);
+  util_sb_free(&text);
+  if (!rc && md && md->text) rc = write_text(out, METADATA_FILE, md->text, strlen(md->text), err);
+  if (!rc && weights_root) rc = mil_weight_files_link(p, weights_root, out, err);
+  return rc;
+}
+
+int mil_model_write(const mil_program *p, const mil_metadata *md, const char *weights_root, mil_model_format format,
+                    const char *out, mr_error *err) {
+  if (format == MIL_MODEL_PACKAGE) return mil_package_write(out, p, md, weights_root, err);
+  return write_compiled(p, md, weights_root, out, err);
 }
 
 const mil_model_function *mil_model_function_find(const mil_model *m, const char *name) {
