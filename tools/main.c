@@ -19,6 +19,7 @@ static const tool_command commands[] = {
   {"logits", tool_logits, "run a converted LLM bundle on token ids and print or save the logits"},
   {"generate", tool_generate, "generate text after a prompt with an LLM (default: " MR_DEFAULT_MODEL ")"},
   {"chat", tool_chat, "chat with an LLM interactively"},
+  {"bench", tool_bench, "measure prompt and generation speed of an LLM bundle (llama-bench style)"},
   {NULL, NULL, NULL}
 };
 
