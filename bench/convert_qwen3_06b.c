@@ -1,12 +1,14 @@
 /* convert_qwen3_06b.c — conversion time and peak memory on a checkpoint of Qwen3-0.6B's shape.
  *
- *   bench_convert_qwen3_06b WORKDIR [--lut 8] [--keep]
+ *   bench_convert_qwen3_06b WORKDIR [--lut 8] [--keep] [--checkpoint-only]
  *
- * Writes WORKDIR/Qwen3-0.6B-random (config.json of Qwen3-0.6B, contract §0, and a 1.2 GB bf16
+ * Writes WORKDIR/Qwen3-0.6B-random (config.json of Qwen3-0.6B, docs/anemll.md §7, and a 1.2 GB bf16
  * model.safetensors of random normal weights, std 0.02, norms 1; tied embeddings), streamed to disk
  * so that making it holds no copy, then converts it with `--lut-ffn N --lut-lmhead N` (context 512,
  * batch 64, one chunk) into WORKDIR/Qwen3-0.6B-anemll and reports the wall time and the peak
- * resident memory of the conversion against the size of an fp32 copy of the weights. */
+ * resident memory of the conversion against the size of an fp32 copy of the weights. With
+ * --checkpoint-only it writes the checkpoint and stops (bench/qwen3_06b.sh uses it: the same
+ * weights for `milrun bench` and the llama.cpp baseline). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,13 +125,14 @@ static double now(void) {
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: bench_convert_qwen3_06b WORKDIR [--lut N] [--keep]\n");
+    fprintf(stderr, "usage: bench_convert_qwen3_06b WORKDIR [--lut N] [--keep] [--checkpoint-only]\n");
     return 2;
   }
-  int bits = 8, keep = 0;
+  int bits = 8, keep = 0, only_checkpoint = 0;
   for (int i = 2; i < argc; i++) {
     if (!strcmp(argv[i], "--lut") && i + 1 < argc) bits = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--keep")) keep = 1;
+    else if (!strcmp(argv[i], "--checkpoint-only")) only_checkpoint = 1;
   }
   char hf[1024], out[1024];
   snprintf(hf, sizeof hf, "%s/Qwen3-0.6B-random", argv[1]);
@@ -139,6 +142,7 @@ int main(int argc, char **argv) {
   if (make_checkpoint(hf, &params)) return 1;
   printf("checkpoint: %lld parameters, %.2f GB bf16, written in %.1f s\n", (long long)params, 2e-9 * (double)params,
          now() - t0);
+  if (only_checkpoint) return 0;
   conv_options o;
   conv_options_default(&o);
   o.lut_ffn.bits = o.lut_lmhead.bits = bits;

@@ -1,11 +1,28 @@
 /* harness.c — see harness.h. */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "harness.h"
 
+#include <ftw.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 int th_failures;
+static char tmp_dir[256]; /* made by the first th_tmpdir(), removed by th_run when every case passed */
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st, (void)flag, (void)ftw;
+  return remove(path) ? -1 : 0;
+}
+
+/* Converted models take hundreds of MB: a passing run leaves nothing behind in /tmp; a failing one
+ * keeps its files for a look and says where. */
+static void clean_tmpdir(int failed) {
+  if (!tmp_dir[0]) return;
+  if (failed) fprintf(stderr, "temporary files kept in %s\n", tmp_dir);
+  else if (nftw(tmp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS)) perror(tmp_dir);
+}
 
 int th_run(const th_case *cases, int argc, char **argv) {
   int passed = 0, failed = 0;
@@ -34,6 +51,7 @@ int th_run(const th_case *cases, int argc, char **argv) {
     fprintf(stderr, "\n");
     return 2;
   }
+  clean_tmpdir(failed);
   return failed ? 1 : 0;
 }
 
@@ -45,15 +63,14 @@ const char *th_fixture(const char *rel) {
 }
 
 const char *th_tmpdir(void) {
-  static char dir[256];
-  if (!dir[0]) {
-    snprintf(dir, sizeof dir, "/tmp/milrun-test-XXXXXX");
-    if (!mkdtemp(dir)) {
+  if (!tmp_dir[0]) {
+    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/milrun-test-XXXXXX");
+    if (!mkdtemp(tmp_dir)) {
       perror("mkdtemp");
       exit(1);
     }
   }
-  return dir;
+  return tmp_dir;
 }
 
 const char *th_bundle_from_fixture(const char *name, const char *rel) {

@@ -74,6 +74,18 @@ static void test_decode(const exec_kernel_table *k) {
     k->lut8_decode(pal, src, n, dec + 1);
     for (int64_t i = 0; i < n; i++)
       CHECK_MSG(dec[1 + i] == half(pal + src[i]), "%s lut8_decode n=%lld i=%lld", cur, (long long)n, (long long)i);
+    for (int64_t i = 0; i < n; i++) { /* any bits: normals, subnormals, overflow, inf, NaN */
+      uint32_t bits = rnd() ^ (rnd() << 16);
+      memcpy(&dec[1 + i], &bits, 4);
+      if (i % 3 == 0) dec[1 + i] = frand() * (i % 2 ? 1e-5f : 3e4f);
+      xbuf[i] = dec[1 + i];
+    }
+    k->round_f16(dec + 1, n);
+    for (int64_t i = 0; i < n; i++) {
+      float want = util_round_f16(xbuf[i]);
+      int same = want != want ? dec[1 + i] != dec[1 + i] : memcmp(&want, &dec[1 + i], 4) == 0;
+      CHECK_MSG(same, "%s round_f16 n=%lld i=%lld of %g", cur, (long long)n, (long long)i, (double)xbuf[i]);
+    }
     k->lut4_decode(pal, src, n, dec + 1);
     for (int64_t i = 0; i < n; i++)
       CHECK_MSG(dec[1 + i] == half(pal + field(src, i, 4)), "%s lut4_decode n=%lld i=%lld", cur, (long long)n,

@@ -122,6 +122,7 @@ static void test_matmul(void) {
         for (int ty = 0; ty < 2; ty++) {
           check_matmul(2, SH(3, 4), 2, SH(4, 5), tx, ty, kx, ky);
           check_matmul(4, SH(2, 1, 5, 6), 3, SH(3, 6, 7), tx, ty, kx, ky); /* batch broadcast */
+          check_matmul(3, SH(2, 9, 17), 3, SH(2, 17, 11), tx, ty, kx, ky); /* >= 8 rows: micro-kernel */
         }
   check_matmul(1, SH(6), 2, SH(6, 3), 0, 0, W_F32, W_F32);
   check_matmul(3, SH(2, 4, 6), 1, SH(6), 0, 0, W_F32, W_F32);

@@ -20,6 +20,7 @@ int tool_convert(int argc, char **argv);
 int tool_logits(int argc, char **argv);
 int tool_generate(int argc, char **argv);
 int tool_chat(int argc, char **argv);
+int tool_bench(int argc, char **argv);
 int tool_export(int argc, char **argv);
 int tool_serve(int argc, char **argv);
 

@@ -1,4 +1,4 @@
-/* main.c — the milrun command: one table of subcommands (STYLE rule 19), one file each. */
+/* main.c — the milrun command: one table of subcommands (docs/style.md §19), one file each. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +20,7 @@ static const tool_command commands[] = {
   {"generate", tool_generate, "generate text after a prompt with an LLM (default: " MR_DEFAULT_MODEL ")"},
   {"chat", tool_chat, "chat with an LLM interactively"},
   {"serve", tool_serve, "serve an LLM over HTTP with OpenAI's API (chat, completions, streaming)"},
+  {"bench", tool_bench, "measure prompt and generation speed of an LLM bundle (llama-bench style)"},
   {NULL, NULL, NULL}
 };
 

@@ -1,4 +1,4 @@
-/* op.h — how an op is implemented (STYLE rule 11): one table entry {name, params, plan, run}.
+/* op.h — how an op is implemented (docs/style.md §11): one table entry {name, params, plan, run}.
  *
  * The planner (plan_bind.c) binds each MIL op to its exec_op_def by name, binds every named argument
  * to the param of the same name (params[] order, given by ops/params.h: ops read n->in[] through the
@@ -35,6 +35,9 @@ typedef struct exec_node {
   float *scratch;                       /* per thread: scratch_floats() floats at exec_scratch() */
   size_t scratch_stride;                /* floats between two threads' scratch */
   int nth;                              /* threads the scratch was planned for (>= 1) */
+  /* matmul: a mask added to its result before a softmax over the last axis (plan_mask.c); output
+   * columns that are -inf in every row of it are never seen and may be left 0. NULL: none. */
+  const exec_tensor *hidden_by;
 } exec_node;
 
 /* Op properties the planner asks for (exec_op_def.props). */
@@ -45,6 +48,9 @@ enum {
   /* Its x param (P_slice_x) may be an fp16 state's own buffer (EXEC_F16 storage) and is read as
    * such, so an fp16 KV cache can be sliced and updated in place. */
   EXEC_OP_READS_F16_X = 1u << 1,
+  /* Its y param (P_matmul_y) may be an fp16 state's own buffer, a view of the KV cache made by
+   * the planner from a contiguous slice (plan_alias.c), and is read as such. */
+  EXEC_OP_READS_F16_Y = 1u << 2,
 };
 
 struct exec_op_def {

@@ -2,7 +2,8 @@
  *
  * Walks the ops in program order: params become input tensors or state slots, state reads and
  * writes become copy steps, every other op is bound and planned (plan_bind.c). Then KV-cache
- * updates are made in place where nothing can tell (plan_alias.c) and activation buffers are
+ * updates are made in place where nothing can tell (plan_alias.c), attention scores that the causal
+ * mask hides are marked so that they are not computed (plan_mask.c), and activation buffers are
  * assigned by liveness (plan_buffers.c). This file keeps params, states, outputs and the entry
  * points of plan.h; planner.h holds the values table all parts share. */
 #include "exec/plan.h"
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "exec/consts.h"
+#include "exec/kernels/kernels.h"
 #include "exec/ops/ops.h"
 #include "exec/planner.h"
 #include "util/alloc.h"
@@ -244,6 +246,7 @@ int exec_function_plan(exec_function *f, const mil_program *prog, const mil_func
   if (!rc) rc = plan_outputs(&p);
   if (!rc) {
     plan_alias_states(&p);
+    plan_mark_masked_scores(&p);
     plan_mark_no_round(f);
     rc = plan_assign_buffers(&p);
   }
@@ -302,17 +305,23 @@ static void copy_values(void *dst, exec_storage to, const void *src, exec_storag
 }
 
 int exec_function_run(exec_function *f, mr_error *err) {
-  for (int a = 0; a < f->n_aliases; a++) f->aliases[a].t->data = f->states[f->aliases[a].state].data;
+  for (int a = 0; a < f->n_aliases; a++) {
+    const exec_state_alias *al = &f->aliases[a];
+    const exec_state_slot *slot = &f->states[al->state];
+    al->t->data = (char *)slot->data + (size_t)al->offset * exec_storage_size(slot_storage(slot));
+  }
   for (int s = 0; s < f->n_steps; s++) {
     exec_step *st = &f->steps[s];
     exec_state_slot *slot = &f->states[st->state];
     switch (st->kind) {
     case EXEC_STEP_OP: {
       exec_node *n = &st->node;
+      if (st->in_place) break;
       int rc = n->def->run(n, err);
       if (rc) return rc;
       for (int i = 0; i < n->n_out && !st->no_round; i++)
-        if (n->out[i]->dtype == MIL_FP16 && n->out[i]->storage == EXEC_F32) util_round_f16_array(exec_f32(n->out[i]), n->out[i]->count);
+        if (n->out[i]->dtype == MIL_FP16 && n->out[i]->storage == EXEC_F32) /* SIMD, bit for bit util_round_f16_array */
+          exec_kernels()->round_f16(exec_f32(n->out[i]), n->out[i]->count);
       break;
     }
     case EXEC_STEP_READ_STATE:

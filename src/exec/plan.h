@@ -17,7 +17,8 @@ typedef struct exec_step {
   exec_node node;      /* EXEC_STEP_OP */
   int state;           /* state slot (READ/WRITE) */
   exec_tensor *value;  /* READ: the output; WRITE: the data written */
-  int in_place;        /* READ/WRITE: the value is the state's own buffer, nothing to copy */
+  int in_place;        /* READ/WRITE: the value is the state's own buffer, nothing to copy;
+                          OP: its output is a view of a state (plan_alias.c), nothing to run */
   int no_round;        /* OP: only moves fp16 values, so its fp16 outputs need no rounding */
 } exec_step;
 
@@ -26,6 +27,7 @@ typedef struct exec_step {
 typedef struct exec_state_alias {
   exec_tensor *t;
   int state;
+  int64_t offset; /* elements into the state: a view of part of it */
 } exec_state_alias;
 
 typedef struct exec_state_slot {

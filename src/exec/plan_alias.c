@@ -7,14 +7,9 @@
  * value, whose result is the next thing written to the state, updates the state in place; and the
  * write of the state's own buffer copies nothing. Which ops may update an input in place is the
  * op table's to say (exec_op_def.in_place). */
+#include "exec/ops/ops.h"
 #include "exec/ops/params.h"
 #include "exec/planner.h"
-
-static int value_of(const planner *p, const exec_tensor *t) {
-  for (int i = p->n_vals - 1; i >= 0; i--)
-    if (p->vals[i].t == t) return i;
-  return -1;
-}
 
 /* The next step after `from` that reads or writes state `s`, or n_steps. */
 static int next_state_step(const exec_function *f, int from, int s) {
@@ -41,7 +36,7 @@ static int reads_f16(const exec_node *n, int param) {
  * that spares the search through the values for nearly every input). */
 static int is_alias_of(const planner *p, const exec_tensor *t, int s) {
   if (t->is_const || t->count != p->f->states[s].count) return 0;
-  int v = value_of(p, t);
+  int v = value_index(p, t);
   return v >= 0 && p->vals[v].alias == s;
 }
 
@@ -71,12 +66,57 @@ static void keep_f16_aliases_readable(planner *p) {
   }
 }
 
+/* Whether state s changes at a step in (from, to]: written, or updated in place. */
+static int state_changes(const planner *p, int s, int from, int to) {
+  const exec_function *f = p->f;
+  for (int k = from + 1; k <= to && k < f->n_steps; k++) {
+    const exec_step *st = &f->steps[k];
+    if (st->kind == EXEC_STEP_WRITE_STATE && st->state == s) return 1;
+    if (st->kind == EXEC_STEP_OP && !st->in_place) {
+      int v = value_index(p, st->node.out[0]);
+      if (v >= 0 && p->vals[v].alias == s) return 1;
+    }
+  }
+  return 0;
+}
+
+/* Whether every reader of value v reads it through a param that takes an fp16 state view. */
+static int read_only_as_f16_view(const planner *p, int v) {
+  int param;
+  for (int k = next_reader(p->f, p->vals[v].t, -1, &param); k >= 0; k = next_reader(p->f, p->vals[v].t, k, &param))
+    if (param != P_matmul_y || !(p->f->steps[k].node.def->props & EXEC_OP_READS_F16_Y)) return 0;
+  return 1;
+}
+
+/* The attention of an Anemll decoder slices K and V out of the fp16 cache it just updated and
+ * multiplies them: a fixed contiguous slice read only by such matmuls, with the state unchanged
+ * until its last use, becomes a view of the state (fp16, nothing copied or converted). */
+static void view_state_slices(planner *p) {
+  exec_function *f = p->f;
+  for (int k = 0; k < f->n_steps; k++) {
+    exec_step *st = &f->steps[k];
+    int64_t base;
+    if (st->kind != EXEC_STEP_OP || !(st->node.def->props & EXEC_OP_READS_F16_X) || st->node.def->in_place >= 0) continue;
+    const exec_tensor *x = exec_in(&st->node, P_slice_x);
+    int xv = value_index(p, x), yv = value_index(p, st->node.out[0]);
+    if (xv < 0 || yv < 0 || p->vals[xv].alias < 0 || x->storage != EXEC_F16 || p->vals[yv].keep) continue;
+    int s = p->vals[xv].alias;
+    if (!exec_slice_contiguous(&st->node, &base) || !read_only_as_f16_view(p, yv) ||
+        state_changes(p, s, k, p->vals[yv].last_use))
+      continue;
+    p->vals[yv].alias = s;
+    p->vals[yv].alias_offset = p->vals[xv].alias_offset + base;
+    st->node.out[0]->storage = EXEC_F16;
+    st->in_place = 1;
+  }
+}
+
 void plan_alias_states(planner *p) {
   exec_function *f = p->f;
   for (int k = 0; k < f->n_steps; k++) {
     exec_step *st = &f->steps[k];
     if (st->kind == EXEC_STEP_READ_STATE) {
-      int v = value_of(p, st->value), nx = next_state_step(f, k, st->state);
+      int v = value_index(p, st->value), nx = next_state_step(f, k, st->state);
       /* alive only until the next access of the state, and that access is not a write while the
        * value is still needed */
       if (v < 0 || p->vals[v].keep) continue;
@@ -95,7 +135,7 @@ void plan_alias_states(planner *p) {
        * updates chain through two slice_updates). */
       exec_node *n = &st->node;
       const exec_tensor *x = exec_in(n, n->def->in_place);
-      int xv = x ? value_of(p, x) : -1, yv = value_of(p, n->out[0]);
+      int xv = x ? value_index(p, x) : -1, yv = value_index(p, n->out[0]);
       if (xv < 0 || yv < 0 || p->vals[xv].alias < 0 || p->vals[xv].last_use != k || p->vals[yv].keep) continue;
       int s = p->vals[xv].alias, nx = next_state_step(f, k, s);
       if (alias_live_after(p, s, k, xv) || nx >= f->n_steps || f->steps[nx].kind != EXEC_STEP_WRITE_STATE ||
@@ -108,10 +148,11 @@ void plan_alias_states(planner *p) {
     }
   }
   keep_f16_aliases_readable(p);
+  view_state_slices(p);
   for (int k = 0; k < f->n_steps; k++) { /* a write of the state's own buffer copies nothing */
     exec_step *st = &f->steps[k];
     if (st->kind != EXEC_STEP_WRITE_STATE) continue;
-    int v = value_of(p, st->value);
+    int v = value_index(p, st->value);
     if (v >= 0 && p->vals[v].alias == st->state) st->in_place = 1;
   }
   int n = 0;
@@ -119,5 +160,5 @@ void plan_alias_states(planner *p) {
   f->aliases = util_arena_alloc(&f->arena, sizeof *f->aliases * (size_t)(n + 1));
   if (!f->aliases) return; /* no aliasing: everything is copied, which is still correct */
   for (int i = 0; i < p->n_vals; i++)
-    if (p->vals[i].alias >= 0) f->aliases[f->n_aliases++] = (exec_state_alias){p->vals[i].t, p->vals[i].alias};
+    if (p->vals[i].alias >= 0) f->aliases[f->n_aliases++] = (exec_state_alias){p->vals[i].t, p->vals[i].alias, p->vals[i].alias_offset};
 }

@@ -1,7 +1,8 @@
 /* planner.h — what the parts of the planner share while one function is planned: the planner and
  * its values table (here), used by plan.c (params, states, outputs, the entry points), plan_bind.c
- * (ops bound to the op table, constant folding), plan_alias.c (KV-cache updates in place) and
- * plan_buffers.c (activation buffers by liveness).
+ * (ops bound to the op table, constant folding), plan_alias.c (KV-cache updates in place, cache
+ * views), plan_mask.c (attention scores the causal mask hides) and plan_buffers.c (activation
+ * buffers by liveness).
  * Nothing outside src/exec/plan*.c includes this. */
 #ifndef EXEC_PLANNER_H
 #define EXEC_PLANNER_H
@@ -22,6 +23,7 @@ typedef struct value_info {
   int keep;       /* function output or param: never recycled */
   int buf;        /* assigned buffer, -1 if none */
   int alias;      /* state slot whose buffer this value is, -1 if none */
+  int64_t alias_offset; /* elements into that state: a view of part of it (plan_alias.c) */
 } value_info;
 
 typedef struct planner {
@@ -56,7 +58,7 @@ static inline int add_value(planner *p, const char *name, exec_tensor *t, int pr
     p->vals = nv;
     p->cap_vals = cap;
   }
-  p->vals[p->n_vals] = (value_info){t, producer, -1, 0, -1, -1};
+  p->vals[p->n_vals] = (value_info){t, producer, -1, 0, -1, -1, 0};
   if (util_strmap_put(&p->names, name, strlen(name), p->n_vals)) return util_err_nomem(p->err, "plan");
   p->n_vals++;
   return MR_OK;
@@ -138,6 +140,26 @@ void plan_mark_no_round(exec_function *f);
 /* Make state reads, in-place updates and writes the state's own buffer where nothing can observe
  * the difference (plan_alias.c). */
 void plan_alias_states(planner *p);
+/* The value whose tensor is t, or -1. */
+static inline int value_index(const planner *p, const exec_tensor *t) {
+  for (int i = p->n_vals - 1; i >= 0; i--)
+    if (p->vals[i].t == t) return i;
+  return -1;
+}
+/* The first step after `from` that reads tensor t: an op (*param its param slot) or a write_state
+ * (*param -1); -1 when none does. */
+static inline int next_reader(const exec_function *f, const exec_tensor *t, int from, int *param) {
+  for (int k = from + 1; k < f->n_steps; k++) {
+    const exec_step *st = &f->steps[k];
+    if (st->kind == EXEC_STEP_WRITE_STATE && st->value == t) return *param = -1, k;
+    for (int i = 0; st->kind == EXEC_STEP_OP && i < EXEC_MAX_PARAMS; i++)
+      for (int j = 0; st->node.in[i] && j < st->node.n_items[i]; j++)
+        if (st->node.in[i][j] == t) return *param = i, k;
+  }
+  return -1;
+}
+/* Point the matmuls whose result columns a causal mask hides at that mask (plan_mask.c). */
+void plan_mark_masked_scores(planner *p);
 /* Activation buffers by liveness, and the shared scratch (plan_buffers.c). */
 int plan_assign_buffers(planner *p);
 

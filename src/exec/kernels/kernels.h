@@ -29,6 +29,9 @@ typedef struct exec_kernel_table {
    * weight element used for every position (exec_kernel_gemm_nn). */
   void (*gemm)(const float *w, int64_t ldw, int64_t nw, const float *x, int64_t ldx, int64_t ns, int64_t k,
                float *y, int64_t ldy);
+  /* x[i] = the nearest fp16 value (round to nearest even, overflow to inf), bit for bit
+   * util_round_f16: what the executor does to every fp16 output of an op. */
+  void (*round_f16)(float *x, int64_t n);
 } exec_kernel_table;
 
 /* The table in use (selected on first call). */

@@ -9,6 +9,8 @@
 
 #include <string.h>
 
+#include "util/fp16.h"
+
 #define LANES 8
 
 /* Little-endian IEEE half at p (byte order of the weight file, whatever the host's) to float.
@@ -125,8 +127,10 @@ static void gemm(const float *w, int64_t ldw, int64_t nw, const float *x, int64_
   }
 }
 
+static void round_f16(float *x, int64_t n) { util_round_f16_array(x, n); }
+
 static const exec_kernel_table table = {
-  "portable", f32_gemv, f16_gemv, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm,
+  "portable", f32_gemv, f16_gemv, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm, round_f16,
 };
 
 const exec_kernel_table *exec_kernels_portable(void) { return &table; }

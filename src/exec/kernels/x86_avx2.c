@@ -208,8 +208,16 @@ T256 static void gemm(const float *w, int64_t ldw, int64_t nw, const float *x, i
   }
 }
 
+/* F16C's conversion rounds to nearest even and overflows to inf, as util_f32_to_f16 does. */
+T256 static void round_f16(float *x, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(x + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
+  exec_kernels_portable()->round_f16(x + i, n - i);
+}
+
 static const exec_kernel_table table = {
-  "avx2", f32_gemv, f16_gemv, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm,
+  "avx2", f32_gemv, f16_gemv, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm, round_f16,
 };
 
 const exec_kernel_table *exec_kernels_avx2(void) {

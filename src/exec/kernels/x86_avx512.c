@@ -251,8 +251,17 @@ T512 static void gemm(const float *w, int64_t ldw, int64_t nw, const float *x, i
   }
 }
 
+/* vcvtps2ph rounds to nearest even and overflows to inf, as util_f32_to_f16 does. */
+T512 static void round_f16(float *x, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) {
+    __mmask16 m = mask16(n - i);
+    __m256i h = _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, x + i), _MM_FROUND_TO_NEAREST_INT);
+    _mm512_mask_storeu_ps(x + i, m, _mm512_cvtph_ps(h));
+  }
+}
+
 static const exec_kernel_table table = {
-  "avx512", f32_gemv, f16_gemv, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm,
+  "avx512", f32_gemv, f16_gemv, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm, round_f16,
 };
 
 const exec_kernel_table *exec_kernels_avx512(void) {

@@ -1,7 +1,8 @@
-/* linalg.c — linear, matmul and conv (mil-format.md §4.7). The weight operand may stay packed
+/* linalg.c — linear, matmul and conv (docs/formats.md §4.7). The weight operand may stay packed
  * (fp16 / LUT / int8): it is decoded one row at a time into scratch and reused against every row
  * of the activation, so decode reads each weight once per call (the decode step of an LLM has one
  * activation row). The inner products are the kernels of kernels/matmul.c. */
+#include <math.h>
 #include <string.h>
 
 #include "exec/kernels/kernels.h"
@@ -168,7 +169,7 @@ int exec_matmul_plan(exec_node *n, mr_error *err) {
   if (rc || (rc = exec_need(n, P_matmul_y, err))) return rc;
   const exec_tensor *x = exec_in(n, P_matmul_x), *y = exec_in(n, P_matmul_y);
   if (!is_float_or_packed(x)) return exec_err_storage(n, err, "x", x);
-  if (!is_float_or_packed(y)) return exec_err_storage(n, err, "y", y);
+  if (!is_float_or_packed(y) && y->storage != EXEC_F16) return exec_err_storage(n, err, "y", y);
   if (n->out[0]->storage != EXEC_F32)
     return exec_node_err(n, err, MR_ESHAPE, "output must be float, declared %s", exec_dtype_name(n->out[0]->dtype));
   mm_plan *p = exec_priv(n, sizeof *p, err);
@@ -177,12 +178,16 @@ int exec_matmul_plan(exec_node *n, mr_error *err) {
   return mm_shapes(n, p, err);
 }
 
-/* Scratch: A as a contiguous [M, K] (when x is packed or transposed) plus room to decode it, and
- * one decoded row of y. */
+/* Scratch: A as a contiguous [M, K] (when x is packed or transposed) plus room to decode it, one
+ * decoded row of y, and y decoded and transposed (K, N) for the micro-kernel. */
 size_t exec_matmul_scratch(const exec_node *n) {
   const mm_plan *p = n->priv;
-  return (size_t)(2 * p->m * p->k + (p->n > p->k ? p->n : p->k));
+  return (size_t)(2 * p->m * p->k + (p->n > p->k ? p->n : p->k) + 2 * p->k * p->n);
 }
+
+/* Rows of x at or above which matmul runs through the prefill micro-kernel rather than one
+ * matrix-vector product per row (decode). */
+#define MATMUL_GEMM_ROWS 8
 
 /* x's matrix at offset off as a contiguous (M, K) array. */
 static const float *mm_lhs(const exec_tensor *x, const mm_plan *p, int64_t off, float *buf) {
@@ -197,24 +202,81 @@ static const float *mm_lhs(const exec_tensor *x, const mm_plan *p, int64_t off, 
   return buf;
 }
 
-static void mm_one(const exec_tensor *y, const mm_plan *p, const float *a, int64_t yoff, float *c, float *row) {
+/* n elements of y from element start as fp32 (fp16 state views through the kernel table). */
+static void mm_read(const exec_tensor *y, int64_t start, int64_t n, float *dst) {
+  if (y->storage == EXEC_F16) exec_kernels()->f16_decode((const uint8_t *)(exec_f16(y) + start), n, dst);
+  else exec_kernel_read(y, start, n, dst);
+}
+
+/* The columns of a (m, k) up to its last nonzero one. For y a view of a KV cache (attention
+ * probabilities times V) the columns after it are positions the causal mask hid, whose
+ * probability is exactly 0 in every row: skipping them changes no sum (unless V holds inf or NaN
+ * there, which an fp16 cache written by the model does not). */
+static int64_t used_cols(const float *a, int64_t m, int64_t lda) {
+  for (int64_t k = lda; k > 0; k--)
+    for (int64_t i = 0; i < m; i++)
+      if (a[i * lda + k - 1] != 0) return k;
+  return 0;
+}
+
+/* Output columns worth computing: up to the last one that some row of the mask after the matmul
+ * leaves visible (plan_mask.c); all of them without such a mask. */
+static int64_t visible_cols(const exec_tensor *mask, int64_t n) {
+  if (!mask || !n) return n;
+  const float *mk = exec_f32(mask);
+  int64_t rows = mask->count / n;
+  for (int64_t j = n; j > 0; j--)
+    for (int64_t r = 0; r < rows; r++)
+      if (mk[r * n + j - 1] != -INFINITY) return j;
+  return 0;
+}
+
+/* y stored (N, K): C[:, :nv] = A . y[:nv]^T (c is zeroed). */
+static void mm_one_ty(const exec_tensor *y, const mm_plan *p, const float *a, int64_t yoff, int64_t nv, float *c,
+                      float *row, float *yt) {
   int64_t m = p->m, nn = p->n, k = p->k;
-  if (p->ty) { /* y stored (N, K): one dot per output column */
-    for (int64_t j = 0; j < nn; j++) {
-      const float *b = y->storage == EXEC_F32 ? exec_f32(y) + yoff + j * k : row;
-      if (y->storage != EXEC_F32) exec_kernel_read(y, yoff + j * k, k, row);
-      exec_kernel_dot_rows(b, a, m, k, k, c + j, nn);
+  const exec_kernel_table *kt = exec_kernels();
+  if (m < MATMUL_GEMM_ROWS && y->storage != EXEC_PACKED) { /* one matrix-vector product per row of A */
+    for (int64_t i = 0; i < m; i++) {
+      if (y->storage == EXEC_F32) kt->f32_gemv(exec_f32(y) + yoff, k, nv, a + i * k, k, c + i * nn);
+      else kt->f16_gemv((const uint8_t *)(exec_f16(y) + yoff), 2 * k, nv, a + i * k, k, c + i * nn);
     }
     return;
   }
-  memset(c, 0, (size_t)(m * nn) * sizeof *c);
-  if (y->storage == EXEC_F32) {
-    exec_kernel_gemm_nn(m, nn, k, a, k, exec_f32(y) + yoff, nn, c, nn);
+  if (m < MATMUL_GEMM_ROWS) { /* packed: one decoded row of y for every row of A */
+    for (int64_t j = 0; j < nv; j++) {
+      mm_read(y, yoff + j * k, k, row);
+      exec_kernel_dot_rows(row, a, m, k, k, c + j, nn);
+    }
     return;
   }
-  for (int64_t q = 0; q < k; q++) { /* y stored (K, N): decode row q once, use it for all of A */
-    exec_kernel_read(y, yoff + q * nn, nn, row);
-    for (int64_t i = 0; i < m; i++) exec_kernel_axpy(a[i * k + q], row, c + i * nn, nn);
+  const float *src = exec_f32(y) + yoff; /* y^T (K, nv) once, then the micro-kernel */
+  if (y->storage != EXEC_F32) mm_read(y, yoff, nv * k, yt + k * nn), src = yt + k * nn;
+  for (int64_t j = 0; j < nv; j++)
+    for (int64_t q = 0; q < k; q++) yt[q * nv + j] = src[j * k + q];
+  exec_kernel_gemm_nn(m, nv, k, a, k, yt, nv, c, nn);
+}
+
+/* C[:, :nv] of A . y (the other columns 0). */
+static void mm_one(const exec_tensor *y, const mm_plan *p, const float *a, int64_t yoff, int64_t nv, float *c,
+                   float *row, float *yt) {
+  int64_t m = p->m, nn = p->n, k = p->k;
+  memset(c, 0, (size_t)(m * nn) * sizeof *c);
+  if (p->ty) {
+    mm_one_ty(y, p, a, yoff, nv, c, row, yt);
+    return;
+  }
+  int64_t kk = y->storage == EXEC_F16 ? used_cols(a, m, k) : k; /* y stored (K, N) */
+  if (y->storage == EXEC_F32) {
+    exec_kernel_gemm_nn(m, nv, kk, a, k, exec_f32(y) + yoff, nn, c, nn);
+  } else if (m >= MATMUL_GEMM_ROWS) { /* decode y's used rows once, then the micro-kernel */
+    mm_read(y, yoff, kk * nn, yt);
+    exec_kernel_gemm_nn(m, nv, kk, a, k, yt, nn, c, nn);
+  } else {
+    for (int64_t q = 0; q < kk; q++) { /* decode row q once, use it for all of A */
+      mm_read(y, yoff + q * nn, nv, row);
+      for (int64_t i = 0; i < m; i++) exec_kernel_axpy(a[i * k + q], row, c + i * nn, nv);
+    }
   }
 }
 
@@ -222,9 +284,8 @@ static void mm_one(const exec_tensor *y, const mm_plan *p, const float *a, int64
 static void matmul_part(const exec_node *n, void *ctx, int ith, int nth) {
   const mm_plan *p = n->priv;
   const exec_tensor *x = exec_in(n, P_matmul_x), *y = exec_in(n, P_matmul_y);
-  float *abuf = exec_scratch(n, ith), *row = abuf + 2 * p->m * p->k;
-  int64_t lo, hi;
-  (void)ctx;
+  float *abuf = exec_scratch(n, ith), *row = abuf + 2 * p->m * p->k, *yt = row + (p->n > p->k ? p->n : p->k);
+  int64_t lo, hi, nv = *(const int64_t *)ctx;
   exec_split(p->batch, 1, ith, nth, &lo, &hi);
   for (int64_t b = lo; b < hi; b++) {
     int64_t rem = b, xb = 0, yb = 0;
@@ -235,12 +296,13 @@ static void matmul_part(const exec_node *n, void *ctx, int ith, int nth) {
       yb += cj * p->ystr[j];
     }
     const float *a = mm_lhs(x, p, xb * p->m * p->k, abuf);
-    mm_one(y, p, a, yb * p->k * p->n, exec_f32(n->out[0]) + b * p->m * p->n, row);
+    mm_one(y, p, a, yb * p->k * p->n, nv, exec_f32(n->out[0]) + b * p->m * p->n, row, yt);
   }
 }
 
 int exec_matmul_run(exec_node *n, mr_error *err) {
   const mm_plan *p = n->priv;
-  exec_parallel(n, p->batch * p->m * p->n * p->k, matmul_part, NULL);
+  int64_t nv = visible_cols(n->hidden_by, p->n);
+  exec_parallel(n, p->batch * p->m * nv * p->k, matmul_part, &nv);
   return MR_OK;
 }

@@ -92,6 +92,10 @@ int exec_red_geom_init(const exec_node *n, const exec_tensor *x, const int64_t *
 int64_t exec_red_kept(const exec_red_geom *g, int64_t k);
 int64_t exec_red_item(const exec_red_geom *g, int64_t r);
 
+/* Whether a planned slice_by_index/slice_by_size node takes a fixed, contiguous run of its x (so its
+ * output could be a view of x): 1 with *base = the run's first element, else 0. */
+int exec_slice_contiguous(const exec_node *n, int64_t *base);
+
 /* Row-major strides (in elements) of a shape. */
 void exec_strides(int rank, const int64_t *shape, int64_t *strides);
 

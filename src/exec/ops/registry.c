@@ -1,4 +1,4 @@
-/* registry.c — the one op table (STYLE rule 11): every MIL op the CPU executor runs, with its
+/* registry.c — the one op table (docs/style.md §11): every MIL op the CPU executor runs, with its
  * param list (ops/params.h: the planner binds model.mil arguments to it by name), which of those
  * params it takes, its variant within a family that shares plan/run, its properties, how many
  * outputs it declares, and its family's plan/run/scratch functions. Op names are written here and
@@ -53,7 +53,7 @@
   RED("reduce_log_sum_exp", R_LOGSUMEXP)                                                            \
   OP("reduce_argmax", argreduce, ARG_MAX, 0) OP("reduce_argmin", argreduce, ARG_MIN, 0)             \
   OP("softmax", softmax, 0, 0)                                                                      \
-  SCRATCH("linear", linear, linear, linear, 1) SCRATCH("matmul", matmul, matmul, matmul, 1)         \
+  SCRATCH("linear", linear, linear, linear, 1) X("matmul", matmul, matmul, 0, ALL(matmul), 1, 1, exec_matmul_scratch, EXEC_OP_READS_F16_Y, -1)         \
   X("conv", conv, conv, 0, ALL(conv) & ~PB(conv, output_shape), 1, 1, exec_conv_scratch, 0, -1)     \
   SCRATCH("conv_transpose", conv_transpose, conv, conv_transpose, 1)                                \
   OP("layer_norm", layer_norm, 0, 0) OP("batch_norm", batch_norm, 0, 0)                             \

@@ -1,4 +1,4 @@
-/* slice.c — slice_by_index, slice_by_size and slice_update (mil-format.md §4.8). A slice is a
+/* slice.c — slice_by_index, slice_by_size and slice_update (docs/formats.md §4.8). A slice is a
  * base offset plus, per kept dim, a length and a (possibly negative) stride in x, computed with
  * Python slice rules; slice_update writes `update` through the same view of a copy of x (how KV
  * caches are written). begin/end/size may be run-time tensors: then the slice is computed again
@@ -151,6 +151,19 @@ int exec_slice_by_index_plan(exec_node *n, mr_error *err) {
 }
 
 int exec_slice_by_size_plan(exec_node *n, mr_error *err) { return exec_slice_by_index_plan(n, err); }
+
+int exec_slice_contiguous(const exec_node *n, int64_t *base) {
+  const slice_plan *p = n->priv;
+  if (!p || p->dynamic) return 0;
+  int64_t want = 1;
+  for (int d = p->v.rank - 1; d >= 0; d--) {
+    if (p->v.shape[d] == 1) continue; /* any stride: one element */
+    if (p->v.stride[d] != want) return 0;
+    want *= p->v.shape[d];
+  }
+  *base = p->v.base;
+  return 1;
+}
 
 /* The view to use in run(): the planned one, or one computed now and checked against the output. */
 static int run_view(const exec_node *n, slice_view *v, mr_error *err) {
