@@ -100,7 +100,7 @@ int mr_model_open(const char *model, const mr_model_options *opts, mr_model **ou
   if (!m) return util_err_nomem(err, "model");
   llm_source src;
   int rc = llm_resolve(model, opts ? opts->hub : NULL, &src, err);
-  if (!rc) rc = llm_model_open_files(&src.files, &m->lm, err);
+  if (!rc) rc = llm_model_open_files(&src.files, opts ? &opts->bundle : NULL, &m->lm, err);
   if (!rc) {
     m->dir = src.dir;
     src.dir = NULL;
@@ -132,6 +132,9 @@ int mr_model_context(const mr_model *m) { return llm_model_context(m->lm); }
 int64_t mr_model_vocab(const mr_model *m) { return llm_model_vocab(m->lm); }
 const char *mr_model_dir(const mr_model *m) { return m->dir; }
 int mr_model_argmax_only(const mr_model *m) { return llm_model_argmax(m->lm); }
+const mr_bundle *mr_model_component(const mr_model *m, int i, const char **what) {
+  return llm_model_component(m->lm, i, what);
+}
 int mr_model_stop_tokens(const mr_model *m, const int32_t **ids) {
   *ids = m->stops;
   return m->n_stops;
