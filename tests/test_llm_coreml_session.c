@@ -13,26 +13,10 @@
 #include "exec/coreml/coreml.h"
 #include "harness.h"
 #include "milrun.h"
+#include "tiny_convert.h"
 #include "util/file.h"
 
 enum { PROMPT = 70, GEN = 12 }; /* two prefill batches of 64 (the last padded), then decoding */
-
-static char model_dir[512];
-
-static int convert_both(void) {
-  if (model_dir[0]) return 0;
-  const char *milrun = getenv("MR_MILRUN");
-  CHECK(milrun != NULL);
-  if (!milrun) return -1;
-  snprintf(model_dir, sizeof model_dir, "%s/qwen3-tiny", th_tmpdir());
-  char cmd[2048];
-  snprintf(cmd, sizeof cmd, "\"%s\" convert \"%s\" \"%s\" --context 256 --format both --quiet >/dev/null 2>&1", milrun,
-           th_fixture("models/qwen3-tiny-python"), model_dir);
-  int st = system(cmd);
-  CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s failed", cmd);
-  if (!WIFEXITED(st) || WEXITSTATUS(st)) model_dir[0] = 0;
-  return model_dir[0] ? 0 : -1;
-}
 
 typedef struct run {
   int32_t tokens[GEN];
@@ -95,7 +79,7 @@ static void check_not_constant(const run *r) {
 
 static void test_mlmodelc_coreml_matches_cpu(void) {
   setup();
-  if (convert_both()) return;
+  if (tiny_convert("--format both")) return;
   long live = standin_live_objects();
   run cpu, cm;
   generate(model_dir, "cpu", NULL, &cpu);
@@ -119,7 +103,7 @@ static void test_mlmodelc_coreml_matches_cpu(void) {
 /* The same model with only its packages: compiled once by "Core ML", cached, the same tokens. */
 static void test_mlpackage_coreml_matches_cpu(void) {
   setup();
-  if (convert_both()) return;
+  if (tiny_convert("--format both")) return;
   char pkg_dir[600], cmd[4096], to[700];
   snprintf(pkg_dir, sizeof pkg_dir, "%s-packages", model_dir);
   snprintf(cmd, sizeof cmd, "rm -rf \"%s\" && cp -r \"%s\" \"%s\" && rm -rf \"%s\"/*.mlmodelc", pkg_dir, model_dir, pkg_dir,
@@ -148,7 +132,7 @@ static void test_mlpackage_coreml_matches_cpu(void) {
 /* A bad option reaches mr_bundle_open and fails the model with its message. */
 static void test_bad_options_fail_the_model(void) {
   setup();
-  if (convert_both()) return;
+  if (tiny_convert("--format both")) return;
   mr_model_options mo = {.bundle = {"coreml", 0, "gpu"}};
   mr_model *m = NULL;
   mr_error err = {0};

@@ -147,7 +147,8 @@ static double dir_bytes(const char *path) {
 }
 
 static int open_one(bench *b, const char *path, mr_bundle **out, mr_error *err) {
-  int rc = util_is_dir(path) ? mr_bundle_open(path, &b->bopts, out, err) : util_err(err, MR_ENOTFOUND, "%s: component not found", path);
+  int rc = util_is_dir(path) ? mr_bundle_open(path, &b->bopts, out, err)
+                              : util_err(err, MR_ENOTFOUND, "%s: component not found", path);
   if (!rc) b->file_bytes += dir_bytes(path);
   if (!rc && out == &b->emb) b->emb_bytes = dir_bytes(path);
   return rc;
