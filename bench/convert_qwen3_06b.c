@@ -2,7 +2,7 @@
  *
  *   bench_convert_qwen3_06b WORKDIR [--lut 8] [--keep] [--checkpoint-only]
  *
- * Writes WORKDIR/Qwen3-0.6B-random (config.json of Qwen3-0.6B, contract §0, and a 1.2 GB bf16
+ * Writes WORKDIR/Qwen3-0.6B-random (config.json of Qwen3-0.6B, docs/anemll.md §7, and a 1.2 GB bf16
  * model.safetensors of random normal weights, std 0.02, norms 1; tied embeddings), streamed to disk
  * so that making it holds no copy, then converts it with `--lut-ffn N --lut-lmhead N` (context 512,
  * batch 64, one chunk) into WORKDIR/Qwen3-0.6B-anemll and reports the wall time and the peak

@@ -1,7 +1,7 @@
 /* test_convert_layout.c — what the converter decides without running a model: config.json in both
  * rope spellings and the llama3 frequencies (against a float64 transcription of transformers'
  * formula written here), the divmod layer split and the LM head split, the names, dtypes and shapes
- * of a Qwen3-0.6B-shaped bundle (dry run, anemll-contract.md §2), and the atomic output. */
+ * of a Qwen3-0.6B-shaped bundle (dry run, docs/anemll.md §2), and the atomic output. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +24,7 @@ static void test_splits(void) {
   }
   for (int k = 0; k < 16; k++) {
     CHECK_EQ_INT((int)conv_part_size(151936, 16, k), 9496);
-    CHECK_EQ_INT((int)conv_part_size(151669, 16, k), k < 5 ? 9480 : 9479); /* contract §2.3 */
+    CHECK_EQ_INT((int)conv_part_size(151669, 16, k), k < 5 ? 9480 : 9479); /* docs/anemll.md §2.3 */
   }
   CHECK_EQ_INT((int)conv_part_size(128256, 8, 7), 16032);
 }
@@ -117,7 +117,7 @@ static mil_program *parse(const char *dir, const char *bundle) {
   return p;
 }
 
-/* Qwen3-0.6B's config (contract §0), converted with --dry-run --lut-lmhead 8. */
+/* Qwen3-0.6B's config (docs/anemll.md §7), converted with --dry-run --lut-lmhead 8. */
 static void test_qwen3_06b_dry_run(void) {
   char hf[600], out[600], buf[256];
   snprintf(hf, sizeof hf, "%s/Qwen3-0.6B", th_tmpdir());
@@ -169,7 +169,7 @@ static void test_qwen3_06b_dry_run(void) {
     CHECK_EQ_STR(f->body.outputs[k], want);
     CHECK_EQ_STR(type_of(f, want, buf, sizeof buf), "tensor<fp16, [1, 1, 9496]>");
   }
-  int luts = 0; /* contract §5: indices uint8 [9496, 1024, 1, 1], lut fp16 [1187, 1, 1, 1, 256, 1] */
+  int luts = 0; /* docs/anemll.md §5: indices uint8 [9496, 1024, 1, 1], lut fp16 [1187, 1, 1, 1, 256, 1] */
   for (int i = 0; i < f->body.n_ops; i++) {
     const mil_op *op = &f->body.ops[i];
     if (strcmp(op->type, "constexpr_lut_to_dense")) continue;

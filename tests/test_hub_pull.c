@@ -547,6 +547,103 @@ static void test_redundant_zip(void) {
   hub_mock_stop(&m);
 }
 
+/* Copy the fixture file `rel` to <root>/<dst>, creating its folders. */
+static int copy_fixture(const char *root, const char *rel, const char *dst) {
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd, "mkdir -p \"$(dirname '%s/%s')\" && cp '%s/%s' '%s/%s'", root, dst,
+           th_fixture("hub/repo"), rel, root, dst);
+  return system(cmd);
+}
+
+/* Where the snapshot entry `rel` links to (its blob name), in `out`. */
+static void blob_of(const char *snap, const char *rel, char *out, size_t n) {
+  char link[2048], target[1024];
+  snprintf(link, sizeof link, "%s/%s", snap, rel);
+  ssize_t len = readlink(link, target, sizeof target - 1);
+  target[len > 0 ? len : 0] = 0;
+  const char *b = strstr(target, "blobs/");
+  snprintf(out, n, "%s", b ? b + 6 : "");
+}
+
+/* Two files with the same content share one blob (an .mlmodelc and an .mlpackage of the same
+ * weights, as `milrun convert --format both` writes them): the pull fetches the blob once and links
+ * both entries to it, for LFS files (sha256 blob names) and for regular files (git oids). */
+static void test_shared_blob(void) {
+  static const char *const lfs[] = {"m.mlmodelc/weights/weight.bin",
+                                    "m.mlpackage/Data/com.apple.CoreML/weights/weight.bin"};
+  static const char *const small[] = {"m.mlmodelc/config.json", "m.mlpackage/config.json"};
+  char root[600], arg[700];
+  snprintf(root, sizeof root, "%s/dup-repo", th_tmpdir());
+  for (int i = 0; i < 2; i++) {
+    CHECK(copy_fixture(root, WEIGHT, lfs[i]) == 0);
+    CHECK(copy_fixture(root, "config.json", small[i]) == 0);
+  }
+  snprintf(arg, sizeof arg, "org/dup=%s", root);
+  const char *args[] = {"--repo", arg, NULL};
+  hub_mock m;
+  if (hub_mock_start(&m, args) != 0) {
+    CHECK(0);
+    return;
+  }
+  const char *cache = new_cache("shared");
+  char *snap = NULL, rd[512], src[1024], a[128], b[128], cmd[1200];
+  mr_error e;
+  CHECK_EQ_INT(do_pull(&m, "org/dup", cache, &snap, &e), MR_OK);
+  CHECK_EQ_STR(e.msg, "");
+  snprintf(rd, sizeof rd, "%s/models--org--dup", cache);
+  for (int i = 0; snap && i < 2; i++) {
+    const char *const *pair = i ? small : lfs;
+    src_path(src, sizeof src, i ? "config.json" : WEIGHT);
+    check_entry(rd, snap, pair[0], src);
+    check_entry(rd, snap, pair[1], src);
+    blob_of(snap, pair[0], a, sizeof a);
+    blob_of(snap, pair[1], b, sizeof b);
+    CHECK_EQ_STR(a, b);
+  }
+  /* blobs/ holds the two blobs and nothing else (no .incomplete left behind). */
+  snprintf(cmd, sizeof cmd, "ls -A %s/blobs | wc -l", rd);
+  FILE *p = popen(cmd, "r");
+  int nblobs = -1;
+  if (!p || fscanf(p, "%d", &nblobs) != 1) nblobs = -1;
+  if (p) pclose(p);
+  CHECK_EQ_INT(nblobs, 2);
+  /* Each body came once; a second pull fetches nothing. */
+  CHECK_EQ_INT(hub_mock_count(&m, "GET /cdn/"), 1);
+  CHECK_EQ_INT(hub_mock_count(&m, "GET /org/dup/resolve/"), 1);
+  int heads = hub_mock_count(&m, "HEAD ");
+  CHECK_EQ_INT(heads, 4);
+  char *snap2 = NULL;
+  CHECK_EQ_INT(do_pull(&m, "org/dup", cache, &snap2, &e), MR_OK);
+  CHECK_EQ_INT(hub_mock_count(&m, "GET /cdn/"), 1);
+  CHECK_EQ_INT(hub_mock_count(&m, "GET /org/dup/resolve/"), 1);
+  CHECK_EQ_INT(hub_mock_count(&m, "HEAD "), heads);
+  CHECK(snap && snap2 && !strcmp(snap, snap2));
+  mr_free(snap);
+  mr_free(snap2);
+  hub_mock_stop(&m);
+  /* The shared blob's download is cut: both files fail, and the next pull resumes it once. */
+  char cut0[200], cut1[200], expect[600];
+  snprintf(cut0, sizeof cut0, "%s:1000", lfs[0]);
+  snprintf(cut1, sizeof cut1, "%s:1000", lfs[1]); /* the server cuts whichever path it serves the blob as */
+  const char *cut_args[] = {"--repo", arg, "--cut", cut0, "--cut", cut1, NULL};
+  if (hub_mock_start(&m, cut_args) != 0) {
+    CHECK(0);
+    return;
+  }
+  cache = new_cache("shared-cut");
+  CHECK_EQ_INT(do_pull(&m, "org/dup", cache, &snap, &e), MR_ENET);
+  snprintf(expect, sizeof expect, "%s: the download was interrupted after 1000 of 158912 bytes (the connection "
+           "closed early): run the same pull again to resume it (and 1 more file failed)", lfs[0]);
+  CHECK_EQ_STR(e.msg, expect);
+  CHECK_EQ_INT(do_pull(&m, "org/dup", cache, &snap, &e), MR_OK);
+  CHECK_EQ_INT(hub_mock_count(&m, "bytes=1000-"), 1);
+  src_path(src, sizeof src, WEIGHT);
+  snprintf(rd, sizeof rd, "%s/models--org--dup", cache);
+  for (int i = 0; snap && i < 2; i++) check_entry(rd, snap, lfs[i], src);
+  mr_free(snap);
+  hub_mock_stop(&m);
+}
+
 /* A listed file whose resolve URL answers 404: the error names it and .no_exist records it. */
 static void test_missing_file(void) {
   hub_mock m;
@@ -622,6 +719,7 @@ int main(int argc, char **argv) {
     {"exclude", test_exclude},
     {"missing_file", test_missing_file},
     {"redundant_zip", test_redundant_zip},
+    {"shared_blob", test_shared_blob},
     {"alloc_failures", test_alloc_failures},
     {NULL, NULL},
   };

@@ -1,5 +1,5 @@
 /* test_llm_anemll_names.c — Anemll's component file names (llm/anemll_names.c) against the names
- * of anemll-contract.md §1.3-§1.5 written out by hand (Anemll's published bundles and chat.py's
+ * of docs/anemll.md §1.3-§1.5 written out by hand (Anemll's published bundles and chat.py's
  * patterns), and the `_chunk_NNofMM` parser on good and bad names. */
 #include <string.h>
 

@@ -1,4 +1,4 @@
-/* test_llm_meta.c — meta.yaml as Anemll writes it (anemll-contract.md §1.3-§1.4: the published
+/* test_llm_meta.c — meta.yaml as Anemll writes it (docs/anemll.md §1.3-§1.4: the published
  * LUT888 Qwen3 bundle's keys) and each malformed-file error with its whole message. */
 #include <stdio.h>
 #include <string.h>

@@ -31,7 +31,7 @@ static void test_bits_pack_and_get(void) {
       CHECK_EQ_INT(mil_bits_get(packed, i, bits), vals[i]);
     }
   }
-  /* mil-format.md §3.5: uint4 byte j holds element 2j in bits 0-3 */
+  /* docs/formats.md §3.5: uint4 byte j holds element 2j in bits 0-3 */
   uint8_t two[2] = {0x21, 0x43};
   CHECK_EQ_INT(mil_bits_get(two, 0, 4), 1);
   CHECK_EQ_INT(mil_bits_get(two, 1, 4), 2);

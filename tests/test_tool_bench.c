@@ -121,6 +121,13 @@ static void test_errors(void) {
   CHECK_EQ_STR(msg, "milrun bench: -p 65 / -n 128: the context of this model is 64 tokens\n");
   CHECK_EQ_INT(run("bench /nonexistent"), 1);
   CHECK_EQ_STR(msg, "milrun bench: --model /nonexistent: no such file or folder, and not a Hugging Face id ORG/NAME[@REV]\n");
+  snprintf(args, sizeof args, "bench \"%s\" -p 4 -n 1 -r 1 --backend nosuch", tiny());
+  CHECK_EQ_INT(run(args), 1);
+  CHECK_MSG(strstr(msg, "nosuch") != NULL, "%s", msg);
+  snprintf(args, sizeof args, "bench \"%s\" -p 4 -n 1 -r 1 --backend cpu --verbose", tiny());
+  CHECK_EQ_INT(run(args), 0);
+  CHECK_MSG(line_with("ffn[1]: executor cpu") && line_with("lm_head: executor cpu"), "%s", msg);
+  CHECK(strstr(msg, "| CPU ") != NULL);
   CHECK_EQ_INT(run("bench /nonexistent -r 0"), 2);
   CHECK_EQ_STR(msg, "milrun bench: -r expects an integer from 1 to 1000, got '0'\n(milrun bench --help lists the options)\n");
 }

@@ -93,7 +93,7 @@ static void test_run_writes_npy(void) {
 }
 
 /* A converter dry run (no weights) of Qwen3-0.6B's shape is described by inspect from model.mil:
- * Anemll's names, dtypes and shapes (anemll-contract.md §2.2, §2.3). */
+ * Anemll's names, dtypes and shapes (docs/anemll.md §2.2, §2.3). */
 static void test_inspect_dry_run_bundle(void) {
   char hf[600], out[600], cmd[2048], *text;
   snprintf(hf, sizeof hf, "%s/Qwen3-0.6B", th_tmpdir());

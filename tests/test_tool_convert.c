@@ -290,7 +290,7 @@ static void test_broken_checkpoints(void) {
          "the data but the file holds 996832 (truncated?)\n");
 }
 
-/* `milrun inspect` shows the converted FFN chunk with Anemll's names (contract §2.2). */
+/* `milrun inspect` shows the converted FFN chunk with Anemll's names (docs/anemll.md §2.2). */
 static void test_inspect(void) {
   char b[600], args[800];
   if (convert("qwen3-tiny", "inspect", "--chunks 2", b, sizeof b)) {

@@ -1,4 +1,4 @@
-/* test_tool_symbols.c — STYLE rule 1: libmilrun.so exports only the public mr_* API. */
+/* test_tool_symbols.c — docs/style.md §1: libmilrun.so exports only the public mr_* API. */
 #include <stdlib.h>
 
 #include "harness.h"

@@ -1,4 +1,4 @@
-/* main.c — the milrun command: one table of subcommands (STYLE rule 19), one file each. */
+/* main.c — the milrun command: one table of subcommands (docs/style.md §19), one file each. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -158,7 +158,7 @@ static int copy_file(const char *src, const char *dst, mr_error *err) {
   return rc;
 }
 
-/* Tokenizer files from the checkpoint (or --tokenizer), as Anemll copies them (§1.1). */
+/* Tokenizer files from the checkpoint (or --tokenizer), as Anemll copies them (docs/anemll.md §1.1). */
 static int copy_tokenizer(const char *src_dir, const char *out, mr_error *err) {
   static const char *const files[] = {"tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt",
                                       "chat_template.jinja"};
@@ -276,7 +276,7 @@ int conv_convert(const char *hf_dir, const char *out_dir, const conv_options *op
   if (rc) return rc;
   m.prefix = opt->prefix ? opt->prefix : m.cfg.arch == CONV_QWEN3 ? "qwen" : m.cfg.arch == CONV_QWEN2 ? "qwen25" : "llama";
   m.lm_parts = opt->split_lm_head ? opt->split_lm_head : m.cfg.arch == CONV_LLAMA ? 8 : 16;
-  /* state length: Qwen max(256, C), Llama max(512, C) (contract §2.2) */
+  /* state length: Qwen max(256, C), Llama max(512, C) (docs/anemll.md §2.2) */
   int smin = m.cfg.arch == CONV_LLAMA ? 512 : 256;
   m.state_len = opt->context > smin ? opt->context : smin;
   if ((rc = check_options(&m, hf_dir, err))) return rc;

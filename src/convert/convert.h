@@ -1,5 +1,5 @@
 /* convert.h — `milrun convert`: a Hugging Face checkpoint (Qwen3, Qwen2/2.5, Llama) into the
- * bundle Anemll would produce (anemll-contract.md §1-§3, §5): embeddings, FFN_PF chunks with
+ * bundle Anemll would produce (docs/anemll.md §1-§3, §5): embeddings, FFN_PF chunks with
  * infer and prefill sharing one KV state, the LM head, meta.yaml, tokenizer files and a minimal
  * config.json. Output is atomic: everything is written into OUT.partial-XXXXXX and renamed. */
 #ifndef CONVERT_CONVERT_H

@@ -1,5 +1,5 @@
 /* embeddings.c — `{prefix}_embeddings[_lutN]`: input_ids -> hidden_states, a gather on
- * embed_tokens (anemll-contract.md §2.1). Anemll declares input_ids with the enumerated shapes
+ * embed_tokens (docs/anemll.md §2.1). Anemll declares input_ids with the enumerated shapes
  * [1, 1] and [1, B]: model.mil declares [1, ?] and metadata.json lists both as enumeratedShapes with
  * [1, 1] as the default. (The FlexibleShapeInformation attribute Core ML adds is left out: its
  * EnumeratedShapes entries are keyed by a compiler-made hash whose derivation is unknown, and nothing

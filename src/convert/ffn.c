@@ -1,5 +1,5 @@
 /* ffn.c — one FFN_PF chunk: functions `infer` (one token) and `prefill` (B tokens) over the layers
- * of the chunk, in Anemll's ANE form (anemll-contract.md §2.2, §3): projections are 1x1 convs on
+ * of the chunk, in Anemll's ANE form (docs/anemll.md §2.2, §3): projections are 1x1 convs on
  * [1, C, 1, T], RMSNorm is layer_norm over [x, -x], RoPE rows are gathered from constant tables
  * by position, K (after q/k-norm and RoPE) and V go into the shared state [2L, nKV, S, hd] with
  * slice_update + write_state before attention reads them back. Both functions are emitted by the
@@ -28,7 +28,7 @@ typedef struct fctx {
   int rc;
 } fctx;
 
-/* x * (1 / sqrt(mean(x^2) + eps)) * weight through layer_norm over [x, -x] (contract §3.2). */
+/* x * (1 / sqrt(mean(x^2) + eps)) * weight through layer_norm over [x, -x] (docs/anemll.md §3.2). */
 static conv_val rmsnorm(fctx *c, const conv_val *x, const conv_val *weight) {
   conv_writer *w = c->w;
   int r = x->rank;
@@ -215,7 +215,7 @@ static conv_val attend(fctx *c, int l, const conv_val *q) {
 }
 
 /* o_proj of the attention output [1, nH, T, hd] -> [1, T, H]: a 1x1 conv, or for Llama an
- * nn.Linear (contract §3.7). */
+ * nn.Linear (docs/anemll.md §3.7). */
 static conv_val out_proj(fctx *c, int l, const conv_val *oh) {
   conv_writer *w = c->w;
   const conv_config *cf = &c->m->cfg;
@@ -240,7 +240,7 @@ static conv_val out_proj(fctx *c, int l, const conv_val *oh) {
 }
 
 /* Self-attention of global layer l on the normed input n [1, T, H]; returns [1, T, H]. The KV
- * write comes before attention, so each token sees itself (contract §3.4). */
+ * write comes before attention, so each token sees itself (docs/anemll.md §3.4). */
 static conv_val attention(fctx *c, int l, const conv_val *n) {
   conv_val q, k, v;
   qkv(c, l, n, &q, &k, &v);
@@ -272,7 +272,7 @@ static conv_val decoder_layer(fctx *c, int l, const conv_val *x) {
   conv_val n1 = rmsnorm(c, x, &w1);
   conv_val a = attention(c, l, &n1);
   conv_val h = conv_emit(c->w, "resid", MIL_FP16, 3, x->shape, "add", CONV_ARGS(CA_VAR("x", x->name), CA_VAR("y", a.name)));
-  /* Llama prefill skips the MLP of the model's last layer: its output is never used (§2.2). */
+  /* Llama prefill skips the MLP of the model's last layer: its output is never used (docs/anemll.md §2.2). */
   if (c->prefill && c->m->cfg.arch == CONV_LLAMA && l == c->m->cfg.layers - 1) return h;
   layer_name(nm, sizeof nm, l, "post_attention_layernorm.weight");
   conv_val w2 = vec_w(c, nm, c->m->cfg.hidden);
@@ -342,7 +342,7 @@ static void function(conv_model *m, conv_writer *w, int chunk, int prefill, cons
   for (int l = first; l < first + count && !c.rc; l++) x = decoder_layer(&c, l, &x);
   conv_val out = conv_new(w, "out", MIL_FP16, 3, x.shape);
   snprintf(out.name, sizeof out.name, "output_hidden_states");
-  if (last && prefill) { /* only token 0; the logits always come from infer (§2.2) */
+  if (last && prefill) { /* only token 0; the logits always come from infer (docs/anemll.md §2.2) */
     out.shape[1] = 1;
     conv_op(w, &out, "slice_by_index",
             CONV_ARGS(CA_INTS("begin", 3, I64(0, 0, 0)), CA_INTS("end", 3, I64(1, 1, H)), CA_VAR("x", x.name)));

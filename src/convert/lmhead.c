@@ -1,7 +1,7 @@
 /* lmhead.c — `{prefix}_lm_head[_lutN]`: hidden_states [1, 1, H] -> logits1..logitsK, each a 1x1
  * conv over its slice of lm_head.weight (embed_tokens when tied), K = 16 for Qwen, 8 for Llama,
- * the remainder rows going to the first parts (anemll-contract.md §2.3). With --argmax the head
- * returns each part's local argmax and its value instead ([A35]). */
+ * the remainder rows going to the first parts (docs/anemll.md §2.3). With --argmax the head
+ * returns each part's local argmax and its value instead (Anemll 0.3.5: docs/anemll.md §2.3). */
 #include <stdio.h>
 
 #include "convert/convert.h"

@@ -1,4 +1,4 @@
-/* meta_yaml.c — meta.yaml as Anemll's generate_meta_yaml.py writes it (anemll-contract.md §1.4):
+/* meta_yaml.c — meta.yaml as Anemll's generate_meta_yaml.py writes it (docs/anemll.md §1.4, docs/formats.md §5):
  * model_info with name, version, description, architecture and the parameters chat.py reads. */
 #include "convert/meta_yaml.h"
 

@@ -1,4 +1,4 @@
-/* metadata.h — metadata.json of a converted component, in the shape mil-format.md §1.2 describes
+/* metadata.h — metadata.json of a converted component, in the shape docs/formats.md §1.2 describes
  * (a one-element array: schemas of the default function, a "functions" list for multifunction
  * bundles, user-defined com.anemll.* keys). */
 #ifndef CONVERT_METADATA_H

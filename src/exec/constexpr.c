@@ -1,4 +1,4 @@
-/* constexpr.c — folding the constexpr_* decompression ops at load (mil-format.md §4.1) into packed
+/* constexpr.c — folding the constexpr_* decompression ops at load (docs/formats.md §4.1) into packed
  * tensors: constexpr_lut_to_dense (iOS16 flat form and iOS18 grouped/vector form),
  * constexpr_affine_dequantize, constexpr_blockwise_shift_scale and constexpr_cast. */
 #include <string.h>

@@ -1,4 +1,4 @@
-/* consts.c — constants and constexpr_* folding (mil-format.md §4.1). Weights keep the form they have
+/* consts.c — constants and constexpr_* folding (docs/formats.md §4.1). Weights keep the form they have
  * in the weight file: fp16 stays fp16 in the mapping, LUT indices stay packed and only the palettes
  * are decoded, int8 stays int8 with its scales. Blob-backed results are cached by their blob offsets,
  * so a weight shared by two functions (prefill and infer) is prepared once. */

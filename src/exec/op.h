@@ -1,4 +1,4 @@
-/* op.h — how an op is implemented (STYLE rule 11): one table entry {name, params, plan, run}.
+/* op.h — how an op is implemented (docs/style.md §11): one table entry {name, params, plan, run}.
  *
  * The planner (plan_bind.c) binds each MIL op to its exec_op_def by name, binds every named argument
  * to the param of the same name (params[] order, given by ops/params.h: ops read n->in[] through the

@@ -1,6 +1,6 @@
 /* tensor.h — the executor's tensors. Every value an op sees is one of these.
  *
- * Storage is chosen for computing in fp32 (ARCHITECTURE.md): values declared fp16/fp32/bf16/fp64
+ * Storage is chosen for computing in fp32 (docs/formats.md §4.0, docs/architecture.md §7): values declared fp16/fp32/bf16/fp64
  * are stored as float (fp16 values rounded to fp16 after each op by the executor); all integer
  * dtypes as int32_t; bool as uint8_t (0/1); strings as one char* (rank-0 const params only).
  * Large constant weights stay packed (fp16 in the mapped file, LUT indices + palettes, int8 + scale)

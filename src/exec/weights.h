@@ -1,4 +1,4 @@
-/* weights.h — constant weights kept packed after load (ARCHITECTURE.md: never a full fp32 copy).
+/* weights.h — constant weights kept packed after load (docs/architecture.md §7: never a full fp32 copy).
  * A packed tensor is decoded on the fly by the kernels, a row or a range at a time. */
 #ifndef EXEC_WEIGHTS_H
 #define EXEC_WEIGHTS_H
@@ -16,7 +16,7 @@ typedef enum exec_packed_kind {
 
 struct exec_packed {
   exec_packed_kind kind;
-  const uint8_t *data;  /* values or packed fields (LSB-first bit stream, mil-format.md §3.5) */
+  const uint8_t *data;  /* values or packed fields (LSB-first bit stream, docs/formats.md §3.5) */
   int bits;             /* INT, LUT: field width, 1..8 */
   int is_signed;        /* INT: two's complement fields */
   /* Grouping of LUT palettes and INT scales: the element at coordinates p (of the indices/data

@@ -3,7 +3,8 @@
  * folder on the hub), a HEAD of each missing file's resolve URL gives its blob name (ETag) and
  * where to get it, the bodies come over a few parallel connections into blobs/<etag>.incomplete
  * (resumed with Range), LFS files are checked against their sha256, and only then renamed to
- * blobs/<etag> and linked from snapshots/<commit>/. *.mlmodelc.zip files are unzipped last. */
+ * blobs/<etag> and linked from snapshots/<commit>/. Files with the same content share one blob,
+ * which is fetched once and linked from each of them. *.mlmodelc.zip files are unzipped last. */
 #include "hub/pull.h"
 
 #include <cjson/cJSON.h>
@@ -35,6 +36,8 @@ typedef struct job {
   int64_t size;     /* expected bytes */
   FILE *out;        /* the open, locked .incomplete file while downloading */
   int get;          /* index into the GET array, or -1 */
+  int same;         /* index of an earlier job with the same blob (it downloads, this one links), or -1 */
+  int installed;    /* the blob is in place and this file is linked to it */
 } job;
 
 typedef struct pull {
@@ -329,7 +332,25 @@ static int install(pull *p, job *j, mr_error *err) {
     }
   }
   if (rename(j->part, j->blob) != 0) return util_err(err, MR_EIO, "%s: cannot rename: %s", j->part, strerror(errno));
-  return hub_cache_link(p->repo_dir, p->commit, j->path, j->etag, err);
+  int rc = hub_cache_link(p->repo_dir, p->commit, j->path, j->etag, err);
+  j->installed = rc == MR_OK;
+  return rc;
+}
+
+/* Link each file whose blob an earlier job of this pull fetched. A second download of the same
+ * blob would find its .incomplete locked by this very process. */
+static void link_shared(pull *p) {
+  for (int i = 0; i < p->njobs; i++) {
+    job *j = &p->jobs[i];
+    if (j->same < 0 || j->get == -2) continue;
+    const job *owner = &p->jobs[j->same];
+    mr_error e = {0};
+    if (!owner->installed)
+      util_err(&e, MR_ENET, "%s: not installed: it has the same content as %s, which failed", j->path, owner->path);
+    else
+      hub_cache_link(p->repo_dir, p->commit, j->path, j->etag, &e);
+    if (e.code) fail(p, &e);
+  }
 }
 
 /* Progress over the jobs that download: labels and byte counts. */
@@ -369,7 +390,7 @@ static int download(pull *p, mr_error *err) {
     job *j = &p->jobs[i];
     int64_t have = 0;
     mr_error e = {0};
-    if (j->get == -2) continue; /* linked to a blob the cache had */
+    if (j->get == -2 || j->same >= 0) continue; /* the cache had the blob, or an earlier job fetches it */
     if (open_part(j, &have, &e) != MR_OK) {
       fail(p, &e);
       continue;
@@ -395,6 +416,7 @@ static int download(pull *p, mr_error *err) {
     if (g && (g->failed || g->status >= 400)) get_failed(p, j, g);
     else if (install(p, j, &e) != MR_OK) fail(p, &e);
   }
+  if (rc == MR_OK) link_shared(p);
   for (int i = 0; i < p->njobs; i++)
     if (p->jobs[i].out) {
       fclose(p->jobs[i].out); /* also releases the lock */
@@ -421,6 +443,7 @@ static int plan(pull *p, mr_error *err) {
     job *j = &p->jobs[p->njobs];
     j->path = p->files[i];
     j->get = -1;
+    j->same = -1;
     mr_error e = {0};
     int rc = head_file(p, j, &e);
     if (rc != MR_OK) {
@@ -438,6 +461,8 @@ static int plan(pull *p, mr_error *err) {
     j->part = util_sb_take(&sb);
     p->njobs++;
     if (!j->blob || !j->part) return util_err_nomem(err, j->path);
+    for (int k = 0; k < p->njobs - 1 && j->same < 0; k++)
+      if (!strcmp(p->jobs[k].etag, j->etag)) j->same = k;
     if (util_exists(j->blob)) {
       j->get = -2; /* nothing to fetch */
       if (hub_cache_link(p->repo_dir, p->commit, j->path, j->etag, &e) != MR_OK) fail(p, &e);

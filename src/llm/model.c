@@ -32,8 +32,17 @@ typedef struct chunk {
   step prefill, infer;
 } chunk;
 
+/* A bundle of the model with its part's name, for mr_model_component. */
+typedef struct component {
+  const mr_bundle *b;
+  char what[24];
+} component;
+
 struct llm_model {
   mr_bundle *emb, *lm, *mono;
+  mr_bundle_options bopts; /* every component is opened with these */
+  component *parts;        /* [n_comp] */
+  int n_comp;
   chunk *ffn;
   int chunks;
   step emb_pf, emb_inf, head, mono_pf, mono_inf;
@@ -72,9 +81,9 @@ double llm_now_ms(void) {
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static int open_bundle(const char *path, mr_bundle **out, mr_error *err) {
+static int open_bundle(llm_model *m, const char *path, mr_bundle **out, mr_error *err) {
   if (!util_is_dir(path)) return util_err(err, MR_ENOTFOUND, "%s: component not found (nor as .mlpackage)", path);
-  return mr_bundle_open(path, NULL, out, err);
+  return mr_bundle_open(path, &m->bopts, out, err);
 }
 
 static const mr_io_info *find_io(const mr_io_info *io, int n, const char *name) {
@@ -191,8 +200,8 @@ static int open_head(llm_model *m, const char *path, int64_t vocab_size, mr_erro
 }
 
 static int open_split(llm_model *m, const llm_files *f, mr_error *err) {
-  int rc = open_bundle(f->emb, &m->emb, err);
-  if (!rc) rc = open_bundle(f->lm, &m->lm, err);
+  int rc = open_bundle(m, f->emb, &m->emb, err);
+  if (!rc) rc = open_bundle(m, f->lm, &m->lm, err);
   if (rc) return rc;
   const mr_io_info *in;
   int n = mr_bundle_inputs(m->emb, NULL, &in);
@@ -207,8 +216,8 @@ static int open_split(llm_model *m, const llm_files *f, mr_error *err) {
   if (!m->ffn) return util_err_nomem(err, "model");
   for (int c = 0; c < f->chunks && !rc; c++) {
     chunk *k = &m->ffn[c];
-    rc = open_bundle(f->pf[c], &k->pf, err);
-    if (!rc && f->inf[c] != f->pf[c]) rc = open_bundle(f->inf[c], &k->inf, err);
+    rc = open_bundle(m, f->pf[c], &k->pf, err);
+    if (!rc && f->inf[c] != f->pf[c]) rc = open_bundle(m, f->inf[c], &k->inf, err);
     if (rc) break;
     m->chunks = c + 1;
     if (!k->inf) k->inf = k->pf;
@@ -222,7 +231,7 @@ static int open_split(llm_model *m, const llm_files *f, mr_error *err) {
 }
 
 static int open_mono(llm_model *m, const llm_files *f, mr_error *err) {
-  int rc = open_bundle(f->mono, &m->mono, err);
+  int rc = open_bundle(m, f->mono, &m->mono, err);
   if (rc) return rc;
   if (!has_function(m->mono, "infer") || !has_function(m->mono, "prefill"))
     return util_err(err, MR_EFORMAT, "%s: a monolithic model has the functions infer and prefill", f->mono);
@@ -300,10 +309,42 @@ static int64_t files_bytes(llm_model *m, const llm_files *f) {
   return n;
 }
 
-int llm_model_open_files(const llm_files *f, llm_model **out, mr_error *err) {
+static void add_component(llm_model *m, const mr_bundle *b, const char *what, int c, const char *fn) {
+  component *p = &m->parts[m->n_comp++];
+  p->b = b;
+  if (c < 0) snprintf(p->what, sizeof p->what, "%s", what);
+  else snprintf(p->what, sizeof p->what, "ffn[%d]%s%s", c + 1, fn ? "." : "", fn ? fn : "");
+}
+
+/* The table of mr_model_component, in pipeline order. */
+static int list_components(llm_model *m, mr_error *err) {
+  m->parts = util_calloc((size_t)(3 + 2 * m->chunks), sizeof *m->parts);
+  if (!m->parts) return util_err_nomem(err, "model");
+  if (m->mono) {
+    add_component(m, m->mono, "model", -1, NULL);
+    return MR_OK;
+  }
+  add_component(m, m->emb, "embeddings", -1, NULL);
+  for (int c = 0; c < m->chunks; c++) {
+    const chunk *k = &m->ffn[c];
+    add_component(m, k->pf, NULL, c, k->inf != k->pf ? "prefill" : NULL);
+    if (k->inf != k->pf) add_component(m, k->inf, NULL, c, "infer");
+  }
+  add_component(m, m->lm, "lm_head", -1, NULL);
+  return MR_OK;
+}
+
+const mr_bundle *llm_model_component(const llm_model *m, int i, const char **what) {
+  if (i < 0 || i >= m->n_comp) return NULL;
+  if (what) *what = m->parts[i].what;
+  return m->parts[i].b;
+}
+
+int llm_model_open_files(const llm_files *f, const mr_bundle_options *bopts, llm_model **out, mr_error *err) {
   *out = NULL;
   llm_model *m = util_calloc(1, sizeof *m);
   if (!m) return util_err_nomem(err, "model");
+  if (bopts) m->bopts = *bopts;
   m->v035 = f->v035;
   m->file_bytes = files_bytes(m, f);
   int rc = f->mono ? open_mono(m, f, err) : open_split(m, f, err);
@@ -312,6 +353,7 @@ int llm_model_open_files(const llm_files *f, llm_model **out, mr_error *err) {
   if (!rc && (m->context < 1 || m->batch < 1)) rc = util_err(err, MR_EFORMAT, "model: no causal_mask / prefill batch found");
   if (!rc) rc = alloc_buffers(m, err);
   if (!rc) rc = prepare_calls(m, err);
+  if (!rc) rc = list_components(m, err);
   if (rc) {
     llm_model_close(m);
     return rc;
@@ -337,6 +379,7 @@ void llm_model_close(llm_model *m) {
     mr_bundle_close(m->ffn[c].pf);
   }
   mr_free(m->ffn);
+  mr_free(m->parts);
   mr_free(m->h);
   mr_free(m->mask);
   mr_free(m->ids);

@@ -38,10 +38,12 @@ typedef struct llm_counters {
   double ms[LLM_STAGES];
 } llm_counters;
 
-/* Open the meta.yaml folder `dir` (as `milrun logits` does). */
+/* Open the meta.yaml folder `dir` (as `milrun logits` does) on the default executor. */
 int llm_model_open(const char *dir, llm_model **out, mr_error *err);
-/* Open the given components. */
-int llm_model_open_files(const llm_files *f, llm_model **out, mr_error *err);
+/* Open the given components, each with mr_bundle_open(path, bopts) (bopts may be NULL). */
+int llm_model_open_files(const llm_files *f, const mr_bundle_options *bopts, llm_model **out, mr_error *err);
+/* Component i (milrun.h mr_model_component); NULL past the last. */
+const mr_bundle *llm_model_component(const llm_model *m, int i, const char **what);
 void llm_model_close(llm_model *m);
 
 int llm_model_context(const llm_model *m);  /* width of the causal mask */

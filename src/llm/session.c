@@ -100,7 +100,7 @@ int mr_model_open(const char *model, const mr_model_options *opts, mr_model **ou
   if (!m) return util_err_nomem(err, "model");
   llm_source src;
   int rc = llm_resolve(model, opts ? opts->hub : NULL, &src, err);
-  if (!rc) rc = llm_model_open_files(&src.files, &m->lm, err);
+  if (!rc) rc = llm_model_open_files(&src.files, opts ? &opts->bundle : NULL, &m->lm, err);
   if (!rc) {
     m->dir = src.dir;
     src.dir = NULL;
@@ -140,6 +140,9 @@ void mr_model_info_get(const mr_model *m, mr_model_info *out) {
                          .ffn_bytes = llm_model_weight_bytes(lm, LLM_FFN), .head_bytes = llm_model_weight_bytes(lm, LLM_HEAD)};
 }
 
+const mr_bundle *mr_model_component(const mr_model *m, int i, const char **what) {
+  return llm_model_component(m->lm, i, what);
+}
 int mr_model_stop_tokens(const mr_model *m, const int32_t **ids) {
   *ids = m->stops;
   return m->n_stops;

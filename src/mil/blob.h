@@ -1,4 +1,4 @@
-/* blob.h — MILBlob v2 weight files (mil-format.md §3): a 64-byte header, then for each blob a
+/* blob.h — MILBlob v2 weight files (docs/formats.md §3): a 64-byte header, then for each blob a
  * 64-byte metadata record followed by its payload. The file is mapped, never copied; every offset
  * and size is checked against the file before it is used. */
 #ifndef MIL_BLOB_H
@@ -34,10 +34,10 @@ void mil_blob_close(mil_blob_file *f);
 int mil_blob_get(const mil_blob_file *f, uint64_t offset, mil_dtype dtype, int64_t count,
                  mil_blob *out, mr_error *err);
 
-/* The blob-file dtype code (§3.3) of a MIL dtype, or 0 if it has none. */
+/* The blob-file dtype code (docs/formats.md §3.3) of a MIL dtype, or 0 if it has none. */
 uint32_t mil_blob_dtype_code(mil_dtype t);
 
-/* Element i of an LSB-first packed bit stream of `bits`-wide fields (§3.5); bits in 1..8. The
+/* Element i of an LSB-first packed bit stream of `bits`-wide fields (docs/formats.md §3.5); bits in 1..8. The
  * caller guarantees the field lies inside the buffer. */
 static inline unsigned mil_bits_get(const uint8_t *data, int64_t i, int bits) {
   uint64_t bit = (uint64_t)i * (uint64_t)bits;

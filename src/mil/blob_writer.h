@@ -1,4 +1,4 @@
-/* blob_writer.h — writing MILBlob v2 weight files (mil-format.md §3.4), the inverse of blob.h:
+/* blob_writer.h — writing MILBlob v2 weight files (docs/formats.md §3.4), the inverse of blob.h:
  * records at 64-byte aligned offsets, each a 64-byte metadata record followed by its payload. Used by
  * the converter and by tests that build bundles. The file appears under its final name only when
  * mil_blob_writer_close succeeds. */
@@ -19,7 +19,7 @@ typedef struct mil_blob_writer {
 } mil_blob_writer;
 
 int mil_blob_writer_open(mil_blob_writer *w, const char *path, mr_error *err);
-/* Append a blob of `count` elements of `dtype` (sub-byte types packed LSB-first, §3.5); *offset
+/* Append a blob of `count` elements of `dtype` (sub-byte types packed LSB-first, docs/formats.md §3.5); *offset
  * receives the offset to write in BLOBFILE(offset = ...). */
 int mil_blob_writer_add(mil_blob_writer *w, mil_dtype dtype, const void *data, int64_t count,
                         uint64_t *offset, mr_error *err);

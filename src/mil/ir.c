@@ -9,7 +9,7 @@
 #include "util/alloc.h"
 #include "util/strbuf.h"
 
-/* ORDER mil_dtype. The fp8 spellings were never seen in text (mil-format.md §2.3, [U]). */
+/* ORDER mil_dtype. The fp8 spellings were never seen in text (docs/formats.md §2.3, [U]). */
 static const struct {
   const char *name;
   int bits;

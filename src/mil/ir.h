@@ -1,4 +1,4 @@
-/* ir.h — the in-memory form of a model.mil program (mil-format.md §2): program -> functions ->
+/* ir.h — the in-memory form of a model.mil program (docs/formats.md §2): program -> functions ->
  * blocks -> ops, with typed values. Everything of one program lives in its arena and is freed by
  * mil_program_free. The parser (parse.c) builds it only through the constructors in ir.c.
  * The IR says nothing about execution (that is exec/). */
@@ -12,7 +12,7 @@
 #include "util/arena.h"
 #include "util/strbuf.h"
 
-/* Element types, in the text spelling of mil-format.md §2.3 (ORDER: mil_dtype_names in ir.c). */
+/* Element types, in the text spelling of docs/formats.md §2.3 (ORDER: mil_dtype_names in ir.c). */
 typedef enum mil_dtype {
   MIL_BOOL,
   MIL_STRING,
@@ -88,7 +88,7 @@ struct mil_value {
   char **strs;
   /* BLOB */
   const char *blob_path;  /* as written, e.g. "@model_path/weights/weight.bin" */
-  uint64_t blob_offset;   /* offset of the blob's metadata record (mil-format.md §3.4) */
+  uint64_t blob_offset;   /* offset of the blob's metadata record (docs/formats.md §3.4) */
   /* COMPOSITE */
   mil_value **items;
   int n_items;
@@ -101,7 +101,7 @@ typedef struct mil_binding {
 } mil_binding;
 
 /* A named parameter of an op: from the argument list `op(name = ...)` or from the attribute block
- * `[name = ...]`. Executors treat both alike (mil-format.md §2.2). */
+ * `[name = ...]`. Executors treat both alike (docs/formats.md §2.2). */
 typedef struct mil_arg {
   const char *name;
   mil_binding *items; /* one item, or several for a parenthesised tuple `(a, b, c)` */

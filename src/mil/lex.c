@@ -1,4 +1,4 @@
-/* lex.c — the model.mil lexer (mil-format.md §2.1): whitespace and '#' comments are skipped;
+/* lex.c — the model.mil lexer (docs/formats.md §2.1): whitespace and '#' comments are skipped;
  * identifiers, numbers, strings, '->' and one-character punctuation become tokens that point into
  * the caller's buffer. Every read is guarded by the buffer length, so a truncated or binary input
  * can only produce MIL_TK_BAD or MIL_TK_EOF. */

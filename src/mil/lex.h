@@ -1,4 +1,4 @@
-/* lex.h — tokens of model.mil text (mil-format.md §2.1). The lexer reads a (pointer, length)
+/* lex.h — tokens of model.mil text (docs/formats.md §2.1). The lexer reads a (pointer, length)
  * buffer, never past its end and never relying on a NUL terminator; a token is a span of that
  * buffer plus its line:column. It reports a malformed token as MIL_TK_BAD with a message, so the
  * parser decides how to raise it (the lexer itself never jumps). */

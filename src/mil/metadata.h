@@ -1,4 +1,4 @@
-/* metadata.h — metadata.json of a compiled bundle (mil-format.md §1.2): I/O schemas in their
+/* metadata.h — metadata.json of a compiled bundle (docs/formats.md §1.2): I/O schemas in their
  * declared order, the function list, the default function and the user-defined metadata. */
 #ifndef MIL_METADATA_H
 #define MIL_METADATA_H

@@ -1,6 +1,6 @@
 /* parse.c — recursive-descent parser from model.mil text to the IR of ir.h (grammar:
- * mil-format.md §2.2). Errors are raised with longjmp to mil_parse, the one entry point, which
- * drops the program's arena (STYLE.md §6); the message names file:line:col, what was expected
+ * docs/formats.md §2.2). Errors are raised with longjmp to mil_parse, the one entry point, which
+ * drops the program's arena (docs/style.md §6); the message names file:line:col, what was expected
  * and what was found, and for an unclosed bracket where it was opened. Recursion (types, nested
  * literals, tuple arguments, nested blocks) is bounded by MAX_DEPTH so no input can exhaust the
  * stack. Everything is linear in the input: lists grow geometrically in the arena. */

@@ -1,4 +1,4 @@
-/* matmul.h — the fp32 inner loops of linear, matmul and 1x1 conv (STYLE rule 12). Each kernel has
+/* matmul.h — the fp32 inner loops of linear, matmul and 1x1 conv (docs/style.md §12). Each kernel has
  * a plain scalar reference twin; exec_kernel_use_ref(1) routes every call to the twins so a test
  * (tests/test_exec_ops_kernels.c) can compare the two. Kernels never allocate and never fail. */
 #ifndef EXEC_KERNELS_MATMUL_H

@@ -1,4 +1,4 @@
-/* attention.c — scaled_dot_product_attention (iOS18, mil-format.md §4.7):
+/* attention.c — scaled_dot_product_attention (iOS18, docs/formats.md §4.7):
  * softmax(Q·Kᵀ / sqrt(E) + mask) · V over the last two axes, with batch dims broadcast between
  * query [*, L, E], key [*, S, E], value [*, S, EV] and attn_mask (broadcastable to [*, L, S];
  * bool: true = attend, false = -inf; float: added). One query row at a time with its S scores in

@@ -1,5 +1,5 @@
 /* conv.c — N-d convolution (1 to 3 spatial dims) with groups, strides, dilations and the four pad
- * types (mil-format.md §4.7). Spatial dims are handled as (D, H, W) with leading 1s for 1-d and
+ * types (docs/formats.md §4.7). Spatial dims are handled as (D, H, W) with leading 1s for 1-d and
  * 2-d convs. A 1x1 conv with unit strides and no padding — Anemll's linear layer on [1, C, 1, S] —
  * is a matrix product and takes the kernels (blocks of 4 output channels, so each input row is
  * read once per block); the rest is a direct loop. Packed weights are decoded a few output

@@ -1,5 +1,5 @@
 /* elementwise.c — elementwise binary ops with NumPy broadcasting (arithmetic, comparisons,
- * logical) and elementwise unary ops and activations (mil-format.md §4.3, §4.4).
+ * logical) and elementwise unary ops and activations (docs/formats.md §4.3, §4.4).
  * Float tensors take a fast path with one tight loop per op; integer arithmetic stays integer
  * (int64 then wrapped to int32), comparisons and logical ops go through a generic per-element path
  * (they are small: masks and positions). */

@@ -1,4 +1,4 @@
-/* fill.c — ops that make values rather than move them (mil-format.md §4.2, §4.8): select (with
+/* fill.c — ops that make values rather than move them (docs/formats.md §4.2, §4.8): select (with
  * three-way broadcasting), band_part, range_1d, fill, fill_like and cast. */
 #include <math.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* gather.c — indexed reads and writes (mil-format.md §4.8): gather (embedding lookup: x may stay
+/* gather.c — indexed reads and writes (docs/formats.md §4.8): gather (embedding lookup: x may stay
  * packed and each row is decoded straight into the output), gather_along_axis, scatter,
  * scatter_along_axis and one_hot. Negative indices wrap (iOS15/16 behaviour; harmless for iOS17
  * programs, whose converters wrap explicitly); an index still out of range is a run-time error. */

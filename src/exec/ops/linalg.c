@@ -1,4 +1,4 @@
-/* linalg.c — linear, matmul and conv (mil-format.md §4.7). The weight operand may stay packed
+/* linalg.c — linear, matmul and conv (docs/formats.md §4.7). The weight operand may stay packed
  * (fp16 / LUT / int8): it is decoded one row at a time into scratch and reused against every row
  * of the activation, so decode reads each weight once per call (the decode step of an LLM has one
  * activation row). The inner products are the kernels of kernels/matmul.c. */

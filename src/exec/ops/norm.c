@@ -1,4 +1,4 @@
-/* norm.c — layer_norm, batch_norm, instance_norm and l2_norm (mil-format.md §4.6). Statistics are
+/* norm.c — layer_norm, batch_norm, instance_norm and l2_norm (docs/formats.md §4.6). Statistics are
  * computed in double with two passes (mean, then the biased variance), so fp16 models that
  * normalise rows of large values (Anemll's concat([x, -x]) trick) do not lose precision. */
 #include <math.h>

@@ -1,5 +1,5 @@
 /* reduce.c — reductions over a set of axes (reduce_sum, _mean, _max, ...) and the arg-reductions
- * reduce_argmax/reduce_argmin (mil-format.md §4.5), plus the reduction geometry that layer_norm
+ * reduce_argmax/reduce_argmin (docs/formats.md §4.5), plus the reduction geometry that layer_norm
  * shares. Accumulation is in double: these are small next to the matmuls, and it makes
  * reduce_sum over long rows as exact as fp32 output allows. */
 #include <math.h>

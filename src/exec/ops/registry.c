@@ -1,4 +1,4 @@
-/* registry.c — the one op table (STYLE rule 11): every MIL op the CPU executor runs, with its
+/* registry.c — the one op table (docs/style.md §11): every MIL op the CPU executor runs, with its
  * param list (ops/params.h: the planner binds model.mil arguments to it by name), which of those
  * params it takes, its variant within a family that shares plan/run, its properties, how many
  * outputs it declares, and its family's plan/run/scratch functions. Op names are written here and

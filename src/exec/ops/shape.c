@@ -1,4 +1,4 @@
-/* shape.c — ops that move elements without computing on them (mil-format.md §4.8): reshape and
+/* shape.c — ops that move elements without computing on them (docs/formats.md §4.8): reshape and
  * its relatives (expand_dims, squeeze, flatten2d, identity: same bytes, new shape), transpose,
  * shape, concat (incl. interleave), split, stack, tile and pad. Elements are 4 bytes (float/int)
  * or 1 byte (bool); every copy goes through exec_copy_strided. A shape that depends on a run-time

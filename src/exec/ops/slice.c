@@ -1,4 +1,4 @@
-/* slice.c — slice_by_index, slice_by_size and slice_update (mil-format.md §4.8). A slice is a
+/* slice.c — slice_by_index, slice_by_size and slice_update (docs/formats.md §4.8). A slice is a
  * base offset plus, per kept dim, a length and a (possibly negative) stride in x, computed with
  * Python slice rules; slice_update writes `update` through the same view of a copy of x (how KV
  * caches are written). begin/end/size may be run-time tensors: then the slice is computed again

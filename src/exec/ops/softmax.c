@@ -1,4 +1,4 @@
-/* softmax.c — softmax along one axis (mil-format.md §4.4): exp(x - max) / sum. The axis splits x
+/* softmax.c — softmax along one axis (docs/formats.md §4.4): exp(x - max) / sum. The axis splits x
  * into outer x len x inner; each (outer, inner) pair is one row with stride `inner`. A row of all
  * -inf has max -inf, so x - max is NaN and the whole row is NaN, as the spec says. */
 #include <math.h>

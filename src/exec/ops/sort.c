@@ -1,4 +1,4 @@
-/* sort.c — topk, argsort and cumsum along one axis (mil-format.md §4.8). Rows along the axis are
+/* sort.c — topk, argsort and cumsum along one axis (docs/formats.md §4.8). Rows along the axis are
  * (outer, inner) pairs with stride `inner`. Sorting copies a row into scratch as (value, index)
  * pairs and heapsorts them there (no allocation) with ties broken by the lower index, so results
  * are deterministic. */
