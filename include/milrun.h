@@ -345,6 +345,19 @@ MR_API int mr_model_argmax_only(const mr_model *m);
  * owned by the model). For saying which executor runs what (mr_bundle_backend). */
 MR_API const mr_bundle *mr_model_component(const mr_model *m, int i, const char **what);
 
+/* What an opened model is made of, for benchmarks and listings. */
+typedef struct mr_model_info {
+  int context, batch, chunks; /* batch: the prefill length; chunks: FFN chunks (0: monolithic) */
+  int prefill;                /* MR_PREFILL_* in use (never AUTO) */
+  int64_t vocab;
+  int64_t file_bytes;         /* every component's files */
+  int64_t state_bytes;        /* the KV state */
+  /* The embeddings' files (their table is read from the mapped file, not held), the weight memory
+   * (mr_bundle_weight_bytes) of every FFN chunk (a monolithic model's whole bundle) and the LM head. */
+  int64_t emb_bytes, ffn_bytes, head_bytes;
+} mr_model_info;
+MR_API void mr_model_info_get(const mr_model *m, mr_model_info *out);
+
 /* A conversation's KV state and tokens. Not thread-safe, except mr_session_cancel. */
 typedef struct mr_session mr_session;
 typedef struct mr_session_options { /* zero-initialise */

@@ -50,7 +50,7 @@ struct llm_model {
   const char *state_name;
   int hidden, context, batch, v035, argmax;
   int emb_batch;   /* 1: the embeddings take [1, B]; 0: one token per call */
-  int64_t vocab;
+  int64_t vocab, file_bytes, emb_file_bytes;
   int n_parts, idx_out, val_out; /* argmax heads: which output is which */
   float *h;        /* hidden states [B * hidden] */
   float *mask;     /* rows of the causal mask [B * context] */
@@ -301,6 +301,14 @@ static int alloc_buffers(llm_model *m, mr_error *err) {
   return m->h && m->mask && m->ids && m->pos ? MR_OK : util_err_nomem(err, "model buffers");
 }
 
+static int64_t files_bytes(llm_model *m, const llm_files *f) {
+  if (f->mono) return util_tree_bytes(f->mono);
+  m->emb_file_bytes = util_tree_bytes(f->emb);
+  int64_t n = m->emb_file_bytes + util_tree_bytes(f->lm);
+  for (int c = 0; c < f->chunks; c++) n += util_tree_bytes(f->pf[c]) + (f->inf[c] != f->pf[c] ? util_tree_bytes(f->inf[c]) : 0);
+  return n;
+}
+
 static void add_component(llm_model *m, const mr_bundle *b, const char *what, int c, const char *fn) {
   component *p = &m->parts[m->n_comp++];
   p->b = b;
@@ -338,6 +346,7 @@ int llm_model_open_files(const llm_files *f, const mr_bundle_options *bopts, llm
   if (!m) return util_err_nomem(err, "model");
   if (bopts) m->bopts = *bopts;
   m->v035 = f->v035;
+  m->file_bytes = files_bytes(m, f);
   int rc = f->mono ? open_mono(m, f, err) : open_split(m, f, err);
   mr_bundle *b0 = m->mono ? m->mono : m->ffn ? m->ffn[0].pf : NULL;
   if (!rc) rc = mr_state_new(b0, m->state_name, &m->kv, err);
@@ -384,6 +393,24 @@ int llm_model_v035(const llm_model *m) { return m->v035; }
 int llm_model_argmax(const llm_model *m) { return m->argmax; }
 int64_t llm_model_vocab(const llm_model *m) { return m->vocab; }
 llm_counters *llm_model_counters(llm_model *m) { return &m->cnt; }
+int llm_model_chunks(const llm_model *m) { return m->chunks; }
+int64_t llm_model_file_bytes(const llm_model *m) { return m->file_bytes; }
+
+int64_t llm_model_weight_bytes(const llm_model *m, int stage) {
+  if (m->mono) return stage == LLM_FFN ? (int64_t)mr_bundle_weight_bytes(m->mono) : 0;
+  if (stage == LLM_EMB) return m->emb_file_bytes; /* a gather holds none: it reads rows of the mapped file */
+  if (stage == LLM_HEAD) return (int64_t)mr_bundle_weight_bytes(m->lm);
+  int64_t n = 0;
+  for (int c = 0; stage == LLM_FFN && c < m->chunks; c++)
+    n += (int64_t)mr_bundle_weight_bytes(m->ffn[c].pf) + (m->ffn[c].inf != m->ffn[c].pf ? (int64_t)mr_bundle_weight_bytes(m->ffn[c].inf) : 0);
+  return n;
+}
+
+int64_t llm_model_state_bytes(const llm_model *m) {
+  mr_tensor kv;
+  mr_state_view(m->kv, &kv);
+  return mr_tensor_count(&kv) * (int64_t)mr_dtype_size(kv.dtype);
+}
 void llm_model_reset(llm_model *m) { mr_state_reset(m->kv); }
 
 void llm_model_set_trace(llm_model *m, void (*trace)(void *, const char *), void *ud) {

@@ -51,6 +51,13 @@ int llm_model_batch(const llm_model *m);    /* prefill length (0: no prefill fun
 int llm_model_v035(const llm_model *m);
 int llm_model_argmax(const llm_model *m);   /* 1: the head gives argmax only */
 int64_t llm_model_vocab(const llm_model *m); /* total logits (sum of the LM head parts) */
+int llm_model_chunks(const llm_model *m);   /* FFN chunks (0: monolithic) */
+/* Weight memory (mr_bundle_weight_bytes) of the components of stage LLM_FFN (every chunk; a
+ * monolithic model's whole bundle) or LLM_HEAD, the embeddings' file bytes for LLM_EMB, and the bytes of the components' files and
+ * of the KV state. */
+int64_t llm_model_weight_bytes(const llm_model *m, int stage);
+int64_t llm_model_file_bytes(const llm_model *m);
+int64_t llm_model_state_bytes(const llm_model *m);
 llm_counters *llm_model_counters(llm_model *m);
 double llm_now_ms(void); /* monotonic clock for the counters */
 void llm_model_set_trace(llm_model *m, void (*trace)(void *, const char *), void *ud);

@@ -132,6 +132,14 @@ int mr_model_context(const mr_model *m) { return llm_model_context(m->lm); }
 int64_t mr_model_vocab(const mr_model *m) { return llm_model_vocab(m->lm); }
 const char *mr_model_dir(const mr_model *m) { return m->dir; }
 int mr_model_argmax_only(const mr_model *m) { return llm_model_argmax(m->lm); }
+void mr_model_info_get(const mr_model *m, mr_model_info *out) {
+  const llm_model *lm = m->lm;
+  *out = (mr_model_info){.context = llm_model_context(lm), .batch = llm_model_batch(lm), .chunks = llm_model_chunks(lm),
+                         .prefill = m->prefill, .vocab = llm_model_vocab(lm), .file_bytes = llm_model_file_bytes(lm),
+                         .state_bytes = llm_model_state_bytes(lm), .emb_bytes = llm_model_weight_bytes(lm, LLM_EMB),
+                         .ffn_bytes = llm_model_weight_bytes(lm, LLM_FFN), .head_bytes = llm_model_weight_bytes(lm, LLM_HEAD)};
+}
+
 const mr_bundle *mr_model_component(const mr_model *m, int i, const char **what) {
   return llm_model_component(m->lm, i, what);
 }
