@@ -323,6 +323,8 @@ enum { MR_PREFILL_AUTO = 0, /* from meta.yaml: 0.3.4 padded batches, 0.3.5 full 
 typedef struct mr_model_options { /* zero-initialise */
   int prefill;                    /* MR_PREFILL_* */
   const mr_hub_options *hub;      /* for a Hugging Face id; NULL: defaults */
+  mr_bundle_options bundle;       /* how every component is opened (executor, compute units);
+                                     zero: mr_bundle_open's defaults */
 } mr_model_options;
 
 /* Open `model`: "demo" (the offline demo model setup.sh builds), a folder with meta.yaml, a
@@ -341,8 +343,23 @@ MR_API const char *mr_model_dir(const mr_model *m);          /* where it was fou
 MR_API int mr_model_stop_tokens(const mr_model *m, const int32_t **ids);
 /* 1 when the LM head returns argmax_idx/argmax_val (0.3.5 --argmax): greedy decoding only. */
 MR_API int mr_model_argmax_only(const mr_model *m);
-/* Bytes of the KV state that each session of the model holds. */
-MR_API size_t mr_model_state_bytes(const mr_model *m);
+/* Component i of the model, 0.. until NULL: its bundle, and in *what its part ("embeddings",
+ * "ffn[1]", "ffn[1].prefill" / "ffn[1].infer" when split, "lm_head", or "model" when monolithic;
+ * owned by the model). For saying which executor runs what (mr_bundle_backend). */
+MR_API const mr_bundle *mr_model_component(const mr_model *m, int i, const char **what);
+
+/* What an opened model is made of, for benchmarks and listings. */
+typedef struct mr_model_info {
+  int context, batch, chunks; /* batch: the prefill length; chunks: FFN chunks (0: monolithic) */
+  int prefill;                /* MR_PREFILL_* in use (never AUTO) */
+  int64_t vocab;
+  int64_t file_bytes;         /* every component's files */
+  int64_t state_bytes;        /* the KV state (each session holds one) */
+  /* The embeddings' files (their table is read from the mapped file, not held), the weight memory
+   * (mr_bundle_weight_bytes) of every FFN chunk (a monolithic model's whole bundle) and the LM head. */
+  int64_t emb_bytes, ffn_bytes, head_bytes;
+} mr_model_info;
+MR_API void mr_model_info_get(const mr_model *m, mr_model_info *out);
 
 /* A conversation's KV state and tokens. Each session has its own KV state, so one model can serve
  * several conversations; the model and its sessions are used by one thread at a time (the

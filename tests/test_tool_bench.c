@@ -1,6 +1,6 @@
 /* test_tool_bench.c — `milrun bench` on the tiny Qwen3 fixture converted with a small context and
- * batch: the llama-bench-style table, the per-component table (calls counted from -p, -n, -r and
- * the batch), the --json list (fields, and each mean and std recomputed from its samples), and the
+ * batch: the llama-bench-style table, the per-stage table of the session's counters (calls counted
+ * from -p, -n, -r and the batch), the --json list (fields, and each mean and std recomputed from its samples), and the
  * errors. Timings themselves are never asserted. */
 #include <math.h>
 #include <stdio.h>
@@ -61,12 +61,15 @@ static void test_table(void) {
   CHECK(strstr(msg, "qwen3 F16") && strstr(msg, " ± "));
   CHECK(line_with("roofline probe (1 threads): read "));
   CHECK(line_with("load (map + plan) "));
-  /* 20 tokens in batches of 16: 2 prefill calls per run; 5 tokens: 5 of everything else */
-  const char *pf = line_with("| FFN chunk 1/1        | prefill  |"), *in = line_with("| FFN chunk 1/1        | infer    |");
-  const char *lm = line_with("| LM head              | infer    |"), *sm = line_with("| sampling (argmax)    |");
+  /* the first 19 of 20 prompt tokens in padded batches of 16 (the 20th comes with the first token,
+   * outside the prefill rows): 2 prefill calls per run; 5 tokens: 5 of everything else */
+  const char *pf = line_with("| FFN (all chunks)     | prefill  |"), *in = line_with("| FFN (all chunks)     | infer    |");
+  const char *lm = line_with("| LM head              | infer    |"), *sm = line_with("| sampling             | -        |");
   const char *ep = line_with("| embeddings           | prefill  |"), *ei = line_with("| embeddings           | infer    |");
   CHECK(pf && in && lm && sm && ep && ei);
   CHECK_EQ_INT(column(pf, 2), 4);
+  CHECK_EQ_INT(column(ep, 2), 4);
+  CHECK_EQ_INT(column(ei, 2), 10);
   CHECK_EQ_INT(column(in, 2), 10);
   CHECK_EQ_INT(column(lm, 2), 10);
   CHECK_EQ_INT(column(sm, 2), 10);
@@ -117,7 +120,14 @@ static void test_errors(void) {
   CHECK_EQ_INT(run(args), 1);
   CHECK_EQ_STR(msg, "milrun bench: -p 65 / -n 128: the context of this model is 64 tokens\n");
   CHECK_EQ_INT(run("bench /nonexistent"), 1);
-  CHECK_EQ_STR(msg, "milrun bench: /nonexistent/meta.yaml: cannot open (an Anemll bundle needs meta.yaml)\n");
+  CHECK_EQ_STR(msg, "milrun bench: --model /nonexistent: no such file or folder, and not a Hugging Face id ORG/NAME[@REV]\n");
+  snprintf(args, sizeof args, "bench \"%s\" -p 4 -n 1 -r 1 --backend nosuch", tiny());
+  CHECK_EQ_INT(run(args), 1);
+  CHECK_MSG(strstr(msg, "nosuch") != NULL, "%s", msg);
+  snprintf(args, sizeof args, "bench \"%s\" -p 4 -n 1 -r 1 --backend cpu --verbose", tiny());
+  CHECK_EQ_INT(run(args), 0);
+  CHECK_MSG(line_with("ffn[1]: executor cpu") && line_with("lm_head: executor cpu"), "%s", msg);
+  CHECK(strstr(msg, "| CPU ") != NULL);
   CHECK_EQ_INT(run("bench /nonexistent -r 0"), 2);
   CHECK_EQ_STR(msg, "milrun bench: -r expects an integer from 1 to 1000, got '0'\n(milrun bench --help lists the options)\n");
 }

@@ -215,6 +215,14 @@ static void test_split_argmax(void) {
   CHECK_MSG(strstr(out, "ffn[2].main hidden_states[1, 4, 128]") != NULL, "%s", out);
   CHECK_MSG(strstr(out, "ffn[2].main hidden_states[1, 1, 128]") != NULL, "%s", out);
   CHECK_MSG(strstr(out, "lm_head.main hidden_states[1, 1, 128] -> [16] [16]") != NULL, "%s", out);
+  /* and which executor loaded each component (--backend reaches every bundle) */
+  CHECK_MSG(strstr(out, "[verbose] embeddings: executor cpu\n") != NULL, "%s", out);
+  CHECK_MSG(strstr(out, "[verbose] ffn[2].prefill: executor cpu\n") != NULL, "%s", out);
+  CHECK_MSG(strstr(out, "[verbose] ffn[2].infer: executor cpu\n") != NULL, "%s", out);
+  CHECK_MSG(strstr(out, "[verbose] lm_head: executor cpu\n") != NULL, "%s", out);
+  snprintf(args, sizeof args, "generate --model \"%s\" --raw --ids 750 -n 1 --backend nosuch", d);
+  CHECK_EQ_INT(run(args, NULL, 1), 1);
+  CHECK_MSG(strstr(out, "nosuch") != NULL, "%s", out);
 }
 
 /* --model ORG/NAME: downloaded from the (mock) hub into the cache on first use, then offline from

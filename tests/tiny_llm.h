@@ -9,25 +9,12 @@
 #include <sys/wait.h>
 
 #include "harness.h"
+#include "tiny_convert.h"
 #include "milrun.h"
 #include "util/alloc.h"
 #include "util/error.h"
 
-static char model_dir[600];
-
-static int convert_once(void) {
-  if (model_dir[0]) return 0;
-  const char *milrun = getenv("MR_MILRUN");
-  CHECK(milrun != NULL);
-  if (!milrun) return -1;
-  snprintf(model_dir, sizeof model_dir, "%s/qwen3-tiny", th_tmpdir());
-  char cmd[2048];
-  snprintf(cmd, sizeof cmd, "\"%s\" convert \"%s\" \"%s\" --context 256 --quiet >/dev/null 2>&1", milrun,
-           th_fixture("models/qwen3-tiny-python"), model_dir);
-  int st = system(cmd);
-  CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s failed", cmd);
-  return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
-}
+static int convert_once(void) { return tiny_convert(""); }
 
 static const char *tiny_units; /* mr_bundle_options.compute_units of the bundles opened next */
 

@@ -1,6 +1,8 @@
 /* gen_common.c — see gen_common.h. */
 #include "gen_common.h"
 
+#include "backend.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -46,10 +48,12 @@ void gen_args_init(gen_args *a, int default_max_tokens, const tool_opt *own, too
     {"frequency-penalty", 0, OPT_DOUBLE, &a->frequency_penalty, "X", "subtract X per occurrence (default 0)", 0, 0, NULL},
     {"seed", 's', OPT_FN, &a->seed, "N", "random seed (default: a new one each run)", 0, 0, seed_opt},
     {"threads", 't', OPT_INT, &a->threads, "N", "CPU threads (default: $MILRUN_THREADS, else all)", 0, 4096, NULL},
+    TOOL_BACKEND_OPTS(&a->bundle),
     {"system", 0, OPT_STR, &a->system, "TEXT", "system prompt", 0, 0, NULL},
     {"no-think", 0, OPT_FLAG, &a->no_think, NULL, "disable Qwen3 thinking (enable_thinking=False)", 0, 0, NULL},
     {"ignore-eos", 0, OPT_FLAG, &a->ignore_eos, NULL, "do not stop at stop tokens", 0, 0, NULL},
-    {"verbose", 'v', OPT_FLAG, &a->verbose, NULL, "print each component call with shapes and time", 0, 0, NULL},
+    {"verbose", 'v', OPT_FLAG, &a->verbose, NULL, "say which executor and compute units run each component," OPT_NL
+     "and print each component call with shapes and time", 0, 0, NULL},
     {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
   size_t n = 0;
   for (; own && own[n].name && n < GEN_OWN_OPTS; n++) t[n] = own[n];
@@ -70,7 +74,7 @@ int gen_open(const char *cmd, gen_args *a, mr_model **m, mr_session **s) {
   if (a->threads) mr_set_threads(a->threads);
   mr_error err = {0};
   mr_hub_options hub = {0};
-  mr_model_options mo = {.hub = &hub};
+  mr_model_options mo = {.hub = &hub, .bundle = a->bundle};
   if (mr_model_open(a->model, &mo, m, &err)) {
     fprintf(stderr, "milrun %s: %s\n", cmd, err.msg);
     return 1;
@@ -88,6 +92,12 @@ int gen_open(const char *cmd, gen_args *a, mr_model **m, mr_session **s) {
     so.trace_ud = stderr;
     fprintf(stderr, "[verbose] model %s: context %d, vocabulary %lld, seed %lld\n", mr_model_dir(*m), mr_model_context(*m),
             (long long)mr_model_vocab(*m), a->seed);
+    const char *what;
+    char label[64];
+    for (int i = 0; mr_model_component(*m, i, &what); i++) {
+      snprintf(label, sizeof label, "[verbose] %s", what);
+      tool_backend_describe(stderr, label, mr_model_component(*m, i, NULL));
+    }
   }
   if (mr_session_new(*m, &so, s, &err)) {
     fprintf(stderr, "milrun %s: %s\n", cmd, err.msg);

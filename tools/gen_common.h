@@ -15,11 +15,12 @@ typedef struct gen_args {
   double temperature, top_p, min_p, repeat_penalty, presence_penalty, frequency_penalty;
   int top_k, repeat_last_n;
   long long seed;
+  mr_bundle_options bundle; /* --backend, --compute-units */
 } gen_args;
 
 /* Room for a command's own options (at most GEN_OWN_OPTS) and the common ones (opts.h table). */
 #define GEN_OWN_OPTS 8
-#define GEN_OPTS (GEN_OWN_OPTS + 20)
+#define GEN_OPTS (GEN_OWN_OPTS + 22)
 /* Defaults (llama.cpp's sampling defaults), and in `table` the command's own options (`own`, ended
  * by a {NULL} entry) followed by the common ones that fill `a`, ended by a {NULL} entry. */
 void gen_args_init(gen_args *a, int default_max_tokens, const tool_opt *own, tool_opt table[GEN_OPTS]);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
 #include "commands.h"
 #include "opts.h"
 #include "serve/serve.h"
@@ -44,6 +45,7 @@ int tool_serve(int argc, char **argv) {
     {"timeout-idle", 0, OPT_INT, &o.idle_timeout_s, "S", "seconds a connection may stay silent (default 60)", 1, 86400, NULL},
     {"shutdown-timeout", 0, OPT_INT, &o.shutdown_timeout_s, "S", "on Ctrl-C/SIGTERM, seconds running requests get to finish" OPT_NL "(default 10)", 0, 86400, NULL},
     {"threads", 't', OPT_INT, &threads, "N", "CPU threads (default: $MILRUN_THREADS, else all)", 0, 4096, NULL},
+    TOOL_BACKEND_OPTS(&o.bundle),
     {"verbose", 'v', OPT_FLAG, &o.verbose, NULL, "log lines also give each error's reason, a generation's slot," OPT_NL
      "cached tokens and times; and the HTTP library's messages", 0, 0, NULL},
     {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};

@@ -32,8 +32,17 @@ typedef struct chunk {
   step prefill, infer;
 } chunk;
 
+/* A bundle of the model with its part's name, for mr_model_component. */
+typedef struct component {
+  const mr_bundle *b;
+  char what[24];
+} component;
+
 struct llm_model {
   mr_bundle *emb, *lm, *mono;
+  mr_bundle_options bopts; /* every component is opened with these */
+  component *parts;        /* [n_comp] */
+  int n_comp;
   chunk *ffn;
   int chunks;
   step emb_pf, emb_inf, head, mono_pf, mono_inf;
@@ -42,7 +51,7 @@ struct llm_model {
   const char *state_name;
   int hidden, context, batch, v035, argmax;
   int emb_batch;   /* 1: the embeddings take [1, B]; 0: one token per call */
-  int64_t vocab;
+  int64_t vocab, file_bytes, emb_file_bytes;
   int n_parts, idx_out, val_out; /* argmax heads: which output is which */
   float *h;        /* hidden states [B * hidden] */
   float *mask;     /* rows of the causal mask [B * context] */
@@ -73,9 +82,9 @@ double llm_now_ms(void) {
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static int open_bundle(const char *path, mr_bundle **out, mr_error *err) {
+static int open_bundle(llm_model *m, const char *path, mr_bundle **out, mr_error *err) {
   if (!util_is_dir(path)) return util_err(err, MR_ENOTFOUND, "%s: component not found (nor as .mlpackage)", path);
-  return mr_bundle_open(path, NULL, out, err);
+  return mr_bundle_open(path, &m->bopts, out, err);
 }
 
 static const mr_io_info *find_io(const mr_io_info *io, int n, const char *name) {
@@ -192,8 +201,8 @@ static int open_head(llm_model *m, const char *path, int64_t vocab_size, mr_erro
 }
 
 static int open_split(llm_model *m, const llm_files *f, mr_error *err) {
-  int rc = open_bundle(f->emb, &m->emb, err);
-  if (!rc) rc = open_bundle(f->lm, &m->lm, err);
+  int rc = open_bundle(m, f->emb, &m->emb, err);
+  if (!rc) rc = open_bundle(m, f->lm, &m->lm, err);
   if (rc) return rc;
   const mr_io_info *in;
   int n = mr_bundle_inputs(m->emb, NULL, &in);
@@ -208,8 +217,8 @@ static int open_split(llm_model *m, const llm_files *f, mr_error *err) {
   if (!m->ffn) return util_err_nomem(err, "model");
   for (int c = 0; c < f->chunks && !rc; c++) {
     chunk *k = &m->ffn[c];
-    rc = open_bundle(f->pf[c], &k->pf, err);
-    if (!rc && f->inf[c] != f->pf[c]) rc = open_bundle(f->inf[c], &k->inf, err);
+    rc = open_bundle(m, f->pf[c], &k->pf, err);
+    if (!rc && f->inf[c] != f->pf[c]) rc = open_bundle(m, f->inf[c], &k->inf, err);
     if (rc) break;
     m->chunks = c + 1;
     if (!k->inf) k->inf = k->pf;
@@ -223,7 +232,7 @@ static int open_split(llm_model *m, const llm_files *f, mr_error *err) {
 }
 
 static int open_mono(llm_model *m, const llm_files *f, mr_error *err) {
-  int rc = open_bundle(f->mono, &m->mono, err);
+  int rc = open_bundle(m, f->mono, &m->mono, err);
   if (rc) return rc;
   if (!has_function(m->mono, "infer") || !has_function(m->mono, "prefill"))
     return util_err(err, MR_EFORMAT, "%s: a monolithic model has the functions infer and prefill", f->mono);
@@ -293,11 +302,52 @@ static int alloc_buffers(llm_model *m, mr_error *err) {
   return m->h && m->mask && m->ids && m->pos ? MR_OK : util_err_nomem(err, "model buffers");
 }
 
-int llm_model_open_files(const llm_files *f, llm_model **out, mr_error *err) {
+static int64_t files_bytes(llm_model *m, const llm_files *f) {
+  if (f->mono) return util_tree_bytes(f->mono);
+  m->emb_file_bytes = util_tree_bytes(f->emb);
+  int64_t n = m->emb_file_bytes + util_tree_bytes(f->lm);
+  for (int c = 0; c < f->chunks; c++) n += util_tree_bytes(f->pf[c]) + (f->inf[c] != f->pf[c] ? util_tree_bytes(f->inf[c]) : 0);
+  return n;
+}
+
+static void add_component(llm_model *m, const mr_bundle *b, const char *what, int c, const char *fn) {
+  component *p = &m->parts[m->n_comp++];
+  p->b = b;
+  if (c < 0) snprintf(p->what, sizeof p->what, "%s", what);
+  else snprintf(p->what, sizeof p->what, "ffn[%d]%s%s", c + 1, fn ? "." : "", fn ? fn : "");
+}
+
+/* The table of mr_model_component, in pipeline order. */
+static int list_components(llm_model *m, mr_error *err) {
+  m->parts = util_calloc((size_t)(3 + 2 * m->chunks), sizeof *m->parts);
+  if (!m->parts) return util_err_nomem(err, "model");
+  if (m->mono) {
+    add_component(m, m->mono, "model", -1, NULL);
+    return MR_OK;
+  }
+  add_component(m, m->emb, "embeddings", -1, NULL);
+  for (int c = 0; c < m->chunks; c++) {
+    const chunk *k = &m->ffn[c];
+    add_component(m, k->pf, NULL, c, k->inf != k->pf ? "prefill" : NULL);
+    if (k->inf != k->pf) add_component(m, k->inf, NULL, c, "infer");
+  }
+  add_component(m, m->lm, "lm_head", -1, NULL);
+  return MR_OK;
+}
+
+const mr_bundle *llm_model_component(const llm_model *m, int i, const char **what) {
+  if (i < 0 || i >= m->n_comp) return NULL;
+  if (what) *what = m->parts[i].what;
+  return m->parts[i].b;
+}
+
+int llm_model_open_files(const llm_files *f, const mr_bundle_options *bopts, llm_model **out, mr_error *err) {
   *out = NULL;
   llm_model *m = util_calloc(1, sizeof *m);
   if (!m) return util_err_nomem(err, "model");
+  if (bopts) m->bopts = *bopts;
   m->v035 = f->v035;
+  m->file_bytes = files_bytes(m, f);
   int rc = f->mono ? open_mono(m, f, err) : open_split(m, f, err);
   mr_bundle *b0 = m->mono ? m->mono : m->ffn ? m->ffn[0].pf : NULL;
   if (!rc) rc = mr_state_new(b0, m->state_name, &m->own_kv, err);
@@ -305,6 +355,7 @@ int llm_model_open_files(const llm_files *f, llm_model **out, mr_error *err) {
   if (!rc && (m->context < 1 || m->batch < 1)) rc = util_err(err, MR_EFORMAT, "model: no causal_mask / prefill batch found");
   if (!rc) rc = alloc_buffers(m, err);
   if (!rc) rc = prepare_calls(m, err);
+  if (!rc) rc = list_components(m, err);
   if (rc) {
     llm_model_close(m);
     return rc;
@@ -330,6 +381,7 @@ void llm_model_close(llm_model *m) {
     mr_bundle_close(m->ffn[c].pf);
   }
   mr_free(m->ffn);
+  mr_free(m->parts);
   mr_free(m->h);
   mr_free(m->mask);
   mr_free(m->ids);
@@ -343,6 +395,24 @@ int llm_model_v035(const llm_model *m) { return m->v035; }
 int llm_model_argmax(const llm_model *m) { return m->argmax; }
 int64_t llm_model_vocab(const llm_model *m) { return m->vocab; }
 llm_counters *llm_model_counters(llm_model *m) { return &m->cnt; }
+int llm_model_chunks(const llm_model *m) { return m->chunks; }
+int64_t llm_model_file_bytes(const llm_model *m) { return m->file_bytes; }
+
+int64_t llm_model_weight_bytes(const llm_model *m, int stage) {
+  if (m->mono) return stage == LLM_FFN ? (int64_t)mr_bundle_weight_bytes(m->mono) : 0;
+  if (stage == LLM_EMB) return m->emb_file_bytes; /* a gather holds none: it reads rows of the mapped file */
+  if (stage == LLM_HEAD) return (int64_t)mr_bundle_weight_bytes(m->lm);
+  int64_t n = 0;
+  for (int c = 0; stage == LLM_FFN && c < m->chunks; c++)
+    n += (int64_t)mr_bundle_weight_bytes(m->ffn[c].pf) + (m->ffn[c].inf != m->ffn[c].pf ? (int64_t)mr_bundle_weight_bytes(m->ffn[c].inf) : 0);
+  return n;
+}
+
+int64_t llm_model_state_bytes(const llm_model *m) {
+  mr_tensor kv;
+  mr_state_view(m->own_kv, &kv); /* every session's is the same size */
+  return mr_tensor_count(&kv) * (int64_t)mr_dtype_size(kv.dtype);
+}
 void llm_model_reset(llm_model *m) { mr_state_reset(m->kv); }
 
 int llm_model_kv_new(llm_model *m, mr_state **out, mr_error *err) {
@@ -364,12 +434,6 @@ int llm_model_use_kv(llm_model *m, mr_state *kv, mr_error *err) {
   }
   if (rc) m->kv = NULL; /* bound to nothing known: the next use binds again */
   return rc;
-}
-
-size_t llm_model_kv_bytes(const llm_model *m) {
-  mr_tensor v;
-  mr_state_view(m->own_kv, &v);
-  return (size_t)mr_tensor_count(&v) * mr_dtype_size(v.dtype);
 }
 
 void llm_model_set_trace(llm_model *m, void (*trace)(void *, const char *), void *ud) {

@@ -38,10 +38,12 @@ typedef struct llm_counters {
   double ms[LLM_STAGES];
 } llm_counters;
 
-/* Open the meta.yaml folder `dir` (as `milrun logits` does). */
+/* Open the meta.yaml folder `dir` (as `milrun logits` does) on the default executor. */
 int llm_model_open(const char *dir, llm_model **out, mr_error *err);
-/* Open the given components. */
-int llm_model_open_files(const llm_files *f, llm_model **out, mr_error *err);
+/* Open the given components, each with mr_bundle_open(path, bopts) (bopts may be NULL). */
+int llm_model_open_files(const llm_files *f, const mr_bundle_options *bopts, llm_model **out, mr_error *err);
+/* Component i (milrun.h mr_model_component); NULL past the last. */
+const mr_bundle *llm_model_component(const llm_model *m, int i, const char **what);
 void llm_model_close(llm_model *m);
 
 int llm_model_context(const llm_model *m);  /* width of the causal mask */
@@ -49,17 +51,23 @@ int llm_model_batch(const llm_model *m);    /* prefill length (0: no prefill fun
 int llm_model_v035(const llm_model *m);
 int llm_model_argmax(const llm_model *m);   /* 1: the head gives argmax only */
 int64_t llm_model_vocab(const llm_model *m); /* total logits (sum of the LM head parts) */
+int llm_model_chunks(const llm_model *m);   /* FFN chunks (0: monolithic) */
+/* Weight memory (mr_bundle_weight_bytes) of the components of stage LLM_FFN (every chunk; a
+ * monolithic model's whole bundle) or LLM_HEAD, the embeddings' file bytes for LLM_EMB, and the bytes of the components' files and
+ * of the KV state. */
+int64_t llm_model_weight_bytes(const llm_model *m, int stage);
+int64_t llm_model_file_bytes(const llm_model *m);
+int64_t llm_model_state_bytes(const llm_model *m);
 llm_counters *llm_model_counters(llm_model *m);
 double llm_now_ms(void); /* monotonic clock for the counters */
 void llm_model_set_trace(llm_model *m, void (*trace)(void *, const char *), void *ud);
 
 /* Zero the KV state in use. */
 void llm_model_reset(llm_model *m);
-/* KV states: a new zero-filled one (a session's own), the one the following calls use (NULL: the
- * model's own), and the bytes of one. */
+/* KV states: a new zero-filled one (a session's own), and the one the following calls use (NULL:
+ * the model's own). */
 int llm_model_kv_new(llm_model *m, mr_state **out, mr_error *err);
 int llm_model_use_kv(llm_model *m, mr_state *kv, mr_error *err);
-size_t llm_model_kv_bytes(const llm_model *m);
 /* One prefill call: ids[0..take) at positions start.. (right-padded with id 0 to the batch). */
 int llm_model_prefill_batch(llm_model *m, const int32_t *ids, int take, int start, mr_error *err);
 /* chat.py's run_prefill: ids[0..n) in batches starting at 0. */

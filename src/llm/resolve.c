@@ -203,7 +203,7 @@ int llm_model_open(const char *dir, llm_model **out, mr_error *err) {
   *out = NULL;
   llm_source src = {0};
   int rc = from_dir(dir, &src, err);
-  if (!rc) rc = llm_model_open_files(&src.files, out, err);
+  if (!rc) rc = llm_model_open_files(&src.files, NULL, out, err);
   llm_source_free(&src);
   return rc;
 }

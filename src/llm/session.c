@@ -111,7 +111,7 @@ int mr_model_open(const char *model, const mr_model_options *opts, mr_model **ou
   if (!m) return util_err_nomem(err, "model");
   llm_source src;
   int rc = llm_resolve(model, opts ? opts->hub : NULL, &src, err);
-  if (!rc) rc = llm_model_open_files(&src.files, &m->lm, err);
+  if (!rc) rc = llm_model_open_files(&src.files, opts ? &opts->bundle : NULL, &m->lm, err);
   if (!rc) {
     m->dir = src.dir;
     src.dir = NULL;
@@ -143,6 +143,17 @@ int mr_model_context(const mr_model *m) { return llm_model_context(m->lm); }
 int64_t mr_model_vocab(const mr_model *m) { return llm_model_vocab(m->lm); }
 const char *mr_model_dir(const mr_model *m) { return m->dir; }
 int mr_model_argmax_only(const mr_model *m) { return llm_model_argmax(m->lm); }
+void mr_model_info_get(const mr_model *m, mr_model_info *out) {
+  const llm_model *lm = m->lm;
+  *out = (mr_model_info){.context = llm_model_context(lm), .batch = llm_model_batch(lm), .chunks = llm_model_chunks(lm),
+                         .prefill = m->prefill, .vocab = llm_model_vocab(lm), .file_bytes = llm_model_file_bytes(lm),
+                         .state_bytes = llm_model_state_bytes(lm), .emb_bytes = llm_model_weight_bytes(lm, LLM_EMB),
+                         .ffn_bytes = llm_model_weight_bytes(lm, LLM_FFN), .head_bytes = llm_model_weight_bytes(lm, LLM_HEAD)};
+}
+
+const mr_bundle *mr_model_component(const mr_model *m, int i, const char **what) {
+  return llm_model_component(m->lm, i, what);
+}
 int mr_model_stop_tokens(const mr_model *m, const int32_t **ids) {
   *ids = m->stops;
   return m->n_stops;
@@ -245,8 +256,6 @@ int mr_session_logprobs(const mr_session *s, float *chosen, const int32_t **ids,
   *logprobs = s->lp.top;
   return s->lp.n;
 }
-
-size_t mr_model_state_bytes(const mr_model *m) { return llm_model_kv_bytes(m->lm); }
 
 void mr_session_rng(mr_session *s, uint64_t state[4], int set) {
   if (set) llm_sampler_rng_set(s->sp, state);

@@ -13,6 +13,7 @@ typedef struct serve_options {
   const char *alias;        /* the model's id in answers and /v1/models (NULL: `model`) */
   const char *host;         /* an IP address; 127.0.0.1 unless told */
   const char *api_key;      /* NULL: no key needed */
+  mr_bundle_options bundle; /* executor and compute units of every component */
   int port;                 /* 0: any free port */
   int parallel;             /* slots */
   int context;              /* positions per slot (0: the model's) */

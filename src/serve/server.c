@@ -330,7 +330,7 @@ static void stop_gracefully(srv *s) {
 
 static int open_model(srv *s, mr_error *err) {
   mr_hub_options hub = {0};
-  mr_model_options mo = {.hub = &hub};
+  mr_model_options mo = {.hub = &hub, .bundle = s->o.bundle};
   int rc = mr_model_open(s->o.model, &mo, &s->model, err);
   if (rc) return rc;
   if (!(s->tok = mr_model_tokenizer(s->model)))
@@ -345,9 +345,13 @@ static int start(srv *s, mr_error *err) {
   int rc = open_model(s, err);
   if (!rc) rc = srv_slots_new(s->model, s->o.parallel, s->o.context, s->o.queue, &s->slots, err);
   if (rc) return rc;
-  double mib = (double)mr_model_state_bytes(s->model) / (1 << 20);
-  fprintf(stderr, "milrun serve: model %s (%s), %d slot(s) of %d positions; KV state %.1f MiB per slot, %.1f MiB in all\n",
-          s->model_id, mr_model_dir(s->model), s->o.parallel, srv_slots_context(s->slots), mib, mib * s->o.parallel);
+  mr_model_info info;
+  mr_model_info_get(s->model, &info);
+  double mib = (double)info.state_bytes / (1 << 20);
+  const mr_bundle *first = mr_model_component(s->model, 0, NULL);
+  fprintf(stderr, "milrun serve: model %s (%s, executor %s), %d slot(s) of %d positions; KV state %.2f MiB per slot, %.2f MiB in all\n",
+          s->model_id, mr_model_dir(s->model), first ? mr_bundle_backend(first) : "?", s->o.parallel,
+          srv_slots_context(s->slots), mib, mib * s->o.parallel);
   static char timeout_body[256];
   srv_error e;
   util_sb tb = {0};

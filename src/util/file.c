@@ -3,6 +3,7 @@
 #define _XOPEN_SOURCE 700 /* nftw and FTW_PHYS are XSI: _POSIX_C_SOURCE alone does not declare them */
 #include "util/file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -157,4 +158,21 @@ int util_remove_tree(const char *path, mr_error *err) {
   if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
     return util_err(err, MR_EIO, "%s: cannot remove: %s", path, strerror(errno));
   return MR_OK;
+}
+
+int64_t util_tree_bytes(const char *path) {
+  struct stat st;
+  if (lstat(path, &st) != 0) return 0;
+  if (S_ISREG(st.st_mode)) return (int64_t)st.st_size;
+  DIR *d = S_ISDIR(st.st_mode) ? opendir(path) : NULL;
+  if (!d) return 0;
+  int64_t total = 0;
+  for (struct dirent *e; (e = readdir(d));) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    char *sub = util_path_join(path, e->d_name);
+    if (sub) total += util_tree_bytes(sub);
+    mr_free(sub);
+  }
+  closedir(d);
+  return total;
 }

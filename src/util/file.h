@@ -26,6 +26,8 @@ int util_write_file_atomic(const char *path, const void *data, size_t size, mr_e
 /* Join a directory and a relative path into a new string (free with mr_free); NULL if no memory. */
 char *util_path_join(const char *dir, const char *rel);
 int util_is_dir(const char *path);
+/* Bytes of the regular files at or under path (links not followed); 0 when there is none. */
+int64_t util_tree_bytes(const char *path);
 int util_exists(const char *path);
 /* mkdir -p. */
 int util_mkdirs(const char *path, mr_error *err);
