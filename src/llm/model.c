@@ -48,6 +48,7 @@ struct llm_model {
   step emb_pf, emb_inf, head, mono_pf, mono_inf;
   mr_state *kv;      /* the state the calls are bound to: the model's own, or a session's */
   mr_state *own_kv;
+  int own_kv_lent; /* own_kv is a session's (llm_model_kv_new) */
   const char *state_name;
   int hidden, context, batch, v035, argmax;
   int emb_batch;   /* 1: the embeddings take [1, B]; 0: one token per call */
@@ -416,7 +417,18 @@ int64_t llm_model_state_bytes(const llm_model *m) {
 void llm_model_reset(llm_model *m) { mr_state_reset(m->kv); }
 
 int llm_model_kv_new(llm_model *m, mr_state **out, mr_error *err) {
+  if (!m->own_kv_lent) {
+    m->own_kv_lent = 1;
+    mr_state_reset(m->own_kv);
+    *out = m->own_kv;
+    return MR_OK;
+  }
   return mr_state_new(m->mono ? m->mono : m->ffn[0].pf, m->state_name, out, err);
+}
+
+void llm_model_kv_free(llm_model *m, mr_state *kv) {
+  if (kv == m->own_kv) m->own_kv_lent = 0;
+  else mr_state_free(kv);
 }
 
 int llm_model_use_kv(llm_model *m, mr_state *kv, mr_error *err) {

@@ -64,9 +64,12 @@ void llm_model_set_trace(llm_model *m, void (*trace)(void *, const char *), void
 
 /* Zero the KV state in use. */
 void llm_model_reset(llm_model *m);
-/* KV states: a new zero-filled one (a session's own), and the one the following calls use (NULL:
+/* KV states: a zero-filled one for a session (the model's own while no other session holds it, so
+ * one session costs one KV cache, and one state is shared by every component as Core ML needs;
+ * else a new one), given back with llm_model_kv_free; and the one the following calls use (NULL:
  * the model's own). */
 int llm_model_kv_new(llm_model *m, mr_state **out, mr_error *err);
+void llm_model_kv_free(llm_model *m, mr_state *kv);
 int llm_model_use_kv(llm_model *m, mr_state *kv, mr_error *err);
 /* One prefill call: ids[0..take) at positions start.. (right-padded with id 0 to the batch). */
 int llm_model_prefill_batch(llm_model *m, const int32_t *ids, int take, int start, mr_error *err);

@@ -205,7 +205,7 @@ void mr_session_free(mr_session *s) {
   llm_sampler_free(s->sp);
   mr_detok_free(s->dt);
   llm_model_use_kv(s->m->lm, NULL, NULL); /* the calls must not keep a freed state */
-  mr_state_free(s->kv);
+  llm_model_kv_free(s->m->lm, s->kv);
   mr_free(s->lp.raw);
   mr_free(s->lp.top_ids);
   mr_free(s->lp.top);
