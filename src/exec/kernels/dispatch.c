@@ -6,6 +6,15 @@
 
 #include "exec/kernels/kernels.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+
+int exec_cpu_has_f16c(void) {
+  unsigned a, b, c, d;
+  return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
+}
+#endif
+
 typedef const exec_kernel_table *(*table_fn)(void);
 
 static const char *const names[] = {"avx512", "avx2", "neon", "portable", NULL};

@@ -45,6 +45,9 @@ const char *const *exec_kernels_names(void);
 /* Per instruction set; each returns NULL when it is not compiled in or the CPU lacks it. */
 const exec_kernel_table *exec_kernels_portable(void);
 const exec_kernel_table *exec_kernels_avx2(void);
+/* x86: whether the CPU has F16C (CPUID.1:ECX bit 29). Asked through cpuid because clang 14's
+ * __builtin_cpu_supports does not know "f16c". */
+int exec_cpu_has_f16c(void);
 const exec_kernel_table *exec_kernels_avx512(void);
 const exec_kernel_table *exec_kernels_neon(void);
 

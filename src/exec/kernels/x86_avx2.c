@@ -222,7 +222,7 @@ static const exec_kernel_table table = {
 
 const exec_kernel_table *exec_kernels_avx2(void) {
   __builtin_cpu_init();
-  int ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  int ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && exec_cpu_has_f16c();
   return ok ? &table : NULL;
 }
 

@@ -268,7 +268,7 @@ const exec_kernel_table *exec_kernels_avx512(void) {
   __builtin_cpu_init();
   int ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+           __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("fma") && exec_cpu_has_f16c();
   return ok ? &table : NULL;
 }
 
