@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 int th_failures;
@@ -100,4 +101,20 @@ int th_python_word(const char *script, const char *arg, char *out, size_t cap) {
   while (p && fgets(rest, sizeof rest, p)) continue; /* read to the end: no broken pipe for Python */
   if (p) ok = pclose(p) == 0 && ok;
   return ok;
+}
+
+int th_milrun(const char *args, char *out, size_t cap) {
+  size_t len = strlen(args) + 4096;
+  char *cmd = malloc(len);
+  if (!cmd) return -1;
+  snprintf(cmd, len, "\"%s\" %s 2>&1", getenv("MR_MILRUN"), args);
+  FILE *p = popen(cmd, "r");
+  free(cmd);
+  if (!p) return -1;
+  size_t n = fread(out, 1, cap - 1, p);
+  out[n] = 0;
+  char sink[4096];
+  while (fread(sink, 1, sizeof sink, p) > 0) continue;
+  int st = pclose(p);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }

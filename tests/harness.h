@@ -77,5 +77,9 @@ const char *th_bundle_from_fixture(const char *name, const char *rel);
 /* Run `python3 -c SCRIPT ARG` (an independent reference, e.g. hashlib) and put the first word it
  * prints into out (cap bytes). Returns 1 on success, 0 if Python failed or printed nothing. */
 int th_python_word(const char *script, const char *arg, char *out, size_t cap);
+/* Run `$MR_MILRUN ARGS` (args quoted by the caller) with stderr joined to stdout; the first cap-1
+ * bytes of its output go to out (NUL-terminated), the rest is read and dropped so the command never
+ * blocks on a full pipe. Returns its exit status, or -1 when it could not run or was killed. */
+int th_milrun(const char *args, char *out, size_t cap);
 
 #endif

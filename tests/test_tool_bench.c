@@ -15,16 +15,7 @@
 static char msg[65536];
 static char model[600];
 
-static int run(const char *args) {
-  static char cmd[8192];
-  snprintf(cmd, sizeof cmd, "\"%s\" %s 2>&1", getenv("MR_MILRUN"), args);
-  FILE *p = popen(cmd, "r");
-  if (!p) return -1;
-  size_t n = fread(msg, 1, sizeof msg - 1, p);
-  msg[n] = 0;
-  int st = pclose(p);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+static int run(const char *args) { return th_milrun(args, msg, sizeof msg); }
 
 /* qwen3-tiny with context 64 and batch 16, converted once. */
 static const char *tiny(void) {

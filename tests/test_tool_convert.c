@@ -21,18 +21,7 @@
 
 static char msg[16384];
 
-static int run(const char *args) {
-  static char cmd[65536];
-  snprintf(cmd, sizeof cmd, "\"%s\" %s 2>&1", getenv("MR_MILRUN"), args);
-  FILE *p = popen(cmd, "r");
-  if (!p) return -1;
-  size_t n = fread(msg, 1, sizeof msg - 1, p);
-  msg[n] = 0;
-  char sink[4096];
-  while (fread(sink, 1, sizeof sink, p) > 0) {}
-  int st = pclose(p);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+static int run(const char *args) { return th_milrun(args, msg, sizeof msg); }
 
 static cJSON *golden(const char *model) {
   char rel[256];

@@ -18,16 +18,7 @@
 static char msg[1 << 20];
 
 /* milrun ARGS; stdout (and stderr) into msg; the exit status. */
-static int run(const char *args) {
-  char cmd[4096];
-  snprintf(cmd, sizeof cmd, "\"%s\" %s 2>&1", getenv("MR_MILRUN"), args);
-  FILE *p = popen(cmd, "r");
-  if (!p) return -1;
-  size_t n = fread(msg, 1, sizeof msg - 1, p);
-  msg[n] = 0;
-  int st = pclose(p);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+static int run(const char *args) { return th_milrun(args, msg, sizeof msg); }
 
 static cJSON *read_json(const char *path) {
   char *text;
