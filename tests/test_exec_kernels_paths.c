@@ -181,12 +181,12 @@ static void test_wmat(void) {
   for (int wi = 0; wi < 6; wi++) {
     int bits = widths[wi];
     int64_t rows = 7, cols = bits == 3 ? 40 : 44; /* rows of whole bytes */
-    exec_wmat m = {EXEC_WMAT_LUT, bits, NULL, ibuf + 1, rows, cols, cols * bits / 8, pals, 2};
+    exec_wmat m = {EXEC_WMAT_LUT, bits, NULL, ibuf + 1, rows, cols, cols * bits / 8, pals, NULL, NULL, 2};
     for (int i = 0; i < 4 * 256; i++) pals[i] = hrand();
     for (int64_t i = 0; i < rows * m.ld; i++) ibuf[1 + i] = (uint8_t)rnd();
     float *x = xbuf + 1, y[7], all[7 * 44];
     for (int64_t i = 0; i < cols; i++) x[i] = frand();
-    exec_wmat_gemv(&m, 1, rows, x, y);
+    exec_wmat_gemv(&m, 1, rows, x, y, NULL);
     for (int64_t r = 1; r < rows; r++) {
       const uint16_t *pal = pals + (r / 2) * (1 << bits);
       for (int64_t i = 0; i < cols; i++) terms[i] = half(pal + field(ibuf + 1 + r * m.ld, i, bits)) * x[i];
@@ -200,6 +200,104 @@ static void test_wmat(void) {
       CHECK_MSG(all[e - start] == want, "%s wmat_read bits=%d e=%lld", cur, bits, (long long)e);
     }
   }
+}
+
+/* The integer palette copy: P_j = (H_j * 256 + L_j - 32768) reproduces entry j within p / 2. */
+static void test_palq(void) {
+  uint16_t pal[256];
+  uint8_t planes[512];
+  for (int entries = 16; entries <= 256; entries *= 16) {
+    for (int j = 0; j < entries; j++) pal[j] = hrand();
+    float p = exec_palq_make(pal, entries, planes);
+    double amax = 0;
+    for (int j = 0; j < entries; j++) amax = fmax(amax, fabs(half(pal + j)));
+    CHECK(fabs(p - amax / 32767) <= 1e-6 * amax / 32767);
+    for (int j = 0; j < entries; j++) {
+      int P = planes[j] * 256 + planes[entries + j] - 32768;
+      CHECK_MSG(fabs(P * (double)p - half(pal + j)) <= 0.5001 * p, "palq entry %d of %d", j, entries);
+    }
+    pal[entries / 2] = 0x7c00; /* inf */
+    CHECK(exec_palq_make(pal, entries, planes) == -1);
+  }
+  memset(pal, 0, sizeof pal);
+  CHECK(exec_palq_make(pal, 256, planes) == 0); /* all zero: scale 0, every product 0 */
+}
+
+/* Integer LUT products against float64, within the bound of kernels.h: the float bound plus the
+ * quantisation of x (blocks of 8, scale max / 127) and of the palette (scale p). x has blocks of
+ * zeros and outliers; the prepared buffer and x start off alignment. */
+static void test_gemv_xq(const exec_kernel_table *k) {
+  static uint8_t xqbuf[EXEC_XQ_BYTES(1031) + 3];
+  static uint8_t planes[512];
+  uint16_t *pal = pal_buf + 1;
+  void *xq = xqbuf + 3;
+  for (int f = LUT8; f <= LUT4; f++) {
+    int entries = f == LUT8 ? 256 : 16;
+    for (int i = 0; i < 256; i++) pal[i] = hrand();
+    float ps = exec_palq_make(pal, entries, planes);
+    for (int64_t t = 0; t < NLENS; t++) {
+      int64_t n = lens[t], rows = 1 + (int64_t)(rnd() % 5);
+      int64_t ld = (f == LUT8 ? n : (n + 1) / 2) + 3;
+      uint8_t *w = wbuf + 1;
+      float *x = xbuf + 1;
+      for (int64_t i = 0; i < rows * ld; i++) w[i] = (uint8_t)rnd();
+      for (int64_t i = 0; i < n; i++) x[i] = (i / 8) % 5 == 3 ? 0 : frand() * (i % 13 == 5 ? 100 : 1);
+      CHECK(k->xq_prepare(x, n, xq) == 0);
+      if (f == LUT8) k->lut8_gemv_xq(planes, ps, w, ld, rows, xq, n, ybuf);
+      else k->lut4_gemv_xq(planes, ps, w, ld, rows, xq, n, ybuf);
+      for (int64_t r = 0; r < rows; r++) {
+        double ref = 0, mag = 0, quant = 0;
+        for (int64_t i = 0; i < n; i++) {
+          double wi = elem((form)f, w, ld, pal, r, i), bmax = 0;
+          for (int64_t j = i / 8 * 8; j < i / 8 * 8 + 8 && j < n; j++) bmax = fmax(bmax, fabs(x[j]));
+          double si = bmax / 127;
+          ref += wi * x[i], mag += fabs(wi * x[i]);
+          quant += fabs(wi) * si / 2 + (fabs(x[i]) + si / 2) * ps / 2;
+        }
+        double bound = (double)(n + 2) * 0x1p-23 * (mag + quant) + 1.001 * quant;
+        CHECK_MSG(fabs(ybuf[r] - ref) <= bound, "%s %s_xq (%lld, %lld): %.9g vs %.9g, bound %.3g", cur,
+                  f == LUT8 ? "lut8_gemv" : "lut4_gemv", (long long)n, (long long)r, ybuf[r], ref, bound);
+      }
+    }
+  }
+  xbuf[1 + 5] = NAN;
+  CHECK(k->xq_prepare(xbuf + 1, 17, xq) == -1);
+  xbuf[1 + 5] = INFINITY;
+  CHECK(k->xq_prepare(xbuf + 1, 17, xq) == -1);
+}
+
+/* The driver picks the integer products only with palette copies, when they are on, and for a
+ * finite x; otherwise it gives the float kernels' results bit for bit. */
+static void test_wmat_xq(const exec_kernel_table *k) {
+  static uint16_t pals[4 * 256];
+  static uint8_t planes[4 * 512], xqbuf[EXEC_XQ_BYTES(300)];
+  static float scales[4];
+  int64_t rows = 7, cols = 300;
+  for (int i = 0; i < 4 * 256; i++) pals[i] = hrand();
+  for (int g = 0; g < 4; g++) scales[g] = exec_palq_make(pals + 256 * g, 256, planes + 512 * g);
+  exec_wmat m = {EXEC_WMAT_LUT, 8, NULL, ibuf + 1, rows, cols, cols, pals, planes, scales, 2};
+  for (int64_t i = 0; i < rows * cols; i++) ibuf[1 + i] = (uint8_t)rnd();
+  float *x = xbuf + 1, yi[7], yf[7], want[7];
+  for (int64_t i = 0; i < cols; i++) x[i] = frand();
+  for (int64_t r = 0; r < rows; r++) k->lut8_gemv(pals + (r / 2) * 256, ibuf + 1 + r * cols, cols, 1, x, cols, &want[r]);
+  exec_wmat_gemv(&m, 0, rows, x, yi, xqbuf);
+  exec_kernels_set_int8(0);
+  exec_wmat_gemv(&m, 0, rows, x, yf, xqbuf);
+  exec_kernels_set_int8(1);
+  int differs = 0;
+  for (int64_t r = 0; r < rows; r++) {
+    double mag = 0; /* the bound itself is tested above: here, only that the rows and palettes match */
+    for (int64_t i = 0; i < cols; i++) mag += fabs(half(pals + (r / 2) * 256 + ibuf[1 + r * cols + i]) * x[i]);
+    CHECK(yf[r] == want[r]);
+    differs |= yi[r] != want[r];
+    CHECK_MSG(fabs(yi[r] - want[r]) <= 1e-2 * mag, "row %lld: %g vs %g", (long long)r, yi[r], want[r]);
+  }
+  CHECK(differs); /* the integer path did run */
+  x[3] = INFINITY; /* not quantisable: the float path */
+  want[0] = 0;
+  exec_wmat_gemv(&m, 0, 1, x, yi, xqbuf);
+  k->lut8_gemv(pals, ibuf + 1, cols, 1, x, cols, &want[0]);
+  CHECK(memcmp(&yi[0], &want[0], sizeof yi[0]) == 0);
 }
 
 static void test_paths(void) {
@@ -217,6 +315,11 @@ static void test_paths(void) {
     test_gemv(exec_kernels());
     test_gemm(exec_kernels());
     test_wmat();
+    if (exec_kernels()->xq_prepare) {
+      test_gemv_xq(exec_kernels());
+      test_wmat_xq(exec_kernels());
+    }
+    printf("  kernels %s: integer LUT products %s\n", *name, exec_kernels()->xq_prepare ? "tested" : "absent");
     printf("  kernels %s: %s\n", *name, th_failures == before ? "ok" : "FAILED");
     ran++;
   }
@@ -228,6 +331,8 @@ static void test_paths(void) {
 }
 
 int main(int argc, char **argv) {
-  static const th_case cases[] = {{"every kernel table against float64", test_paths}, {NULL, NULL}};
+  static const th_case cases[] = {{"every kernel table against float64", test_paths},
+                                  {"integer palette copies", test_palq},
+                                  {NULL, NULL}};
   return th_run(cases, argc, argv);
 }

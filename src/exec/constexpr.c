@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "exec/consts.h"
+#include "exec/kernels/kernels.h"
 #include "exec/weights.h"
 #include "util/alloc.h"
 #include "util/error.h"
@@ -105,6 +106,25 @@ static int set_palettes(const cx *x, const exec_tensor *lut, exec_packed *p) {
   return 0;
 }
 
+/* The integer copies of p's palettes for the kernels' integer products (exec_palq_make), when the
+ * kernels have them and p's layout suits them: 4- or 8-bit indices into fp16 palettes, grouped by
+ * rows only. Returns -1 when out of memory. */
+static int set_int_palettes(const cx *x, exec_packed *p) {
+  if (!exec_kernels()->xq_prepare || (p->bits != 8 && p->bits != 4) || !p->pal16 || p->vec != 1 ||
+      (p->n_groups > 1 && !p->rows_only))
+    return 0;
+  size_t groups = (size_t)(p->n_groups > 1 ? p->n_groups : 1), per = (size_t)2 * (size_t)p->palette;
+  uint8_t *planes = util_arena_alloc(&x->c->arena, groups * per + 1);
+  float *scale = util_arena_alloc(&x->c->arena, groups * sizeof *scale + 1);
+  if (!planes || !scale) return -1;
+  for (size_t g = 0; g < groups; g++)
+    scale[g] = exec_palq_make(p->pal16 + g * (size_t)p->palette, p->palette, planes + g * per);
+  x->c->decoded_bytes += groups * (per + sizeof *scale);
+  p->palq = planes;
+  p->palq_scale = scale;
+  return 0;
+}
+
 static int lut_ios16(const cx *x, exec_tensor *indices, exec_tensor *lut, exec_tensor *shape, exec_tensor **out) {
   if (shape->storage != EXEC_I32 || shape->rank != 1 || shape->count > MR_MAX_RANK)
     return util_err(x->err, MR_EFORMAT, "%s: constexpr_lut_to_dense: 'shape' must be a 1-D integer tensor of at most %d values", x->where, MR_MAX_RANK);
@@ -137,6 +157,7 @@ static int lut_ios16(const cx *x, exec_tensor *indices, exec_tensor *lut, exec_t
   p->n_groups = 1;
   p->palette = 1 << bits;
   p->vec = 1;
+  if (set_int_palettes(x, p)) return util_err_nomem(x->err, x->where);
   t->packed = p;
   *out = t;
   return MR_OK;
@@ -183,6 +204,7 @@ static int lut_ios18(const cx *x, exec_tensor *indices, exec_tensor *lut, exec_t
   p->vec = (int)V;
   p->vector_axis = axis;
   if (V > 1) p->rows_only = 0;
+  if (set_int_palettes(x, p)) return util_err_nomem(x->err, x->where);
   t->packed = p;
   *out = t;
   return MR_OK;

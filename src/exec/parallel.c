@@ -19,7 +19,7 @@ static void trampoline(void *arg, int ith, int nth_pool) {
 
 /* Below this many multiply-adds a job runs on one thread: waking the pool costs tens of
  * microseconds, about what one core does with 1M multiply-adds. */
-static int64_t g_min_work = 1 << 20;
+static int64_t g_min_work = 1 << 16;
 
 void exec_parallel_min_work(int64_t work) { g_min_work = work; }
 

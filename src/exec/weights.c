@@ -54,6 +54,8 @@ int exec_wmat_of(const exec_tensor *t, exec_wmat *m) {
   m->data = p->data;
   m->ld = m->cols * p->bits / 8;
   m->pal = p->pal16;
+  m->palq = p->palq;
+  m->palq_scale = p->palq_scale;
   m->group_rows = p->n_groups > 1 ? p->block[0] : m->rows;
   return 1;
 }

@@ -31,6 +31,10 @@ struct exec_packed {
    * the indices tensor then has shape[vector_axis] / vec entries on that axis. */
   const uint16_t *pal16;
   const float *palettes;
+  /* LUT with 4- or 8-bit indices and fp16 palettes, when the kernels have integer products: each
+   * group's palette as exec_palq_make makes it (2 * palette bytes) and its scale; else NULL. */
+  const uint8_t *palq;
+  const float *palq_scale;
   int palette;
   int vec;
   int vector_axis;
@@ -55,6 +59,8 @@ typedef struct exec_wmat {
   const uint8_t *data;    /* F16, LUT: row r at data + r * ld */
   int64_t rows, cols, ld; /* ld in bytes */
   const uint16_t *pal;    /* LUT: palette g (1 << bits entries) serves rows [g, g + 1) * group_rows */
+  const uint8_t *palq;    /* LUT: their integer copies (exec_packed.palq), or NULL */
+  const float *palq_scale;
   int64_t group_rows;
 } exec_wmat;
 

@@ -176,6 +176,7 @@ static void f16_decode(const uint8_t *src, int64_t n, float *dst) {
 const exec_kernel_table *exec_kernels_neon(void) {
   static exec_kernel_table table = {
     "neon", f32_gemv, f16_gemv, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, NULL, NULL,
+    NULL, NULL, NULL, /* no integer LUT products */
   };
   table.gemm = exec_kernels_portable()->gemm;
   table.round_f16 = exec_kernels_portable()->round_f16;

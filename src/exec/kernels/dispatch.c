@@ -47,6 +47,21 @@ const exec_kernel_table *exec_kernels(void) {
   return t;
 }
 
+/* -1: not decided yet ($MILRUN_LUT_INT8 is read on first use). */
+static _Atomic int int8_on = -1;
+
+void exec_kernels_set_int8(int on) { atomic_store(&int8_on, on != 0); }
+
+int exec_kernels_int8(void) {
+  int on = atomic_load(&int8_on);
+  if (on < 0) {
+    const char *env = getenv("MILRUN_LUT_INT8");
+    on = !(env && !strcmp(env, "0"));
+    atomic_store(&int8_on, on);
+  }
+  return on;
+}
+
 int exec_kernels_select(const char *name) {
   const exec_kernel_table *t = by_name(name);
   if (!t) return -1;

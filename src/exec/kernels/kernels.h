@@ -32,13 +32,38 @@ typedef struct exec_kernel_table {
   /* x[i] = the nearest fp16 value (round to nearest even, overflow to inf), bit for bit
    * util_round_f16: what the executor does to every fp16 output of an op. */
   void (*round_f16)(float *x, int64_t n);
+  /* Integer LUT products (NULL in tables without them; AVX-512 VNNI has them). xq_prepare
+   * quantises x (n values) once per product into xq (EXEC_XQ_BYTES(n) bytes, any alignment): int8
+   * in blocks of 8 values, each block scaled by its max |x| / 127; it returns -1 and leaves xq
+   * unusable when x holds an inf or NaN. lut8_gemv_xq / lut4_gemv_xq then do what lut8_gemv /
+   * lut4_gemv do, in int32 (vpdpbusd), against the palette's integer copy (exec_palq_make: planes
+   * and its scale p). Error bound (tests/test_exec_kernels_paths.c): the float product's, plus
+   * sum_i |w_i| * s_i / 2 + sum_i (|x_i| + s_i / 2) * p / 2, s_i the scale of x_i's block. */
+  int (*xq_prepare)(const float *x, int64_t n, void *xq);
+  void (*lut8_gemv_xq)(const uint8_t *planes, float p, const uint8_t *w, int64_t ld, int64_t rows, const void *xq,
+                       int64_t n, float *y);
+  void (*lut4_gemv_xq)(const uint8_t *planes, float p, const uint8_t *w, int64_t ld, int64_t rows, const void *xq,
+                       int64_t n, float *y);
 } exec_kernel_table;
+
+/* Bytes of prepared activations for n values (xq_prepare): five layouts of n rounded up to 128,
+ * and room to align them. */
+#define EXEC_XQ_BYTES(n) ((size_t)((((n) + 127) / 128) * 128) * 5 + 64)
+
+/* The integer copy of a palette of `entries` (16 or 256) fp16 values for the integer LUT
+ * kernels: P_j = round(v_j / p) with p = max |v| / 32767, stored as P_j + 32768 in two unsigned
+ * byte planes, planes[j] = its high byte, planes[entries + j] its low byte. Returns p, or -1 when
+ * an entry is inf or NaN (the float kernels must then be used). */
+float exec_palq_make(const uint16_t *pal, int entries, uint8_t *planes);
 
 /* The table in use (selected on first call). */
 const exec_kernel_table *exec_kernels(void);
 /* Use the named table ("avx512", "avx2", "neon", "portable"). Returns 0, or -1 when this build or
  * CPU cannot run it (the current table is then unchanged). Not thread-safe: call between runs. */
 int exec_kernels_select(const char *name);
+/* Whether LUT products may use the integer kernels (default: on, unless $MILRUN_LUT_INT8=0). */
+void exec_kernels_set_int8(int on);
+int exec_kernels_int8(void);
 /* Names of the tables this build has, NULL-terminated (available or not on this CPU). */
 const char *const *exec_kernels_names(void);
 
@@ -53,8 +78,10 @@ const exec_kernel_table *exec_kernels_neon(void);
 
 /* Drivers over a weight matrix (kernels/wmat.c), with the current table: y[r - lo] = row r . x
  * for r in [lo, hi) (x has m->cols values), and elements [start, start + n) of m (row-major) to
- * fp32. Palette groups and index widths other than 4 and 8 bits are handled here. */
-void exec_wmat_gemv(const exec_wmat *m, int64_t lo, int64_t hi, const float *x, float *y);
+ * fp32. Palette groups and index widths other than 4 and 8 bits are handled here. xq (NULL, or
+ * EXEC_XQ_BYTES(m->cols) bytes of scratch) lets 8- and 4-bit LUT rows use the integer products
+ * when the table has them and they are on (exec_kernels_set_int8). */
+void exec_wmat_gemv(const exec_wmat *m, int64_t lo, int64_t hi, const float *x, float *y, void *xq);
 void exec_wmat_read(const exec_wmat *m, int64_t start, int64_t n, float *dst);
 
 #endif

@@ -131,6 +131,7 @@ static void round_f16(float *x, int64_t n) { util_round_f16_array(x, n); }
 
 static const exec_kernel_table table = {
   "portable", f32_gemv, f16_gemv, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm, round_f16,
+  NULL, NULL, NULL, /* no integer LUT products */
 };
 
 const exec_kernel_table *exec_kernels_portable(void) { return &table; }

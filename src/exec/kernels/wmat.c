@@ -1,9 +1,11 @@
 /* wmat.c — running the kernel table over a whole weight matrix: rows are taken in runs that share
  * one palette, and indices of widths other than 4 and 8 bits (LUT1/2/3/5/6/7) are unpacked a
  * chunk at a time into bytes and looked up as 8-bit indices into the palette padded to 256. */
+#include <math.h>
 #include <string.h>
 
 #include "exec/kernels/kernels.h"
+#include "util/fp16.h"
 
 #define CHUNK 1024 /* elements unpacked at a time (a multiple of 8: chunks start on a byte) */
 
@@ -37,16 +39,38 @@ static const uint16_t *palette(const exec_wmat *m, int64_t row) {
   return m->pal + (size_t)(row / m->group_rows) * ((size_t)1 << m->bits);
 }
 
-/* Rows [lo, hi) sharing one palette. */
-static void lut_rows(const exec_kernel_table *k, const exec_wmat *m, int64_t lo, int64_t hi, const float *x, float *y) {
+float exec_palq_make(const uint16_t *pal, int entries, uint8_t *planes) {
+  float v[256], amax = 0;
+  for (int j = 0; j < entries; j++) {
+    const uint8_t *b = (const uint8_t *)(pal + j);
+    v[j] = util_f16_to_f32((uint16_t)(b[0] | b[1] << 8));
+    if (!isfinite(v[j])) return -1;
+    if (fabsf(v[j]) > amax) amax = fabsf(v[j]);
+  }
+  float inv = amax > 0 ? 32767.0f / amax : 0;
+  for (int j = 0; j < entries; j++) {
+    unsigned u = (unsigned)((long)nearbyintf(v[j] * inv) + 32768);
+    planes[j] = (uint8_t)(u >> 8), planes[entries + j] = (uint8_t)u;
+  }
+  return amax / 32767.0f;
+}
+
+/* Rows [lo, hi) sharing one palette; xq: x prepared for the integer kernels, or NULL. */
+static void lut_rows(const exec_kernel_table *k, const exec_wmat *m, int64_t lo, int64_t hi, const float *x,
+                     const void *xq, float *y) {
   const uint16_t *pal = palette(m, lo);
   const uint8_t *w = m->data + lo * m->ld;
+  int64_t g = lo / m->group_rows;
+  float ps = xq ? m->palq_scale[g] : -1; /* -1: no integer palette (inf or NaN in it) */
+  const uint8_t *planes = xq ? m->palq + (size_t)g * ((size_t)2 << m->bits) : NULL;
   if (m->bits == 8) {
-    k->lut8_gemv(pal, w, m->ld, hi - lo, x, m->cols, y);
+    if (ps >= 0) k->lut8_gemv_xq(planes, ps, w, m->ld, hi - lo, xq, m->cols, y);
+    else k->lut8_gemv(pal, w, m->ld, hi - lo, x, m->cols, y);
     return;
   }
   if (m->bits == 4) {
-    k->lut4_gemv(pal, w, m->ld, hi - lo, x, m->cols, y);
+    if (ps >= 0) k->lut4_gemv_xq(planes, ps, w, m->ld, hi - lo, xq, m->cols, y);
+    else k->lut4_gemv(pal, w, m->ld, hi - lo, x, m->cols, y);
     return;
   }
   uint16_t p256[256];
@@ -65,7 +89,7 @@ static void lut_rows(const exec_kernel_table *k, const exec_wmat *m, int64_t lo,
   }
 }
 
-void exec_wmat_gemv(const exec_wmat *m, int64_t lo, int64_t hi, const float *x, float *y) {
+void exec_wmat_gemv(const exec_wmat *m, int64_t lo, int64_t hi, const float *x, float *y, void *xq) {
   const exec_kernel_table *k = exec_kernels();
   switch (m->kind) {
   case EXEC_WMAT_F32:
@@ -75,10 +99,14 @@ void exec_wmat_gemv(const exec_wmat *m, int64_t lo, int64_t hi, const float *x, 
     k->f16_gemv(m->data + lo * m->ld, m->ld, hi - lo, x, m->cols, y);
     return;
   case EXEC_WMAT_LUT:
+    /* x is quantised once for all the rows (their palettes are converted per run of rows) */
+    if (!xq || !m->palq || !k->xq_prepare || !exec_kernels_int8() ||
+        k->xq_prepare(x, m->cols, xq) != 0)
+      xq = NULL;
     for (int64_t r = lo; r < hi;) {
       int64_t end = (r / m->group_rows + 1) * m->group_rows;
       if (end > hi) end = hi;
-      lut_rows(k, m, r, end, x, y + (r - lo));
+      lut_rows(k, m, r, end, x, xq, y + (r - lo));
       r = end;
     }
     return;

@@ -218,6 +218,7 @@ T256 static void round_f16(float *x, int64_t n) {
 
 static const exec_kernel_table table = {
   "avx2", f32_gemv, f16_gemv, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm, round_f16,
+  NULL, NULL, NULL, /* no integer LUT products */
 };
 
 const exec_kernel_table *exec_kernels_avx2(void) {

@@ -5,6 +5,8 @@
  * halves, and vcvtph2ps + FMA finish. A 4-bit row does the same with vpshufb on 16-entry planes.
  * Functions carry target attributes, so the file builds without -mavx512* flags and only runs
  * after the CPU check in exec_kernels_avx512. */
+#include <float.h>
+
 #include "exec/kernels/kernels.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -260,16 +262,158 @@ T512 static void round_f16(float *x, int64_t n) {
   }
 }
 
-static const exec_kernel_table table = {
-  "avx512", f32_gemv, f16_gemv, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm, round_f16,
-};
+/* ---- Integer LUT products (AVX-512 VNNI) ------------------------------------------------------
+ * Decode is bound by the lookups, not by memory: the float path spends ~20 instructions on 64
+ * weights (two byte planes looked up, interleaved, widened to fp32, multiplied). Here the palette
+ * becomes 16-bit integers P (exec_palq_make, made once at load), stored as P + 32768 in two
+ * unsigned byte planes H and L, and x becomes int8 q in blocks of 8 (scale s = block max / 127). vpdpbusd
+ * multiplies 64 unsigned palette bytes by 64 signed q and adds each group of four into a 32-bit
+ * lane, so a row costs two table lookups and two vpdpbusd per 64 weights:
+ *   sum_i P_i q_i = 256 * sum_i H_i q_i + sum_i L_i q_i - 32768 * sum_i q_i,
+ * the last term precomputed per lane (the L chain starts from it). Each lane's int32 is converted
+ * and scaled by its block's s once per 64 (or 128) weights, so no sum can overflow: a lane adds at
+ * most 8 products below 2^15 before the shift. */
+
+#define T512V __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vbmi,avx512vnni,fma,f16c")))
+#define T512V_INLINE static inline __attribute__((always_inline)) T512V
+
+/* The prepared activations, for n values rounded up to N (a multiple of 128), 64-byte aligned:
+ *   q8[N]        int8 in element order (LUT8 rows)
+ *   q4[N]        per 128 elements, the 64 even then the 64 odd ones (the low and high nibbles of
+ *                a 4-bit row's 64 bytes)
+ *   s8[N/4], c8  per lane of a 64-element vector (4 elements): its block's scale, and -32768 *
+ *                the sum of its 4 q
+ *   s4[N/8], c4  per lane of a 128-element step (8 elements, one block): scale and -32768 * sum */
+typedef struct xq_parts {
+  int8_t *q8, *q4;
+  float *s8, *s4;
+  int32_t *c8, *c4;
+} xq_parts;
+
+static xq_parts xq_split(const void *xq, int64_t n) {
+  int64_t N = (n + 127) / 128 * 128;
+  uint8_t *b = (uint8_t *)(((uintptr_t)xq + 63) & ~(uintptr_t)63);
+  xq_parts p = {(int8_t *)b, (int8_t *)(b + N), (float *)(void *)(b + 2 * N), (float *)(void *)(b + 4 * N),
+                (int32_t *)(void *)(b + 3 * N), (int32_t *)(void *)(b + 4 * N + N / 2)};
+  return p;
+}
+
+/* 16 floats as int8 in two blocks of 8 (each scaled by its max |x| / 127); the scales of the two
+ * blocks in *s0, *s1. Returns a mask of the lanes that are not finite. */
+T512V_INLINE __mmask16 quant16(const float *x, __mmask16 valid, __m128i *q, float *s0, float *s1) {
+  __m512 v = _mm512_maskz_loadu_ps(valid, x), a = _mm512_abs_ps(v);
+  __mmask16 bad = _mm512_mask_cmp_ps_mask(valid, a, _mm512_set1_ps(FLT_MAX), _CMP_NLE_UQ);
+  /* the max of each block of 8 in all its lanes: swap pairs, pairs of pairs, halves */
+  __m512 m = _mm512_max_ps(a, _mm512_permute_ps(a, 0xb1));
+  m = _mm512_max_ps(m, _mm512_permute_ps(m, 0x4e));
+  m = _mm512_max_ps(m, _mm512_shuffle_f32x4(m, m, 0xb1));
+  __mmask16 nz = _mm512_cmp_ps_mask(m, _mm512_setzero_ps(), _CMP_GT_OQ);
+  __m512 inv = _mm512_maskz_div_ps(nz, _mm512_set1_ps(127.0f), m);
+  *q = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v, inv)));
+  float mx[16];
+  _mm512_storeu_ps(mx, m);
+  *s0 = mx[0] / 127.0f, *s1 = mx[8] / 127.0f;
+  return bad;
+}
+
+T512V static int xq_prepare(const float *x, int64_t n, void *xq) {
+  xq_parts p = xq_split(xq, n);
+  int64_t N = (n + 127) / 128 * 128;
+  float bs[2];
+  __mmask16 bad = 0;
+  for (int64_t i = 0; i < N; i += 16) { /* q8 and the block scales (lanes of s8 for now) */
+    __m128i q;
+    bad |= quant16(x + i, mask16(n - i), &q, &bs[0], &bs[1]);
+    _mm_storeu_si128((__m128i *)(void *)(p.q8 + i), q);
+    p.s4[i / 8] = bs[0], p.s4[i / 8 + 1] = bs[1];
+  }
+  if (bad) return -1;
+  const __m512i ones = _mm512_set1_epi8(1);
+  __m512i ev = _mm512_add_epi8(_mm512_loadu_si512(IOTA), _mm512_loadu_si512(IOTA)); /* 2i: 0..126 */
+  __m512i od = _mm512_add_epi8(ev, ones);
+  for (int64_t i = 0; i < N; i += 128) {
+    __m512i a = _mm512_loadu_si512(p.q8 + i), b = _mm512_loadu_si512(p.q8 + i + 64);
+    /* -32768 * the sum of each lane's 4 q, for both 64-element halves */
+    __m512i ca = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, a);
+    __m512i cb = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, b);
+    ca = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(ca, 15));
+    cb = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(cb, 15));
+    _mm512_storeu_si512(p.c8 + i / 4, ca);
+    _mm512_storeu_si512(p.c8 + i / 4 + 16, cb);
+    /* a 128-element step's lane l holds elements 8l..8l+7 (one block): its pair of c8 lanes */
+    __m512i pairs = _mm512_permutex2var_epi32(ca, _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0), cb);
+    __m512i pairs1 = _mm512_permutex2var_epi32(ca, _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1), cb);
+    _mm512_storeu_si512(p.c4 + i / 8, _mm512_add_epi32(pairs, pairs1));
+    _mm512_storeu_si512(p.q4 + i, _mm512_permutex2var_epi8(a, ev, b));
+    _mm512_storeu_si512(p.q4 + i + 64, _mm512_permutex2var_epi8(a, od, b));
+  }
+  for (int64_t l = N / 4 - 1; l >= 0; l--) p.s8[l] = p.s4[l / 2]; /* lane of 4 -> its block */
+  return 0;
+}
+
+/* 16 lanes of one step: (256 * H.q + L.q + c) as float, times the lanes' scales, into acc. */
+T512V_INLINE __m512 lanes_acc(__m512i dh, __m512i dl, const float *s, __m512 acc) {
+  __m512i t = _mm512_add_epi32(_mm512_slli_epi32(dh, 8), dl);
+  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_loadu_ps(s), acc);
+}
+
+T512V static void lut8_gemv_xq(const uint8_t *planes, float ps, const uint8_t *w, int64_t ld, int64_t rows,
+                               const void *xq, int64_t n, float *y) {
+  const uint8_t *hb = planes, *lb = planes + 256;
+  xq_parts p = xq_split(xq, n);
+  __m512i h[4], l[4];
+  for (int k = 0; k < 4; k++) h[k] = _mm512_loadu_si512(hb + 64 * k), l[k] = _mm512_loadu_si512(lb + 64 * k);
+  for (int64_t r = 0; r < rows; r++) {
+    const uint8_t *row = w + r * ld;
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += 64) {
+      __m512i v = _mm512_maskz_loadu_epi8(mask64(n - i), row + i), q = _mm512_loadu_si512(p.q8 + i);
+      __mmask64 top = _mm512_movepi8_mask(v);
+      __m512i dh = _mm512_dpbusd_epi32(_mm512_setzero_si512(), look8(h, v, top), q);
+      __m512i dl = _mm512_dpbusd_epi32(_mm512_loadu_si512(p.c8 + i / 4), look8(l, v, top), q);
+      acc = lanes_acc(dh, dl, p.s8 + i / 4, acc);
+    }
+    y[r] = ps * _mm512_reduce_add_ps(acc);
+  }
+}
+
+T512V static void lut4_gemv_xq(const uint8_t *planes, float ps, const uint8_t *w, int64_t ld, int64_t rows,
+                               const void *xq, int64_t n, float *y) {
+  const uint8_t *hb = planes, *lb = planes + 16;
+  xq_parts p = xq_split(xq, n);
+  const __m512i h = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)hb));
+  const __m512i l = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)lb));
+  const __m512i nib = _mm512_set1_epi8(0x0f);
+  for (int64_t r = 0; r < rows; r++) {
+    const uint8_t *row = w + r * ld;
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += 128) {
+      __m512i v = _mm512_maskz_loadu_epi8(mask64((n - i + 1) / 2), row + i / 2);
+      __m512i e = _mm512_and_si512(v, nib), o = _mm512_and_si512(_mm512_srli_epi16(v, 4), nib);
+      __m512i qe = _mm512_loadu_si512(p.q4 + i), qo = _mm512_loadu_si512(p.q4 + i + 64);
+      __m512i dh = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_shuffle_epi8(h, e), qe);
+      dh = _mm512_dpbusd_epi32(dh, _mm512_shuffle_epi8(h, o), qo);
+      __m512i dl = _mm512_dpbusd_epi32(_mm512_loadu_si512(p.c4 + i / 8), _mm512_shuffle_epi8(l, e), qe);
+      dl = _mm512_dpbusd_epi32(dl, _mm512_shuffle_epi8(l, o), qo);
+      acc = lanes_acc(dh, dl, p.s4 + i / 8, acc);
+    }
+    y[r] = ps * _mm512_reduce_add_ps(acc);
+  }
+}
+
+#define AVX512_FLOAT_KERNELS \
+  "avx512", f32_gemv, f16_gemv, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm, round_f16
+
+static const exec_kernel_table table = {AVX512_FLOAT_KERNELS, NULL, NULL, NULL};
+static const exec_kernel_table table_vnni = {AVX512_FLOAT_KERNELS, xq_prepare, lut8_gemv_xq, lut4_gemv_xq};
 
 const exec_kernel_table *exec_kernels_avx512(void) {
   __builtin_cpu_init();
   int ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
            __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("fma") && exec_cpu_has_f16c();
-  return ok ? &table : NULL;
+  if (!ok) return NULL;
+  return __builtin_cpu_supports("avx512vnni") ? &table_vnni : &table;
 }
 
 #else

@@ -133,7 +133,9 @@ int exec_conv_plan(exec_node *n, mr_error *err) {
 
 size_t exec_conv_scratch(const exec_node *n) {
   const conv_plan *p = n->priv;
-  return exec_in(n, P_conv_weight)->storage == EXEC_PACKED ? (size_t)(4 * p->cin_g * p->kvol) : 0;
+  if (exec_in(n, P_conv_weight)->storage != EXEC_PACKED) return 0;
+  size_t rows = (size_t)(4 * p->cin_g * p->kvol), xq = EXEC_XQ_BYTES(p->cin_g) / sizeof(float) + 1;
+  return rows > xq ? rows : xq; /* 4 decoded weight rows, or x prepared for the integer LUT kernels */
 }
 
 /* One output channel's plane by direct summation; x points at the group's first input channel. */
@@ -206,7 +208,7 @@ static void conv_channels(const exec_node *n, void *ctx, int ith, int nth) {
   if (p->pointwise && p->batch == 1 && p->groups == 1 && exec_wmat_of(wt, &wm)) {
     /* decode step of an LLM: the kernels read the packed rows (LUT lookup fused into the dot) */
     float *y = exec_f32(n->out[0]);
-    exec_wmat_gemv(&wm, lo, hi, exec_f32(xt), y + lo);
+    exec_wmat_gemv(&wm, lo, hi, exec_f32(xt), y + lo, scratch);
     for (int64_t co = lo; bt && co < hi; co++) y[co] += exec_f32(bt)[co];
     return;
   }

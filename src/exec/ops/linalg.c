@@ -48,7 +48,9 @@ size_t exec_linear_scratch(const exec_node *n) {
   const exec_tensor *w = exec_in(n, P_linear_weight);
   int64_t din = w->shape[1], dout = w->shape[0], m = dout ? n->out[0]->count / dout : 0;
   if (m >= LINEAR_GEMM_ROWS) return (size_t)(din * m + 4 * din + 4 * m); /* x^T, 4 weight rows, 4 out rows */
-  return w->storage == EXEC_PACKED ? (size_t)din : 0;
+  if (w->storage != EXEC_PACKED) return 0;
+  size_t xq = EXEC_XQ_BYTES(din) / sizeof(float) + 1; /* x prepared for the integer LUT kernels */
+  return (size_t)din > xq ? (size_t)din : xq;
 }
 
 /* Prefill: x^T (Din, M) once (thread 0's scratch, shared), then blocks of 4 weight rows split
@@ -88,7 +90,7 @@ static void linear_rows_part(const exec_node *n, void *ctx, int ith, int nth) {
   exec_split(dout, 1, ith, nth, &lo, &hi);
   exec_wmat wm;
   if (m == 1 && exec_wmat_of(w, &wm)) { /* the kernels read packed rows directly */
-    exec_wmat_gemv(&wm, lo, hi, exec_f32(x), y + lo);
+    exec_wmat_gemv(&wm, lo, hi, exec_f32(x), y + lo, exec_scratch(n, ith));
     for (int64_t o = lo; b && o < hi; o++) y[o] += exec_f32(b)[o];
     return;
   }
