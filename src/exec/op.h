@@ -38,6 +38,10 @@ typedef struct exec_node {
   /* matmul: a mask added to its result before a softmax over the last axis (plan_mask.c); output
    * columns that are -inf in every row of it are never seen and may be left 0. NULL: none. */
   const exec_tensor *hidden_by;
+  /* Set by plan when out[0] holds the same bytes in the same order as the tensor bound to param
+   * view_of - 1 (reshapes; transposes that only move dims of size 1): the planner may then give
+   * both one buffer (plan_buffers.c) and run must not copy onto itself. 0: no such param. */
+  int view_of;
 } exec_node;
 
 /* Op properties the planner asks for (exec_op_def.props). */

@@ -1,5 +1,6 @@
 /* plan_buffers.c — activation buffers assigned by liveness: a value's buffer returns to the pool
- * after its last use, so a deep network needs a few buffers, not one per value. */
+ * after its last use, so a deep network needs a few buffers, not one per value. A reshape's result
+ * (exec_node.view_of) is its input's buffer, kept busy until the last use of either. */
 #include <string.h>
 
 #include "exec/planner.h"
@@ -35,6 +36,19 @@ static int take_buffer(pool_buf **pool, int *n, size_t need) {
   return best;
 }
 
+/* The value whose buffer the output of step s may share (a view: exec_node.view_of), following
+ * views to the value that owns the buffer; -1 when it must have its own. */
+static int view_owner(const planner *p, int s, const value_info *out) {
+  const exec_step *st = &p->f->steps[s];
+  const exec_node *n = &st->node;
+  if (st->kind != EXEC_STEP_OP || !n->view_of || n->n_out != 1 || out->alias >= 0) return -1;
+  const exec_tensor *x = n->in[n->view_of - 1] ? n->in[n->view_of - 1][0] : NULL;
+  int v = x ? value_index(p, x) : -1;
+  while (v >= 0 && p->vals[v].view_of >= 0) v = p->vals[v].view_of;
+  if (v < 0 || p->vals[v].buf < 0 || x->storage != out->t->storage || x->count != out->t->count) return -1;
+  return v;
+}
+
 int plan_assign_buffers(planner *p) {
   exec_function *f = p->f;
   pool_buf *pool = NULL;
@@ -45,6 +59,14 @@ int plan_assign_buffers(planner *p) {
     for (; v < p->n_vals && p->vals[v].producer <= s; v++) {
       value_info *vi = &p->vals[v];
       if (vi->producer != s || vi->alias >= 0) continue;
+      int owner = view_owner(p, s, vi);
+      if (owner >= 0) { /* the owner's buffer stays busy as long as the view is used */
+        value_info *o = &p->vals[owner];
+        vi->view_of = owner;
+        o->keep |= vi->keep;
+        if (vi->last_use > o->last_use) o->last_use = vi->last_use;
+        continue;
+      }
       size_t need = (size_t)vi->t->count * exec_storage_size(vi->t->storage);
       vi->buf = take_buffer(&pool, &n_pool, need ? need : 1);
       if (vi->buf < 0) {
@@ -75,5 +97,7 @@ int plan_assign_buffers(planner *p) {
   if (rc) return rc;
   for (int k = 0; k < p->n_vals; k++)
     if (p->vals[k].buf >= 0) p->vals[k].t->data = f->buffers[p->vals[k].buf];
+  for (int k = 0; k < p->n_vals; k++)
+    if (p->vals[k].view_of >= 0) p->vals[k].t->data = p->vals[p->vals[k].view_of].t->data;
   return MR_OK;
 }

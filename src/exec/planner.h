@@ -24,6 +24,7 @@ typedef struct value_info {
   int buf;        /* assigned buffer, -1 if none */
   int alias;      /* state slot whose buffer this value is, -1 if none */
   int64_t alias_offset; /* elements into that state: a view of part of it (plan_alias.c) */
+  int view_of;    /* value whose buffer this one is (a reshape's result, plan_buffers.c), -1 if none */
 } value_info;
 
 typedef struct planner {
@@ -58,7 +59,7 @@ static inline int add_value(planner *p, const char *name, exec_tensor *t, int pr
     p->vals = nv;
     p->cap_vals = cap;
   }
-  p->vals[p->n_vals] = (value_info){t, producer, -1, 0, -1, -1, 0};
+  p->vals[p->n_vals] = (value_info){t, producer, -1, 0, -1, -1, 0, -1};
   if (util_strmap_put(&p->names, name, strlen(name), p->n_vals)) return util_err_nomem(p->err, "plan");
   p->n_vals++;
   return MR_OK;

@@ -38,12 +38,22 @@ typedef struct exec_kernel_table {
    * unusable when x holds an inf or NaN. lut8_gemv_xq / lut4_gemv_xq then do what lut8_gemv /
    * lut4_gemv do, in int32 (vpdpbusd), against the palette's integer copy (exec_palq_make: planes
    * and its scale p). Error bound (tests/test_exec_kernels_paths.c): the float product's, plus
-   * sum_i |w_i| * s_i / 2 + sum_i (|x_i| + s_i / 2) * p / 2, s_i the scale of x_i's block. */
+   * sum_i |w_i| * s_i / 2 + sum_i (|x_i| + s_i / 2) * 0.51 p, s_i the scale of x_i's block (0.51 p:
+   * half a palette step, and the rounding of p and of its inverse). */
   int (*xq_prepare)(const float *x, int64_t n, void *xq);
   void (*lut8_gemv_xq)(const uint8_t *planes, float p, const uint8_t *w, int64_t ld, int64_t rows, const void *xq,
                        int64_t n, float *y);
   void (*lut4_gemv_xq)(const uint8_t *planes, float p, const uint8_t *w, int64_t ld, int64_t rows, const void *xq,
                        int64_t n, float *y);
+  /* Row kernels of the small ops a decode step runs by the hundred, over n contiguous values:
+   * y = softmax(x) = exp(x - max) / sum (a row of -inf gives NaN, as the spec says; exp(-inf) is
+   * exactly 0); y = x * sigmoid(x); and layer normalisation, mean and variance summed in double in
+   * eight lanes (element i in lane i mod 8, the tail first, then the lanes in order), y = (x -
+   * mean) / sqrt(var + eps) * gamma + beta (gamma, beta may be NULL), computed in double: the same
+   * bits on every table. exp is within 2 ulp of exp(x) (tests/test_exec_kernels_paths.c). */
+  void (*softmax)(const float *x, float *y, int64_t n);
+  void (*silu)(const float *x, float *y, int64_t n);
+  void (*layer_norm)(const float *x, int64_t n, float eps, const float *gamma, const float *beta, float *y);
 } exec_kernel_table;
 
 /* Bytes of prepared activations for n values (xq_prepare): five layouts of n rounded up to 128,

@@ -7,6 +7,7 @@
 #pragma GCC optimize("O3")
 #endif
 
+#include <math.h>
 #include <string.h>
 
 #include "util/fp16.h"
@@ -129,9 +130,43 @@ static void gemm(const float *w, int64_t ldw, int64_t nw, const float *x, int64_
 
 static void round_f16(float *x, int64_t n) { util_round_f16_array(x, n); }
 
+static void softmax(const float *x, float *y, int64_t n) {
+  float mx = -INFINITY, sum = 0;
+  for (int64_t i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+  for (int64_t i = 0; i < n; i++) sum += (y[i] = expf(x[i] - mx));
+  float inv = 1.0f / sum;
+  for (int64_t i = 0; i < n; i++) y[i] *= inv;
+}
+
+static void silu(const float *x, float *y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) y[i] = x[i] * (1.0f / (1.0f + expf(-x[i])));
+}
+
+static void layer_norm(const float *x, int64_t n, float eps, const float *gamma, const float *beta, float *y) {
+  double acc[LANES] = {0}, mean = 0, var = 0;
+  int64_t i = 0;
+  for (; i + LANES <= n; i += LANES)
+    for (int l = 0; l < LANES; l++) acc[l] += x[i + l];
+  for (; i < n; i++) mean += x[i];
+  for (int l = 0; l < LANES; l++) mean += acc[l], acc[l] = 0;
+  mean /= (double)(n ? n : 1);
+  for (i = 0; i + LANES <= n; i += LANES)
+    for (int l = 0; l < LANES; l++) acc[l] += (x[i + l] - mean) * (x[i + l] - mean);
+  for (; i < n; i++) var += (x[i] - mean) * (x[i] - mean);
+  for (int l = 0; l < LANES; l++) var += acc[l];
+  double inv = 1.0 / sqrt(var / (double)(n ? n : 1) + eps);
+  for (i = 0; i < n; i++) {
+    double v = (x[i] - mean) * inv;
+    if (gamma) v *= gamma[i];
+    if (beta) v += beta[i];
+    y[i] = (float)v;
+  }
+}
+
 static const exec_kernel_table table = {
   "portable", f32_gemv, f16_gemv, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm, round_f16,
   NULL, NULL, NULL, /* no integer LUT products */
+  softmax, silu, layer_norm,
 };
 
 const exec_kernel_table *exec_kernels_portable(void) { return &table; }

@@ -6,6 +6,7 @@
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
+#include <math.h>
 
 #define T256 __attribute__((target("avx2,fma,f16c")))
 #define T256_INLINE static inline __attribute__((always_inline)) T256
@@ -216,9 +217,128 @@ T256 static void round_f16(float *x, int64_t n) {
   exec_kernels_portable()->round_f16(x + i, n - i);
 }
 
+/* exp(x) for 8 floats: n = round(x log2 e), r = x - n ln 2 in two parts (Cody-Waite), a degree-6
+ * polynomial for exp(r) (Cephes' expf coefficients), times 2^n built in the exponent field as two
+ * factors 2^(n/2) so that n = 128 stays finite. Below -87.34 (where exp leaves the normal range)
+ * the result is 0, above 88.72 inf, NaN stays NaN. */
+T256_INLINE __m256 exp8(__m256 x) {
+  const __m256 lo = _mm256_set1_ps(-87.33654f), hi = _mm256_set1_ps(88.72283f), one = _mm256_set1_ps(1.0f);
+  __m256 xc = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
+  __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)),
+                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), xc);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, one));
+  __m256i ni = _mm256_cvtps_epi32(n), n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1);
+  __m256 f1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, _mm256_set1_epi32(127)), 23));
+  __m256 f2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, _mm256_set1_epi32(127)), 23));
+  __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, f1), f2);
+  y = _mm256_blendv_ps(y, _mm256_setzero_ps(), _mm256_cmp_ps(x, lo, _CMP_LT_OQ));
+  y = _mm256_blendv_ps(y, _mm256_set1_ps(INFINITY), _mm256_cmp_ps(x, hi, _CMP_GT_OQ));
+  return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+/* The tail of a row (m < 8 values) through a padded vector. */
+T256_INLINE __m256 load_tail(const float *x, int64_t m, float pad) {
+  float b[8];
+  for (int j = 0; j < 8; j++) b[j] = j < m ? x[j] : pad;
+  return _mm256_loadu_ps(b);
+}
+
+T256_INLINE void store_tail(float *y, int64_t m, __m256 v) {
+  float b[8];
+  _mm256_storeu_ps(b, v);
+  for (int j = 0; j < m; j++) y[j] = b[j];
+}
+
+T256_INLINE float hmax(__m256 a) {
+  float b[8], m = -INFINITY;
+  _mm256_storeu_ps(b, a);
+  for (int j = 0; j < 8; j++) m = b[j] > m ? b[j] : m;
+  return m;
+}
+
+T256 static void softmax(const float *x, float *y, int64_t n) {
+  __m256 mv = _mm256_set1_ps(-INFINITY), sv = _mm256_setzero_ps();
+  int64_t i = 0, t = n & ~(int64_t)7;
+  for (; i < t; i += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(x + i));
+  float mx = hmax(mv);
+  for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+  __m256 m = _mm256_set1_ps(mx);
+  for (i = 0; i < t; i += 8) {
+    __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), m));
+    _mm256_storeu_ps(y + i, e);
+    sv = _mm256_add_ps(sv, e);
+  }
+  if (t < n) { /* padding of -inf adds exp(-inf) = 0 (or NaN when the max is -inf, as the row's) */
+    __m256 e = exp8(_mm256_sub_ps(load_tail(x + t, n - t, -INFINITY), m));
+    store_tail(y + t, n - t, e);
+    sv = _mm256_add_ps(sv, e);
+  }
+  __m256 inv = _mm256_set1_ps(1.0f / hsum(sv));
+  for (i = 0; i < t; i += 8) _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_loadu_ps(y + i), inv));
+  for (; i < n; i++) y[i] *= _mm256_cvtss_f32(inv);
+}
+
+T256_INLINE __m256 silu8(__m256 v) {
+  __m256 one = _mm256_set1_ps(1.0f);
+  return _mm256_mul_ps(v, _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), v)))));
+}
+
+T256 static void silu(const float *x, float *y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, silu8(_mm256_loadu_ps(x + i)));
+  if (i < n) store_tail(y + i, n - i, silu8(load_tail(x + i, n - i, 0)));
+}
+
+/* Four doubles of x (or of gamma / beta) from floats. */
+T256_INLINE __m256d ld4(const float *p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
+
+/* The portable table's arithmetic, two vectors of four lanes making its eight. */
+T256 static void layer_norm(const float *x, int64_t n, float eps, const float *gamma, const float *beta, float *y) {
+  __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+  double a[8], mean = 0, var = 0;
+  int64_t i = 0, t = n & ~(int64_t)7;
+  for (; i < t; i += 8) a0 = _mm256_add_pd(a0, ld4(x + i)), a1 = _mm256_add_pd(a1, ld4(x + i + 4));
+  for (; i < n; i++) mean += x[i];
+  _mm256_storeu_pd(a, a0), _mm256_storeu_pd(a + 4, a1);
+  for (int l = 0; l < 8; l++) mean += a[l];
+  mean /= (double)(n ? n : 1);
+  __m256d m = _mm256_set1_pd(mean);
+  a0 = a1 = _mm256_setzero_pd();
+  for (i = 0; i < t; i += 8) {
+    __m256d d0 = _mm256_sub_pd(ld4(x + i), m), d1 = _mm256_sub_pd(ld4(x + i + 4), m);
+    a0 = _mm256_add_pd(a0, _mm256_mul_pd(d0, d0)), a1 = _mm256_add_pd(a1, _mm256_mul_pd(d1, d1));
+  }
+  for (; i < n; i++) var += (x[i] - mean) * (x[i] - mean);
+  _mm256_storeu_pd(a, a0), _mm256_storeu_pd(a + 4, a1);
+  for (int l = 0; l < 8; l++) var += a[l];
+  double inv = 1.0 / sqrt(var / (double)(n ? n : 1) + eps);
+  __m256d iv = _mm256_set1_pd(inv);
+  for (i = 0; i + 4 <= n; i += 4) {
+    __m256d v = _mm256_mul_pd(_mm256_sub_pd(ld4(x + i), m), iv);
+    if (gamma) v = _mm256_mul_pd(v, ld4(gamma + i));
+    if (beta) v = _mm256_add_pd(v, ld4(beta + i));
+    _mm_storeu_ps(y + i, _mm256_cvtpd_ps(v));
+  }
+  for (; i < n; i++) {
+    double v = (x[i] - mean) * inv;
+    if (gamma) v *= gamma[i];
+    if (beta) v += beta[i];
+    y[i] = (float)v;
+  }
+}
+
 static const exec_kernel_table table = {
   "avx2", f32_gemv, f16_gemv, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm, round_f16,
   NULL, NULL, NULL, /* no integer LUT products */
+  softmax, silu, layer_norm,
 };
 
 const exec_kernel_table *exec_kernels_avx2(void) {

@@ -6,6 +6,7 @@
  * Functions carry target attributes, so the file builds without -mavx512* flags and only runs
  * after the CPU check in exec_kernels_avx512. */
 #include <float.h>
+#include <math.h>
 
 #include "exec/kernels/kernels.h"
 
@@ -170,27 +171,44 @@ T512_INLINE void f16_block(const uint8_t *src, int64_t n, __m512 f[4]) {
     f[j] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask16(n - 16 * j), src + 32 * j));
 }
 
+/* Whole blocks of 64 with four named accumulators (arrays of vectors passed to inline helpers
+ * made gcc keep them in memory), then the tail 16 at a time under a mask. */
 T512 static void f16_gemv(const uint8_t *w, int64_t ld, int64_t rows, const float *x, int64_t n, float *y) {
+  int64_t t = n & ~(int64_t)63;
   for (int64_t r = 0; r < rows; r++) {
     const uint8_t *row = w + r * ld;
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()}, f[4];
-    for (int64_t i = 0; i < n; i += 64) {
-      f16_block(row + 2 * i, n - i, f);
-      fma_block(f, x + i, n - i, acc);
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    for (int64_t i = 0; i < t; i += 64) {
+      const __m256i *h = (const __m256i *)(const void *)(row + 2 * i);
+      a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256(h)), _mm512_loadu_ps(x + i), a0);
+      a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256(h + 1)), _mm512_loadu_ps(x + i + 16), a1);
+      a2 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256(h + 2)), _mm512_loadu_ps(x + i + 32), a2);
+      a3 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256(h + 3)), _mm512_loadu_ps(x + i + 48), a3);
     }
-    y[r] = sum4(acc);
+    for (int64_t i = t; i < n; i += 16) {
+      __mmask16 m = mask16(n - i);
+      a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, row + 2 * i)), _mm512_maskz_loadu_ps(m, x + i), a0);
+    }
+    y[r] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
   }
 }
 
 T512 static void f32_gemv(const float *w, int64_t ld, int64_t rows, const float *x, int64_t n, float *y) {
+  int64_t t = n & ~(int64_t)63;
   for (int64_t r = 0; r < rows; r++) {
     const float *row = w + r * ld;
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()}, f[4];
-    for (int64_t i = 0; i < n; i += 64) {
-      for (int j = 0; j < 4; j++) f[j] = _mm512_maskz_loadu_ps(mask16(n - i - 16 * j), row + i + 16 * j);
-      fma_block(f, x + i, n - i, acc);
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    for (int64_t i = 0; i < t; i += 64) {
+      a0 = _mm512_fmadd_ps(_mm512_loadu_ps(row + i), _mm512_loadu_ps(x + i), a0);
+      a1 = _mm512_fmadd_ps(_mm512_loadu_ps(row + i + 16), _mm512_loadu_ps(x + i + 16), a1);
+      a2 = _mm512_fmadd_ps(_mm512_loadu_ps(row + i + 32), _mm512_loadu_ps(x + i + 32), a2);
+      a3 = _mm512_fmadd_ps(_mm512_loadu_ps(row + i + 48), _mm512_loadu_ps(x + i + 48), a3);
     }
-    y[r] = sum4(acc);
+    for (int64_t i = t; i < n; i += 16) {
+      __mmask16 m = mask16(n - i);
+      a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, row + i), _mm512_maskz_loadu_ps(m, x + i), a0);
+    }
+    y[r] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
   }
 }
 
@@ -401,11 +419,95 @@ T512V static void lut4_gemv_xq(const uint8_t *planes, float ps, const uint8_t *w
   }
 }
 
+/* ---- Row kernels ------------------------------------------------------------------------------ */
+
+/* exp(x) for 16 floats: n = round(x log2 e), r = x - n ln 2 in two parts (Cody-Waite), a degree-6
+ * polynomial for exp(r) (Cephes' expf coefficients), scaled by 2^n with vscalefps (which also
+ * makes the subnormal results and the overflow to inf). -inf and whatever is below -104 give 0,
+ * +inf inf; NaN stays NaN. */
+T512_INLINE __m512 exp16(__m512 x) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                  _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, one));
+  __m512 y = _mm512_scalef_ps(p, n);
+  y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-104.0f), _CMP_LT_OQ), y, _mm512_setzero_ps());
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(88.8f), _CMP_GT_OQ), y, _mm512_set1_ps(INFINITY));
+}
+
+T512 static void softmax(const float *x, float *y, int64_t n) {
+  __m512 mv = _mm512_set1_ps(-INFINITY), sv = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n; i += 16) mv = _mm512_max_ps(mv, _mm512_mask_loadu_ps(mv, mask16(n - i), x + i));
+  __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mv));
+  for (int64_t i = 0; i < n; i += 16) { /* the padding adds nothing */
+    __mmask16 k = mask16(n - i);
+    __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + i), m));
+    _mm512_mask_storeu_ps(y + i, k, e);
+    sv = _mm512_mask_add_ps(sv, k, sv, e);
+  }
+  __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sv));
+  for (int64_t i = 0; i < n; i += 16) {
+    __mmask16 k = mask16(n - i);
+    _mm512_mask_storeu_ps(y + i, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, y + i), inv));
+  }
+}
+
+T512 static void silu(const float *x, float *y, int64_t n) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  for (int64_t i = 0; i < n; i += 16) {
+    __mmask16 k = mask16(n - i);
+    __m512 v = _mm512_maskz_loadu_ps(k, x + i);
+    __m512 s = _mm512_div_ps(one, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), v))));
+    _mm512_mask_storeu_ps(y + i, k, _mm512_mul_ps(v, s));
+  }
+}
+
+/* Eight doubles of x (or gamma / beta) from floats, k of them valid. */
+T512_INLINE __m512d ld8(const float *p, __mmask8 k) { return _mm512_cvtps_pd(_mm256_maskz_loadu_ps(k, p)); }
+
+/* The portable table's arithmetic: its eight lanes are the eight doubles of one vector. */
+T512 static void layer_norm(const float *x, int64_t n, float eps, const float *gamma, const float *beta, float *y) {
+  __m512d acc = _mm512_setzero_pd();
+  double a[8], mean = 0, var = 0;
+  int64_t i = 0, t = n & ~(int64_t)7;
+  for (; i < t; i += 8) acc = _mm512_add_pd(acc, ld8(x + i, 0xff));
+  for (; i < n; i++) mean += x[i];
+  _mm512_storeu_pd(a, acc);
+  for (int l = 0; l < 8; l++) mean += a[l];
+  mean /= (double)(n ? n : 1);
+  __m512d m = _mm512_set1_pd(mean);
+  acc = _mm512_setzero_pd();
+  for (i = 0; i < t; i += 8) {
+    __m512d d = _mm512_sub_pd(ld8(x + i, 0xff), m);
+    acc = _mm512_add_pd(acc, _mm512_mul_pd(d, d));
+  }
+  for (; i < n; i++) var += (x[i] - mean) * (x[i] - mean);
+  _mm512_storeu_pd(a, acc);
+  for (int l = 0; l < 8; l++) var += a[l];
+  __m512d inv = _mm512_set1_pd(1.0 / sqrt(var / (double)(n ? n : 1) + eps));
+  for (i = 0; i < n; i += 8) {
+    __mmask8 k = (__mmask8)mask16(n - i);
+    __m512d v = _mm512_mul_pd(_mm512_sub_pd(ld8(x + i, k), m), inv);
+    if (gamma) v = _mm512_mul_pd(v, ld8(gamma + i, k));
+    if (beta) v = _mm512_add_pd(v, ld8(beta + i, k));
+    _mm256_mask_storeu_ps(y + i, k, _mm512_cvtpd_ps(v));
+  }
+}
+
 #define AVX512_FLOAT_KERNELS \
   "avx512", f32_gemv, f16_gemv, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm, round_f16
 
-static const exec_kernel_table table = {AVX512_FLOAT_KERNELS, NULL, NULL, NULL};
-static const exec_kernel_table table_vnni = {AVX512_FLOAT_KERNELS, xq_prepare, lut8_gemv_xq, lut4_gemv_xq};
+static const exec_kernel_table table = {AVX512_FLOAT_KERNELS, NULL, NULL, NULL, softmax, silu, layer_norm};
+static const exec_kernel_table table_vnni = {AVX512_FLOAT_KERNELS, xq_prepare, lut8_gemv_xq, lut4_gemv_xq,
+                                             softmax, silu, layer_norm};
 
 const exec_kernel_table *exec_kernels_avx512(void) {
   __builtin_cpu_init();

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "exec/kernels/kernels.h"
 #include "exec/ops/ops.h"
 
 
@@ -273,7 +274,9 @@ static void un_f32(const un_plan *p, const float *x, float *o, int64_t len, cons
   case U_RELU: ULOOP(v > 0 ? v : 0.0f);
   case U_RELU6: ULOOP(v < 0 ? 0.0f : v > 6 ? 6.0f : v);
   case U_SIGMOID: ULOOP(sigm(v));
-  case U_SILU: ULOOP(v * sigm(v));
+  case U_SILU:
+    exec_kernels()->silu(x, o, len); /* the FFN's activation: vector exp */
+    break;
   case U_SOFTSIGN: ULOOP(v / (1 + fabsf(v)));
   case U_SOFTPLUS: ULOOP(softplus(v));
   case U_RSQRT: ULOOP(1.0f / sqrtf(v + eps));

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "exec/kernels/kernels.h"
 #include "exec/ops/ops.h"
 
 /* Optional per-channel/per-feature vector: F32 with `count` values, else an error. */
@@ -48,28 +49,20 @@ int exec_layer_norm_plan(exec_node *n, mr_error *err) {
   return exec_set_out_shape(n, 0, x->rank, x->shape, err);
 }
 
-#define LANES 8
-
-/* One contiguous row (the normalised axes are x's last ones, as in every transformer): the same
- * two passes in double, in eight independent lanes so that the loops vectorise. */
-static void ln_row(const float *x, int64_t n, float eps, const float *gamma, const float *beta, float *y) {
-  double acc[LANES] = {0}, mean = 0, var = 0;
-  int64_t i = 0;
-  for (; i + LANES <= n; i += LANES)
-    for (int l = 0; l < LANES; l++) acc[l] += x[i + l];
-  for (; i < n; i++) mean += x[i];
-  for (int l = 0; l < LANES; l++) mean += acc[l], acc[l] = 0;
-  mean /= (double)(n ? n : 1);
-  for (i = 0; i + LANES <= n; i += LANES)
-    for (int l = 0; l < LANES; l++) acc[l] += (x[i + l] - mean) * (x[i + l] - mean);
-  for (; i < n; i++) var += (x[i] - mean) * (x[i] - mean);
-  for (int l = 0; l < LANES; l++) var += acc[l];
-  double inv = 1.0 / sqrt(var / (double)(n ? n : 1) + eps);
-  for (i = 0; i < n; i++) {
-    double v = (x[i] - mean) * inv;
-    if (gamma) v *= gamma[i];
-    if (beta) v += beta[i];
-    y[i] = (float)v;
+/* Contiguous rows split between threads, each normalised by the kernel table. */
+static void ln_rows_part(const exec_node *n, void *ctx, int ith, int nth) {
+  const ln_plan *p = n->priv;
+  const exec_red_geom *g = &p->g;
+  const float *x = exec_f32(exec_in(n, P_layer_norm_x));
+  const exec_tensor *gt = exec_in(n, P_layer_norm_gamma), *bt = exec_in(n, P_layer_norm_beta);
+  float *y = exec_f32(n->out[0]);
+  int64_t lo, hi;
+  (void)ctx;
+  exec_split(g->kcount, 1, ith, nth, &lo, &hi);
+  for (int64_t k = lo; k < hi; k++) {
+    int64_t base = exec_red_kept(g, k);
+    exec_kernels()->layer_norm(x + base, g->rcount, p->eps, gt ? exec_f32(gt) : NULL, bt ? exec_f32(bt) : NULL,
+                               y + base);
   }
 }
 
@@ -79,11 +72,8 @@ int exec_layer_norm_run(exec_node *n, mr_error *err) {
   const float *x = exec_f32(exec_in(n, P_layer_norm_x));
   const exec_tensor *gt = exec_in(n, P_layer_norm_gamma), *bt = exec_in(n, P_layer_norm_beta);
   float *y = exec_f32(n->out[0]);
-  if (g->nr == 1 && g->rstride[0] == 1) {
-    for (int64_t k = 0; k < g->kcount; k++) {
-      int64_t base = exec_red_kept(g, k);
-      ln_row(x + base, g->rcount, p->eps, gt ? exec_f32(gt) : NULL, bt ? exec_f32(bt) : NULL, y + base);
-    }
+  if (g->nr == 1 && g->rstride[0] == 1) { /* contiguous rows (the last axes, as in every transformer) */
+    exec_parallel(n, 4 * g->kcount * g->rcount, ln_rows_part, NULL);
     return MR_OK;
   }
   for (int64_t k = 0; k < g->kcount; k++) {

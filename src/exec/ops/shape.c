@@ -121,7 +121,9 @@ int exec_reshape_plan(exec_node *n, mr_error *err) {
     rank = x->rank;
     memcpy(shape, x->shape, sizeof shape);
   }
-  return rc ? rc : exec_set_out_shape(n, 0, rank, shape, err);
+  if (rc) return rc;
+  n->view_of = P_reshape_x + 1;
+  return exec_set_out_shape(n, 0, rank, shape, err);
 }
 
 int exec_reshape_run(exec_node *n, mr_error *err) {
@@ -141,6 +143,7 @@ int exec_reshape_run(exec_node *n, mr_error *err) {
 
 typedef struct perm_plan {
   int perm[MR_MAX_RANK];
+  int same_order; /* only dims of size 1 move: the bytes stay in order */
 } perm_plan;
 
 int exec_transpose_plan(exec_node *n, mr_error *err) {
@@ -159,6 +162,12 @@ int exec_transpose_plan(exec_node *n, mr_error *err) {
     if (seen[p->perm[i]]++) return exec_node_err(n, err, MR_ESHAPE, "perm is not a permutation");
     shape[i] = x->shape[p->perm[i]];
   }
+  /* moving only dims of size 1 keeps every byte in place: [1, 16, 128, 1] -> [1, 16, 1, 128] */
+  int last = -1, moves = 0;
+  for (int i = 0; i < count; i++)
+    if (shape[i] > 1) moves |= p->perm[i] < last, last = p->perm[i];
+  p->same_order = !moves;
+  if (p->same_order) n->view_of = P_transpose_x + 1;
   return exec_set_out_shape(n, 0, x->rank, shape, err);
 }
 
@@ -167,6 +176,10 @@ int exec_transpose_run(exec_node *n, mr_error *err) {
   const exec_tensor *x = exec_in(n, P_transpose_x);
   exec_tensor *o = n->out[0];
   int64_t xs[MR_MAX_RANK], src[MR_MAX_RANK], dst[MR_MAX_RANK];
+  if (p->same_order) {
+    if (o->data != x->data && o->count) memcpy(o->data, x->data, (size_t)o->count * esize(x));
+    return MR_OK;
+  }
   exec_strides(x->rank, x->shape, xs);
   exec_strides(o->rank, o->shape, dst);
   for (int i = 0; i < x->rank; i++) src[i] = xs[p->perm[i]];
