@@ -150,6 +150,30 @@ static void test_gemv(const exec_kernel_table *k) {
     }
 }
 
+/* The transposed fp16 product: y[j] += sum_r x[r] w_r[j], y starting from nonzero values. */
+static void test_gemv_t(const exec_kernel_table *k) {
+  static float y[1100], y0[1100];
+  for (int64_t t = 0; t < NLENS; t++) {
+    int64_t n = lens[t], rows = 1 + (int64_t)(rnd() % 9), ld = 2 * n + 6;
+    uint8_t *w = wbuf + 1;
+    float *x = xbuf + 1;
+    for (int64_t r = 0; r < rows; r++) {
+      x[r] = frand();
+      for (int64_t j = 0; j < n; j++) {
+        uint16_t h = hrand();
+        w[r * ld + 2 * j] = (uint8_t)h, w[r * ld + 2 * j + 1] = (uint8_t)(h >> 8);
+      }
+    }
+    for (int64_t j = 0; j < n; j++) y0[j] = y[1 + j] = frand();
+    k->f16_gemv_t(w, ld, rows, x, n, y + 1);
+    for (int64_t j = 0; j < n; j++) {
+      terms[0] = y0[j];
+      for (int64_t r = 0; r < rows; r++) terms[1 + r] = elem(F16, w, ld, NULL, r, j) * x[r];
+      check_dot(y[1 + j], terms, rows + 1, "f16_gemv_t", n, j);
+    }
+  }
+}
+
 static void test_gemm(const exec_kernel_table *k) {
   static const int64_t nws[] = {1, 3, 4, 5, 9}, nss[] = {1, 7, 16, 17, 33, 64, 70}, ks[] = {1, 5, 64, 131};
   static float w[9 * 132 + 1], x[131 * 80 + 1], y[9 * 80 + 1], y0[9 * 80]; /* ld = k + 1, ns + 3, ns + 2 */
@@ -253,6 +277,25 @@ static void test_rows(const exec_kernel_table *k) {
   float v[3] = {NAN, INFINITY, -INFINITY}, o[3];
   k->silu(v, o, 3);
   CHECK(o[0] != o[0] && o[1] == INFINITY && o[2] != o[2]); /* -inf * sigmoid(-inf) = -inf * 0 */
+}
+
+/* Elementwise arithmetic: IEEE-exact, so bit for bit the scalar float result, for every stride
+ * pattern (rows and scalars) and length. */
+static void test_binary(const exec_kernel_table *k) {
+  static float a[1100], b[1100], o[1100];
+  for (int op = EXEC_BIN_ADD; op <= EXEC_BIN_DIV; op++)
+    for (int pat = 0; pat < 4; pat++)
+      for (int64_t t = 0; t < NLENS; t++) {
+        int64_t n = lens[t], sa = pat & 1, sb = pat >> 1;
+        for (int64_t i = 0; i < n + 1; i++) a[i] = frand(), b[i] = frand() + (i % 7 == 3 ? 0 : 2.5f);
+        k->binary(op, a + 1, sa, b + 1, sb, o + 1, n);
+        for (int64_t i = 0; i < n; i++) {
+          float x = a[1 + i * sa], y = b[1 + i * sb];
+          float want = op == EXEC_BIN_ADD ? x + y : op == EXEC_BIN_SUB ? x - y : op == EXEC_BIN_MUL ? x * y : x / y;
+          CHECK_MSG(memcmp(&want, &o[1 + i], 4) == 0, "%s binary op %d strides %lld,%lld n=%lld i=%lld", cur, op,
+                    (long long)sa, (long long)sb, (long long)n, (long long)i);
+        }
+      }
 }
 
 /* The integer palette copy: P_j = (H_j * 256 + L_j - 32768) reproduces entry j within 0.51 p (half a
@@ -368,8 +411,10 @@ static void test_paths(void) {
     test_decode(exec_kernels());
     test_gemv(exec_kernels());
     test_gemm(exec_kernels());
+    test_gemv_t(exec_kernels());
     test_wmat();
     test_rows(exec_kernels());
+    test_binary(exec_kernels());
     if (exec_kernels()->xq_prepare) {
       test_gemv_xq(exec_kernels());
       test_wmat_xq(exec_kernels());

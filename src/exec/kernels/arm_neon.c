@@ -175,15 +175,17 @@ static void f16_decode(const uint8_t *src, int64_t n, float *dst) {
 
 const exec_kernel_table *exec_kernels_neon(void) {
   static exec_kernel_table table = {
-    "neon", f32_gemv, f16_gemv, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, NULL, NULL,
+    "neon", f32_gemv, f16_gemv, NULL, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, NULL, NULL,
     NULL, NULL, NULL, /* no integer LUT products */
-    NULL, NULL, NULL, /* row kernels: the portable ones, below */
+    NULL, NULL, NULL, NULL, /* row kernels: the portable ones, below */
   };
   table.gemm = exec_kernels_portable()->gemm;
+  table.f16_gemv_t = exec_kernels_portable()->f16_gemv_t;
   table.round_f16 = exec_kernels_portable()->round_f16;
   table.softmax = exec_kernels_portable()->softmax;
   table.silu = exec_kernels_portable()->silu;
   table.layer_norm = exec_kernels_portable()->layer_norm;
+  table.binary = exec_kernels_portable()->binary;
   return &table;
 }
 

@@ -18,6 +18,9 @@ typedef struct exec_kernel_table {
    * 8-bit / 4-bit (LSB-first nibbles) indices into one palette `pal` of 256 / 16 fp16 entries. */
   void (*f32_gemv)(const float *w, int64_t ld, int64_t rows, const float *x, int64_t n, float *y); /* ld: floats */
   void (*f16_gemv)(const uint8_t *w, int64_t ld, int64_t rows, const float *x, int64_t n, float *y);
+  /* y[j] += sum_r x[r] * w_r[j] for j < n, r < rows (fp16 rows as above): the transposed product,
+   * as attention's probabilities times the V cache. */
+  void (*f16_gemv_t)(const uint8_t *w, int64_t ld, int64_t rows, const float *x, int64_t n, float *y);
   void (*lut8_gemv)(const uint16_t *pal, const uint8_t *w, int64_t ld, int64_t rows, const float *x, int64_t n, float *y);
   void (*lut4_gemv)(const uint16_t *pal, const uint8_t *w, int64_t ld, int64_t rows, const float *x, int64_t n, float *y);
   /* n values of the forms above to fp32 (exact). */
@@ -54,7 +57,12 @@ typedef struct exec_kernel_table {
   void (*softmax)(const float *x, float *y, int64_t n);
   void (*silu)(const float *x, float *y, int64_t n);
   void (*layer_norm)(const float *x, int64_t n, float eps, const float *gamma, const float *beta, float *y);
+  /* o[i] = a[i * sa] op b[i * sb] for i < n, op one of EXEC_BIN_*, strides 0 (a scalar) or 1;
+   * IEEE-exact, so the same bits on every table. */
+  void (*binary)(int op, const float *a, int64_t sa, const float *b, int64_t sb, float *o, int64_t n);
 } exec_kernel_table;
+
+enum { EXEC_BIN_ADD, EXEC_BIN_SUB, EXEC_BIN_MUL, EXEC_BIN_DIV };
 
 /* Bytes of prepared activations for n values (xq_prepare): five layouts of n rounded up to 128,
  * and room to align them. */

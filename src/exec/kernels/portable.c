@@ -163,10 +163,37 @@ static void layer_norm(const float *x, int64_t n, float eps, const float *gamma,
   }
 }
 
+#define BIN_LOOPS(OP)                                                                              \
+  do {                                                                                             \
+    if (sa && sb)                                                                                  \
+      for (int64_t i = 0; i < n; i++) o[i] = a[i] OP b[i];                                         \
+    else if (sa)                                                                                   \
+      for (int64_t i = 0; i < n; i++) o[i] = a[i] OP b[0];                                         \
+    else if (sb)                                                                                   \
+      for (int64_t i = 0; i < n; i++) o[i] = a[0] OP b[i];                                         \
+    else                                                                                           \
+      for (int64_t i = 0; i < n; i++) o[i] = a[0] OP b[0];                                         \
+  } while (0)
+
+static void binary(int op, const float *a, int64_t sa, const float *b, int64_t sb, float *o, int64_t n) {
+  switch (op) {
+  case EXEC_BIN_ADD: BIN_LOOPS(+); break;
+  case EXEC_BIN_SUB: BIN_LOOPS(-); break;
+  case EXEC_BIN_MUL: BIN_LOOPS(*); break;
+  case EXEC_BIN_DIV: BIN_LOOPS(/); break;
+  default: break;
+  }
+}
+
+static void f16_gemv_t(const uint8_t *w, int64_t ld, int64_t rows, const float *x, int64_t n, float *y) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t j = 0; j < n; j++) y[j] += x[r] * half_at(w + r * ld + 2 * j);
+}
+
 static const exec_kernel_table table = {
-  "portable", f32_gemv, f16_gemv, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm, round_f16,
+  "portable", f32_gemv, f16_gemv, f16_gemv_t, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm, round_f16,
   NULL, NULL, NULL, /* no integer LUT products */
-  softmax, silu, layer_norm,
+  softmax, silu, layer_norm, binary,
 };
 
 const exec_kernel_table *exec_kernels_portable(void) { return &table; }

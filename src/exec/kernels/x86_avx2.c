@@ -217,6 +217,23 @@ T256 static void round_f16(float *x, int64_t n) {
   exec_kernels_portable()->round_f16(x + i, n - i);
 }
 
+/* Columns in blocks of 32 held in four accumulators across all the rows; the last columns through
+ * the portable table. */
+T256 static void f16_gemv_t(const uint8_t *w, int64_t ld, int64_t rows, const float *x, int64_t n, float *y) {
+  int64_t j = 0;
+  for (; j + 32 <= n; j += 32) {
+    __m256 a[4];
+    for (int q = 0; q < 4; q++) a[q] = _mm256_loadu_ps(y + j + 8 * q);
+    for (int64_t r = 0; r < rows; r++) {
+      __m256 b = _mm256_set1_ps(x[r]), f[4];
+      f16_block(w + r * ld + 2 * j, f);
+      for (int q = 0; q < 4; q++) a[q] = _mm256_fmadd_ps(f[q], b, a[q]);
+    }
+    for (int q = 0; q < 4; q++) _mm256_storeu_ps(y + j + 8 * q, a[q]);
+  }
+  if (j < n) exec_kernels_portable()->f16_gemv_t(w + 2 * j, ld, rows, x, n - j, y + j);
+}
+
 /* exp(x) for 8 floats: n = round(x log2 e), r = x - n ln 2 in two parts (Cody-Waite), a degree-6
  * polynomial for exp(r) (Cephes' expf coefficients), times 2^n built in the exponent field as two
  * factors 2^(n/2) so that n = 128 stays finite. Below -87.34 (where exp leaves the normal range)
@@ -335,10 +352,30 @@ T256 static void layer_norm(const float *x, int64_t n, float eps, const float *g
   }
 }
 
+/* a op b, 8 lanes at a time; a stride of 0 broadcasts element 0. */
+#define BIN8(OPV, OPS)                                                                             \
+  do {                                                                                             \
+    int64_t i = 0;                                                                                 \
+    __m256 av = _mm256_set1_ps(a[0]), bv = _mm256_set1_ps(b[0]);                                   \
+    for (; i + 8 <= n; i += 8)                                                                     \
+      _mm256_storeu_ps(o + i, OPV(sa ? _mm256_loadu_ps(a + i) : av, sb ? _mm256_loadu_ps(b + i) : bv)); \
+    for (; i < n; i++) o[i] = a[i * sa] OPS b[i * sb];                                             \
+  } while (0)
+
+T256 static void binary(int op, const float *a, int64_t sa, const float *b, int64_t sb, float *o, int64_t n) {
+  switch (op) {
+  case EXEC_BIN_ADD: BIN8(_mm256_add_ps, +); break;
+  case EXEC_BIN_SUB: BIN8(_mm256_sub_ps, -); break;
+  case EXEC_BIN_MUL: BIN8(_mm256_mul_ps, *); break;
+  case EXEC_BIN_DIV: BIN8(_mm256_div_ps, /); break;
+  default: break;
+  }
+}
+
 static const exec_kernel_table table = {
-  "avx2", f32_gemv, f16_gemv, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm, round_f16,
+  "avx2", f32_gemv, f16_gemv, f16_gemv_t, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm, round_f16,
   NULL, NULL, NULL, /* no integer LUT products */
-  softmax, silu, layer_norm,
+  softmax, silu, layer_norm, binary,
 };
 
 const exec_kernel_table *exec_kernels_avx2(void) {

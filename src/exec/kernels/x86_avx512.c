@@ -193,6 +193,25 @@ T512 static void f16_gemv(const uint8_t *w, int64_t ld, int64_t rows, const floa
   }
 }
 
+/* Columns in blocks of 64 held in four accumulators across all the rows. */
+T512 static void f16_gemv_t(const uint8_t *w, int64_t ld, int64_t rows, const float *x, int64_t n, float *y) {
+  for (int64_t j = 0; j < n; j += 64) {
+    __mmask16 m0 = mask16(n - j), m1 = mask16(n - j - 16), m2 = mask16(n - j - 32), m3 = mask16(n - j - 48);
+    __m512 a0 = _mm512_maskz_loadu_ps(m0, y + j), a1 = _mm512_maskz_loadu_ps(m1, y + j + 16);
+    __m512 a2 = _mm512_maskz_loadu_ps(m2, y + j + 32), a3 = _mm512_maskz_loadu_ps(m3, y + j + 48);
+    for (int64_t r = 0; r < rows; r++) {
+      const uint8_t *h = w + r * ld + 2 * j;
+      __m512 b = _mm512_set1_ps(x[r]);
+      a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m0, h)), b, a0);
+      a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m1, h + 32)), b, a1);
+      a2 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m2, h + 64)), b, a2);
+      a3 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m3, h + 96)), b, a3);
+    }
+    _mm512_mask_storeu_ps(y + j, m0, a0), _mm512_mask_storeu_ps(y + j + 16, m1, a1);
+    _mm512_mask_storeu_ps(y + j + 32, m2, a2), _mm512_mask_storeu_ps(y + j + 48, m3, a3);
+  }
+}
+
 T512 static void f32_gemv(const float *w, int64_t ld, int64_t rows, const float *x, int64_t n, float *y) {
   int64_t t = n & ~(int64_t)63;
   for (int64_t r = 0; r < rows; r++) {
@@ -502,12 +521,33 @@ T512 static void layer_norm(const float *x, int64_t n, float eps, const float *g
   }
 }
 
-#define AVX512_FLOAT_KERNELS \
-  "avx512", f32_gemv, f16_gemv, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm, round_f16
+/* a op b, 16 lanes at a time (the tail under a mask); a stride of 0 broadcasts element 0. */
+#define BIN16(OPV)                                                                                 \
+  do {                                                                                             \
+    __m512 av = _mm512_set1_ps(a[0]), bv = _mm512_set1_ps(b[0]);                                   \
+    for (int64_t i = 0; i < n; i += 16) {                                                          \
+      __mmask16 k = mask16(n - i);                                                                 \
+      __m512 x = sa ? _mm512_maskz_loadu_ps(k, a + i) : av, y = sb ? _mm512_maskz_loadu_ps(k, b + i) : bv; \
+      _mm512_mask_storeu_ps(o + i, k, OPV(x, y));                                                  \
+    }                                                                                              \
+  } while (0)
 
-static const exec_kernel_table table = {AVX512_FLOAT_KERNELS, NULL, NULL, NULL, softmax, silu, layer_norm};
+T512 static void binary(int op, const float *a, int64_t sa, const float *b, int64_t sb, float *o, int64_t n) {
+  switch (op) {
+  case EXEC_BIN_ADD: BIN16(_mm512_add_ps); break;
+  case EXEC_BIN_SUB: BIN16(_mm512_sub_ps); break;
+  case EXEC_BIN_MUL: BIN16(_mm512_mul_ps); break;
+  case EXEC_BIN_DIV: BIN16(_mm512_div_ps); break;
+  default: break;
+  }
+}
+
+#define AVX512_FLOAT_KERNELS \
+  "avx512", f32_gemv, f16_gemv, f16_gemv_t, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm, round_f16
+
+static const exec_kernel_table table = {AVX512_FLOAT_KERNELS, NULL, NULL, NULL, softmax, silu, layer_norm, binary};
 static const exec_kernel_table table_vnni = {AVX512_FLOAT_KERNELS, xq_prepare, lut8_gemv_xq, lut4_gemv_xq,
-                                             softmax, silu, layer_norm};
+                                             softmax, silu, layer_norm, binary};
 
 const exec_kernel_table *exec_kernels_avx512(void) {
   __builtin_cpu_init();

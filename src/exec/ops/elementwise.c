@@ -82,7 +82,15 @@ static inline float pymod(float a, float b) {
       for (int64_t i = 0; i < len; i++) { float x = a[i * sa], y = b[i * sb]; o[i] = (expr); } \
   } while (0)
 
+_Static_assert((int)B_ADD == (int)EXEC_BIN_ADD && (int)B_SUB == (int)EXEC_BIN_SUB && (int)B_MUL == (int)EXEC_BIN_MUL &&
+                   (int)B_DIV == (int)EXEC_BIN_DIV,
+               "the kernel table's binary ops are the first four");
+
 static void bin_f32(int op, const float *a, int64_t sa, const float *b, int64_t sb, float *o, int64_t len) {
+  if (op <= B_DIV && sa <= 1 && sb <= 1) { /* arithmetic on rows or scalars: the SIMD kernels */
+    exec_kernels()->binary(op, a, sa, b, sb, o, len);
+    return;
+  }
   switch (op) {
   case B_ADD: BLOOP(x + y); break;
   case B_SUB: BLOOP(x - y); break;

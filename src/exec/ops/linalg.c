@@ -274,6 +274,9 @@ static void mm_one(const exec_tensor *y, const mm_plan *p, const float *a, int64
   } else if (m >= MATMUL_GEMM_ROWS) { /* decode y's used rows once, then the micro-kernel */
     mm_read(y, yoff, kk * nn, yt);
     exec_kernel_gemm_nn(m, nv, kk, a, k, yt, nn, c, nn);
+  } else if (y->storage == EXEC_F16) { /* attention's probabilities times the fp16 V cache */
+    for (int64_t i = 0; i < m; i++)
+      exec_kernels()->f16_gemv_t((const uint8_t *)(exec_f16(y) + yoff), 2 * nn, kk, a + i * k, nv, c + i * nn);
   } else {
     for (int64_t q = 0; q < kk; q++) { /* decode row q once, use it for all of A */
       mm_read(y, yoff + q * nn, nv, row);
