@@ -363,6 +363,52 @@ static void test_gemv_xq(const exec_kernel_table *k) {
   CHECK(k->xq_prepare(xbuf + 1, 17, xq) == -1);
 }
 
+/* The integer prefill product against float64: x channel-major (c * ldx + s), 14 bits in blocks
+ * of 32 channels per position, 12-bit weights, rows with their own palettes, y accumulated onto. */
+static void test_gemm_xq(const exec_kernel_table *k) {
+  static const int64_t ks[] = {1, 5, 31, 32, 33, 64, 100, 131}, nss[] = {1, 7, 16, 17, 40};
+  static uint8_t xqt[EXEC_XQT_BYTES(131, 40) + 3], tile[EXEC_TILE_BYTES(131) + 5], planes[4 * 512], idx[4 * 140];
+  static uint16_t pals[4 * 256];
+  static float x[131 * 43 + 1], y[4 * 45 + 1], y0[4 * 45];
+  float ps[4];
+  for (int bits = 8; bits >= 4; bits -= 4)
+    for (int a = 0; a < 8; a++)
+      for (int b = 0; b < 5; b++) {
+        int64_t kk = ks[a], ns = nss[b], ldx = ns + 3, ldy = ns + 2, ld = bits == 8 ? kk : (kk + 1) / 2;
+        int nr = 1 + (int)(rnd() % 4), entries = 1 << bits;
+        const uint8_t *rows[4], *pl[4];
+        for (int r = 0; r < 4; r++) {
+          for (int i = 0; i < entries; i++) pals[r * 256 + i] = hrand();
+          ps[r] = exec_palq_make(pals + r * 256, entries, planes + r * 512);
+          for (int64_t i = 0; i < ld; i++) idx[r * 140 + i] = (uint8_t)rnd();
+          rows[r] = idx + r * 140, pl[r] = planes + r * 512;
+        }
+        float *xp = x + 1;
+        for (int64_t i = 0; i < kk * ldx; i++) xp[i] = frand() * (i % 11 == 4 ? 50 : 1);
+        for (int64_t i = 0; i < 4 * ldy; i++) y0[i] = y[1 + i] = frand();
+        CHECK(k->xqt_prepare(xp, ldx, kk, ns, xqt + 3) == 0);
+        k->lut_gemm_xq(bits, rows, pl, ps, nr, kk, xqt + 3, ns, y + 1, ldy, tile + 5);
+        for (int r = 0; r < 4; r++)
+          for (int64_t s = 0; s < ns; s++) {
+            double ref = y0[r * ldy + s], mag = fabs(ref), quant = 0;
+            if (r >= nr) { /* rows past nr are left alone */
+              CHECK(y[1 + r * ldy + s] == y0[r * ldy + s]);
+              continue;
+            }
+            for (int64_t c = 0; c < kk; c++) {
+              double wv = half(pals + r * 256 + (bits == 8 ? rows[r][c] : field(rows[r], c, 4))), bmax = 0;
+              for (int64_t j = c / 32 * 32; j < c / 32 * 32 + 32 && j < kk; j++) bmax = fmax(bmax, fabs(xp[j * ldx + s]));
+              double xv = xp[c * ldx + s], si = bmax / 8191;
+              ref += wv * xv, mag += fabs(wv * xv);
+              quant += fabs(wv) * si / 2 + (fabs(xv) + si / 2) * ps[r] * 16;
+            }
+            double bound = (double)(kk + 2) * 0x1p-23 * (mag + quant) + 1.001 * quant;
+            CHECK_MSG(fabs(y[1 + r * ldy + s] - ref) <= bound, "%s lut_gemm_xq bits=%d k=%lld ns=%lld (%d, %lld): %.9g vs %.9g, bound %.3g",
+                      cur, bits, (long long)kk, (long long)ns, r, (long long)s, y[1 + r * ldy + s], ref, bound);
+          }
+      }
+}
+
 /* The driver picks the integer products only with palette copies, when they are on, and for a
  * finite x; otherwise it gives the float kernels' results bit for bit. */
 static void test_wmat_xq(const exec_kernel_table *k) {
@@ -417,6 +463,7 @@ static void test_paths(void) {
     test_binary(exec_kernels());
     if (exec_kernels()->xq_prepare) {
       test_gemv_xq(exec_kernels());
+      test_gemm_xq(exec_kernels());
       test_wmat_xq(exec_kernels());
     }
     printf("  kernels %s: integer LUT products %s\n", *name, exec_kernels()->xq_prepare ? "tested" : "absent");

@@ -178,6 +178,7 @@ const exec_kernel_table *exec_kernels_neon(void) {
     "neon", f32_gemv, f16_gemv, NULL, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, NULL, NULL,
     NULL, NULL, NULL, /* no integer LUT products */
     NULL, NULL, NULL, NULL, /* row kernels: the portable ones, below */
+    NULL, NULL,             /* no integer prefill products */
   };
   table.gemm = exec_kernels_portable()->gemm;
   table.f16_gemv_t = exec_kernels_portable()->f16_gemv_t;

@@ -60,6 +60,18 @@ typedef struct exec_kernel_table {
   /* o[i] = a[i * sa] op b[i * sb] for i < n, op one of EXEC_BIN_*, strides 0 (a scalar) or 1;
    * IEEE-exact, so the same bits on every table. */
   void (*binary)(int op, const float *a, int64_t sa, const float *b, int64_t sb, float *o, int64_t n);
+  /* Integer LUT products for prefill (NULL where xq_prepare is): xqt_prepare quantises k channels
+   * of ns positions (x[c * ldx + s], as gemm takes them) once per product into xqt
+   * (EXEC_XQT_BYTES(k, ns) bytes, any alignment), to 14 bits per position in blocks of 32 channels
+   * scaled by their max |x| / 8191; -1 when x holds an inf or NaN. lut_gemm_xq then adds to
+   * y[r * ldy + s] (r < nr <= 4, s < ns) the product of weight row r (k indices of `bits` = 8 or
+   * 4 into the palette whose integer copy is planes[r], scale p[r]) with x, in int32 (vpdpwssd)
+   * on 12-bit weights P / 16 (within 16 p of the palette entry); `tile` is scratch of
+   * EXEC_TILE_BYTES(k). Error bound: the float product's, plus sum_c |w_c| * s_c / 2 +
+   * sum_c (|x_c| + s_c / 2) * 16 p. */
+  int (*xqt_prepare)(const float *x, int64_t ldx, int64_t k, int64_t ns, void *xqt);
+  void (*lut_gemm_xq)(int bits, const uint8_t *const rows[4], const uint8_t *const planes[4], const float p[4], int nr,
+                      int64_t k, const void *xqt, int64_t ns, float *y, int64_t ldy, uint8_t *tile);
 } exec_kernel_table;
 
 enum { EXEC_BIN_ADD, EXEC_BIN_SUB, EXEC_BIN_MUL, EXEC_BIN_DIV };
@@ -67,6 +79,13 @@ enum { EXEC_BIN_ADD, EXEC_BIN_SUB, EXEC_BIN_MUL, EXEC_BIN_DIV };
 /* Bytes of prepared activations for n values (xq_prepare): five layouts of n rounded up to 128,
  * and room to align them. */
 #define EXEC_XQ_BYTES(n) ((size_t)((((n) + 127) / 128) * 128) * 5 + 64)
+
+/* Bytes of prepared prefill activations (xqt_prepare): k rounded up to 32 by ns rounded up to 16
+ * int16, a float scale per block and position, room to align. */
+#define EXEC_XQT_BYTES(k, ns) ((size_t)((((k) + 31) / 32) * 32) * (size_t)((((ns) + 15) / 16) * 16) * 17 / 8 + 64)
+
+/* Scratch of lut_gemm_xq: 4 weight rows of k rounded up to 64 16-bit integers. */
+#define EXEC_TILE_BYTES(k) ((size_t)((((k) + 63) / 64) * 64) * 8 + 64)
 
 /* The integer copy of a palette of `entries` (16 or 256) fp16 values for the integer LUT
  * kernels: P_j = round(v_j / p) with p = max |v| / 32767, stored as P_j + 32768 in two unsigned

@@ -376,6 +376,7 @@ static const exec_kernel_table table = {
   "avx2", f32_gemv, f16_gemv, f16_gemv_t, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm, round_f16,
   NULL, NULL, NULL, /* no integer LUT products */
   softmax, silu, layer_norm, binary,
+  NULL, NULL, /* no integer prefill products */
 };
 
 const exec_kernel_table *exec_kernels_avx2(void) {

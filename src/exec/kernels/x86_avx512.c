@@ -438,6 +438,135 @@ T512V static void lut4_gemv_xq(const uint8_t *planes, float ps, const uint8_t *w
   }
 }
 
+/* ---- Integer LUT products for prefill -------------------------------------------------------
+ * A matrix product in int16: X quantised per position in blocks of 32 channels to 14 bits and laid
+ * out [k/2][position][2], the weights as 12-bit integers (the palette's 16-bit copy / 16), so one
+ * vpdpwssd multiplies two channels of 16 positions by two weights of one row broadcast to every
+ * lane, and a block's 32 products of at most 2^24 stay below 2^29 in int32. (int8 activations,
+ * as in decode but in coarser blocks, doubled the logit error of a small model.) A tile of 4 weight
+ * rows (their integers decoded once, `tile`) by 16 positions keeps 8 accumulators in registers;
+ * each block of 32 channels is converted and scaled once. */
+
+#define XQT_MAX 8191.0f /* |x| quantised to 14 bits */
+
+typedef struct xqt_parts {
+  int16_t *q;    /* [K/2][S][2] */
+  float *scale;  /* [K/32][S] */
+  int64_t K, S;  /* k and ns rounded up to 32 and 16 */
+} xqt_parts;
+
+static xqt_parts xqt_split(const void *xqt, int64_t k, int64_t ns) {
+  xqt_parts p;
+  p.K = (k + 31) / 32 * 32, p.S = (ns + 15) / 16 * 16;
+  uint8_t *b = (uint8_t *)(((uintptr_t)xqt + 63) & ~(uintptr_t)63);
+  p.q = (int16_t *)(void *)b;
+  p.scale = (float *)(void *)(b + 2 * p.K * p.S);
+  return p;
+}
+
+T512V static int xqt_prepare(const float *x, int64_t ldx, int64_t k, int64_t ns, void *xqt) {
+  xqt_parts p = xqt_split(xqt, k, ns);
+  const __m512 lim = _mm512_set1_ps(FLT_MAX);
+  /* words j of two channels' 16 positions interleaved: [position][2] */
+  const __m512i ilv = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21,
+                                       5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  for (int64_t s = 0; s < p.S; s += 16) {
+    __mmask16 ms = mask16(ns - s);
+    for (int64_t b = 0; b < p.K; b += 32) {
+      __m512 mx = _mm512_setzero_ps();
+      for (int64_t c = b; c < b + 32 && c < k; c++) {
+        __m512 a = _mm512_abs_ps(_mm512_maskz_loadu_ps(ms, x + c * ldx + s));
+        if (_mm512_cmp_ps_mask(a, lim, _CMP_NLE_UQ)) return -1;
+        mx = _mm512_max_ps(mx, a);
+      }
+      __mmask16 nz = _mm512_cmp_ps_mask(mx, _mm512_setzero_ps(), _CMP_GT_OQ);
+      __m512 inv = _mm512_maskz_div_ps(nz, _mm512_set1_ps(XQT_MAX), mx);
+      for (int64_t c = b; c < b + 32; c += 2) {
+        __m512 v0 = c < k ? _mm512_maskz_loadu_ps(ms, x + c * ldx + s) : _mm512_setzero_ps();
+        __m512 v1 = c + 1 < k ? _mm512_maskz_loadu_ps(ms, x + (c + 1) * ldx + s) : _mm512_setzero_ps();
+        __m256i q0 = _mm512_cvtsepi32_epi16(_mm512_cvtps_epi32(_mm512_mul_ps(v0, inv)));
+        __m256i q1 = _mm512_cvtsepi32_epi16(_mm512_cvtps_epi32(_mm512_mul_ps(v1, inv)));
+        __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1);
+        _mm512_storeu_si512(p.q + (c / 2 * p.S + s) * 2, _mm512_permutexvar_epi16(ilv, both));
+      }
+      _mm512_storeu_ps(p.scale + b / 32 * p.S + s, _mm512_div_ps(mx, _mm512_set1_ps(XQT_MAX)));
+    }
+  }
+  return 0;
+}
+
+/* The 12-bit integer weights of up to 4 rows (k indices each), K (k rounded up to 64) words per
+ * row at tile + r * 2K bytes: the palette's 16-bit integer P (byte planes H, L of P + 32768)
+ * rounded to P / 16, saturating at 2047 (index 0's words past k: their x is 0). */
+T512V static void gemm_tile_words(int bits, const uint8_t *const rows[4], const uint8_t *const planes[4], int nr,
+                                  int64_t k, int64_t K, int16_t *tile) {
+  const shuf sh = shuf_make();
+  const __m512i flip = _mm512_set1_epi16((short)0x8000), eight = _mm512_set1_epi16(8);
+  for (int r = 0; r < 4; r++) {
+    const uint8_t *row = rows[r < nr ? r : nr - 1], *pl = planes[r < nr ? r : nr - 1];
+    int16_t *W = tile + r * K;
+    __m512i hb, lb, e0, e1;
+    __m512i h[4], l[4], h4 = _mm512_setzero_si512(), l4 = _mm512_setzero_si512();
+    if (bits == 8)
+      for (int q = 0; q < 4; q++) h[q] = _mm512_loadu_si512(pl + 64 * q), l[q] = _mm512_loadu_si512(pl + 256 + 64 * q);
+    else {
+      h4 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)pl));
+      l4 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)(pl + 16)));
+    }
+    for (int64_t i = 0; i < K; i += 64) {
+      if (bits == 8) {
+        __m512i v = _mm512_maskz_loadu_epi8(i < k ? mask64(k - i) : 0, row + i);
+        __mmask64 top = _mm512_movepi8_mask(v);
+        hb = look8(h, v, top), lb = look8(l, v, top);
+      } else {
+        int64_t left = i < k ? (k - i + 1) / 2 : 0;
+        __m512i w = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8((__mmask32)mask64(left), row + i / 2));
+        __m512i v = _mm512_or_si512(_mm512_and_si512(w, _mm512_set1_epi16(0x000f)),
+                                    _mm512_and_si512(_mm512_slli_epi16(w, 4), _mm512_set1_epi16(0x0f00)));
+        hb = _mm512_shuffle_epi8(h4, v), lb = _mm512_shuffle_epi8(l4, v);
+      }
+      /* words in element order: low byte from L, high byte from H */
+      e0 = _mm512_permutex2var_epi8(lb, sh.ilv0, hb), e1 = _mm512_permutex2var_epi8(lb, sh.ilv1, hb);
+      e0 = _mm512_srai_epi16(_mm512_adds_epi16(_mm512_xor_si512(e0, flip), eight), 4);
+      e1 = _mm512_srai_epi16(_mm512_adds_epi16(_mm512_xor_si512(e1, flip), eight), 4);
+      _mm512_storeu_si512(W + i, e0);
+      _mm512_storeu_si512(W + i + 32, e1);
+    }
+  }
+}
+
+T512V static void lut_gemm_xq(int bits, const uint8_t *const rows[4], const uint8_t *const planes[4], const float ps[4],
+                              int nr, int64_t k, const void *xqt, int64_t ns, float *y, int64_t ldy, uint8_t *tile) {
+  xqt_parts p = xqt_split(xqt, k, ns);
+  int16_t *t = (int16_t *)(void *)(((uintptr_t)tile + 63) & ~(uintptr_t)63);
+  int64_t K64 = (k + 63) / 64 * 64, w2 = K64 / 2; /* a row's words, its pairs */
+  gemm_tile_words(bits, rows, planes, nr, k, K64, t);
+  const int32_t *W0 = (const int32_t *)(const void *)t, *W1 = W0 + w2, *W2 = W1 + w2, *W3 = W2 + w2;
+  for (int64_t s = 0; s < ns; s += 16) {
+    __m512 f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps(), f2 = _mm512_setzero_ps(), f3 = _mm512_setzero_ps();
+    for (int64_t b = 0; b < p.K; b += 32) {
+      __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+      for (int64_t q = b / 2; q < b / 2 + 16; q++) {
+        __m512i x = _mm512_loadu_si512(p.q + (q * p.S + s) * 2);
+        a0 = _mm512_dpwssd_epi32(a0, x, _mm512_set1_epi32(W0[q]));
+        a1 = _mm512_dpwssd_epi32(a1, x, _mm512_set1_epi32(W1[q]));
+        a2 = _mm512_dpwssd_epi32(a2, x, _mm512_set1_epi32(W2[q]));
+        a3 = _mm512_dpwssd_epi32(a3, x, _mm512_set1_epi32(W3[q]));
+      }
+      __m512 sc = _mm512_loadu_ps(p.scale + b / 32 * p.S + s);
+      f0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a0), sc, f0), f1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a1), sc, f1);
+      f2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a2), sc, f2), f3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a3), sc, f3);
+    }
+    __mmask16 m = mask16(ns - s);
+    const __m512 fr[4] = {f0, f1, f2, f3};
+    for (int r = 0; r < nr; r++) {
+      float *yr = y + r * ldy + s;
+      __m512 pr = _mm512_set1_ps(16.0f * ps[r]); /* 12-bit weights: 16 steps of the 16-bit copy */
+      _mm512_mask_storeu_ps(yr, m, _mm512_fmadd_ps(fr[r], pr, _mm512_maskz_loadu_ps(m, yr)));
+    }
+  }
+}
+
 /* ---- Row kernels ------------------------------------------------------------------------------ */
 
 /* exp(x) for 16 floats: n = round(x log2 e), r = x - n ln 2 in two parts (Cody-Waite), a degree-6
@@ -545,9 +674,10 @@ T512 static void binary(int op, const float *a, int64_t sa, const float *b, int6
 #define AVX512_FLOAT_KERNELS \
   "avx512", f32_gemv, f16_gemv, f16_gemv_t, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm, round_f16
 
-static const exec_kernel_table table = {AVX512_FLOAT_KERNELS, NULL, NULL, NULL, softmax, silu, layer_norm, binary};
+static const exec_kernel_table table = {AVX512_FLOAT_KERNELS, NULL, NULL, NULL, softmax, silu, layer_norm, binary,
+                                        NULL, NULL};
 static const exec_kernel_table table_vnni = {AVX512_FLOAT_KERNELS, xq_prepare, lut8_gemv_xq, lut4_gemv_xq,
-                                             softmax, silu, layer_norm, binary};
+                                             softmax, silu, layer_norm, binary, xqt_prepare, lut_gemm_xq};
 
 const exec_kernel_table *exec_kernels_avx512(void) {
   __builtin_cpu_init();

@@ -131,11 +131,17 @@ int exec_conv_plan(exec_node *n, mr_error *err) {
   return exec_set_out_shape(n, 0, x->rank, shape, err);
 }
 
+/* Bytes at the start of thread 0's scratch that hold x prepared for the integer prefill products
+ * (read by every thread), then each thread's tile of weight bytes. */
+static size_t xqt_bytes(const conv_plan *p) { return EXEC_XQT_BYTES(p->cin_g, p->in_vol); }
+
 size_t exec_conv_scratch(const exec_node *n) {
   const conv_plan *p = n->priv;
   if (exec_in(n, P_conv_weight)->storage != EXEC_PACKED) return 0;
   size_t rows = (size_t)(4 * p->cin_g * p->kvol), xq = EXEC_XQ_BYTES(p->cin_g) / sizeof(float) + 1;
-  return rows > xq ? rows : xq; /* 4 decoded weight rows, or x prepared for the integer LUT kernels */
+  size_t gemm = p->pointwise && p->in_vol > 1 ? (xqt_bytes(p) + EXEC_TILE_BYTES(p->cin_g)) / sizeof(float) + rows + 1 : 0;
+  /* 4 decoded weight rows, x prepared for the integer LUT kernels (decode), or for prefill */
+  return rows > xq ? (rows > gemm ? rows : gemm) : (xq > gemm ? xq : gemm);
 }
 
 /* One output channel's plane by direct summation; x points at the group's first input channel. */
@@ -169,20 +175,49 @@ static void conv_pointwise1(const conv_plan *p, const float *x, const float *w, 
   y[0] = bias + exec_kernel_dot(w, x, p->cin_g);
 }
 
+/* The integer prefill product of rows [co, co + blk) (one batch, one group): 0, or -1 when a
+ * palette has no integer copy (inf or NaN in it). */
+static int pointwise_int(const exec_node *n, const exec_wmat *wm, int64_t co, int64_t blk, uint8_t *tile) {
+  const conv_plan *p = n->priv;
+  const uint8_t *rows[4], *planes[4];
+  float ps[4];
+  for (int64_t r = 0; r < blk; r++) {
+    int64_t g = (co + r) / wm->group_rows;
+    rows[r] = wm->data + (co + r) * wm->ld;
+    planes[r] = wm->palq + (size_t)g * ((size_t)2 << wm->bits);
+    if ((ps[r] = wm->palq_scale[g]) < 0) return -1;
+  }
+  exec_kernels()->lut_gemm_xq(wm->bits, rows, planes, ps, (int)blk, p->cin_g, exec_scratch(n, 0), p->in_vol,
+                              exec_f32(n->out[0]) + co * p->in_vol, p->in_vol, tile);
+  return 0;
+}
+
 /* 1x1 over S positions, a block of up to 4 output channels of one group at a time:
- * Y[co.., S] = bias + W[co.., Cin_g] . X[Cin_g, S], so each row of X is read once per block. */
+ * Y[co.., S] = bias + W[co.., Cin_g] . X[Cin_g, S], so each row of X is read once per block.
+ * ctx: the weights as LUT rows when x was prepared for the integer products, else NULL. */
 static void conv_pointwise(const exec_node *n, void *ctx, int ith, int nth) {
   const conv_plan *p = n->priv;
   const exec_tensor *xt = exec_in(n, P_conv_x), *wt = exec_in(n, P_conv_weight), *bt = exec_in(n, P_conv_bias);
+  const exec_wmat *wm = ctx;
   int64_t s = p->in_vol, cg = p->cin_g, lo, hi;
-  float *scratch = exec_scratch(n, ith);
-  (void)ctx;
+  uint8_t *tile = (uint8_t *)exec_scratch(n, ith) + xqt_bytes(p);
+  /* decoded weight rows: past the prepared x (thread 0's is read by all) when there is one */
+  float *scratch = wm ? (float *)(void *)(tile + EXEC_TILE_BYTES(cg)) : exec_scratch(n, ith);
   /* whole blocks of 4 channels per thread, so blocks start where they do with one thread */
   exec_split(p->cout, 4, ith, nth, &lo, &hi);
   for (int64_t co = lo; co < hi; co += 4) {
     int64_t g = co / p->cout_g, blk = (g + 1) * p->cout_g - co;
     if (blk > 4) blk = 4;
     if (blk > hi - co) blk = hi - co;
+    if (wm) {
+      float *y = exec_f32(n->out[0]) + co * s;
+      for (int64_t r = 0; r < blk; r++)
+        for (int64_t i = 0; i < s; i++) y[r * s + i] = bt ? exec_f32(bt)[co + r] : 0;
+      if (pointwise_int(n, wm, co, blk, tile) == 0) {
+        co += blk - 4;
+        continue;
+      }
+    }
     const float *w = scratch;
     if (wt->storage == EXEC_F32) w = exec_f32(wt) + co * cg;
     else exec_kernel_read(wt, co * cg, blk * cg, scratch);
@@ -229,8 +264,20 @@ static void conv_channels(const exec_node *n, void *ctx, int ith, int nth) {
 
 int exec_conv_run(exec_node *n, mr_error *err) {
   const conv_plan *p = n->priv;
+  const exec_tensor *xt = exec_in(n, P_conv_x), *wt = exec_in(n, P_conv_weight);
   int64_t work = p->batch * p->cout * p->cin_g * p->kvol * p->out_vol;
-  exec_parallel(n, work, p->pointwise && p->in_vol > 1 ? conv_pointwise : conv_channels, NULL);
+  (void)err;
+  if (!p->pointwise || p->in_vol == 1) {
+    exec_parallel(n, work, conv_channels, NULL);
+    return MR_OK;
+  }
+  /* prefill of 8- and 4-bit LUT weights: x quantised once (thread 0's scratch), integer products */
+  const exec_kernel_table *k = exec_kernels();
+  exec_wmat wm;
+  int int_path = p->batch == 1 && p->groups == 1 && k->lut_gemm_xq && exec_kernels_int8() && exec_wmat_of(wt, &wm) &&
+                 wm.kind == EXEC_WMAT_LUT && wm.palq &&
+                 k->xqt_prepare(exec_f32(xt), p->in_vol, p->cin_g, p->in_vol, exec_scratch(n, 0)) == 0;
+  exec_parallel(n, work, conv_pointwise, int_path ? &wm : NULL);
   return MR_OK;
 }
 
