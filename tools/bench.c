@@ -167,7 +167,9 @@ static void account(bench *b, const mr_session_stats *before, int gen, int token
   const mr_model_info *in = &b->info;
   double emb_row = (double)in->emb_bytes / (double)in->vocab, T = tokens;
   int rows[4] = {gen ? C_EMB_TG : C_EMB_PP, gen ? C_FFN_TG : C_FFN_PP, C_LM, C_SAMPLE};
-  double bytes[4] = {emb_row * T, gen ? (double)in->ffn_bytes * T : 0, (double)in->head_bytes * T, 4.0 * (double)in->vocab * T};
+  /* a prompt's feed runs no LM head and samples nothing: those rows count generation alone */
+  double bytes[4] = {emb_row * T, gen ? (double)in->ffn_bytes * T : 0, gen ? (double)in->head_bytes * T : 0,
+                     gen ? 4.0 * (double)in->vocab * T : 0};
   double flops[4] = {0, gen ? 0 : 2.0 * (double)in->ffn_bytes / ffn_bytes_per_weight(b) * T, 0, 0};
   for (int k = 0; k < 4; k++) {
     comp *c = &b->comps[rows[k]];

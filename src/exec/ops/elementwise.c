@@ -134,17 +134,22 @@ static double bin_generic(int op, double x, double y, int ints) {
   }
 }
 
-int exec_binary_run(exec_node *n, mr_error *err) {
+/* Rows [lo, hi) of the output (its last dim), each from its broadcast rows of a and b. */
+static void binary_part(const exec_node *n, void *ctx, int ith, int nth) {
   const bin_plan *p = n->priv;
   const exec_tensor *a = exec_in(n, P_binary_x), *b = exec_in(n, P_binary_y);
   exec_tensor *o = n->out[0];
   int fast = p->op < B_EQ && a->storage == EXEC_F32 && b->storage == EXEC_F32 && o->storage == EXEC_F32;
-  int ints = o->storage == EXEC_I32;
-  int r = p->rank;
-  int64_t len = p->shape[r - 1], sa = p->sa[r - 1], sb = p->sb[r - 1];
+  int ints = o->storage == EXEC_I32, r = p->rank;
+  int64_t len = p->shape[r - 1], sa = p->sa[r - 1], sb = p->sb[r - 1], lo, hi;
   int64_t c[MR_MAX_RANK] = {0}, ia = 0, ib = 0;
-  if (o->count == 0) return MR_OK;
-  for (int64_t off = 0; off < o->count; off += len) {
+  (void)ctx;
+  exec_split(o->count / len, 1, ith, nth, &lo, &hi);
+  for (int64_t j = r - 2, rem = lo; j >= 0; j--) { /* the odometer at row lo */
+    c[j] = rem % p->shape[j], rem /= p->shape[j];
+    ia += c[j] * p->sa[j], ib += c[j] * p->sb[j];
+  }
+  for (int64_t off = lo * len; off < hi * len; off += len) {
     if (fast) {
       bin_f32(p->op, exec_f32(a) + ia, sa, exec_f32(b) + ib, sb, exec_f32(o) + off, len);
     } else {
@@ -158,6 +163,12 @@ int exec_binary_run(exec_node *n, mr_error *err) {
       c[j] = 0;
     }
   }
+}
+
+int exec_binary_run(exec_node *n, mr_error *err) {
+  (void)err;
+  if (n->out[0]->count == 0) return MR_OK;
+  exec_parallel(n, n->out[0]->count, binary_part, NULL);
   return MR_OK;
 }
 
@@ -329,15 +340,24 @@ static double un_int(const un_plan *p, double v) {
   }
 }
 
+/* Elements [lo, hi) of a float unary op other than prelu (whose alpha depends on the index). */
+static void unary_part(const exec_node *n, void *ctx, int ith, int nth) {
+  int64_t lo, hi;
+  (void)ctx;
+  exec_split(n->out[0]->count, 16, ith, nth, &lo, &hi);
+  un_f32(n->priv, exec_f32(exec_in(n, P_unary_x)) + lo, exec_f32(n->out[0]) + lo, hi - lo, NULL);
+}
+
 int exec_unary_run(exec_node *n, mr_error *err) {
   const un_plan *p = n->priv;
   const exec_tensor *x = exec_in(n, P_unary_x);
   exec_tensor *o = n->out[0];
   if (p->op == U_NOT) {
     for (int64_t i = 0; i < o->count; i++) exec_u8(o)[i] = !exec_u8(x)[i];
+  } else if (x->storage == EXEC_F32 && o->storage == EXEC_F32 && p->op != U_PRELU) {
+    exec_parallel(n, 8 * o->count, unary_part, NULL); /* work: a transcendental ~ 8 multiply-adds */
   } else if (x->storage == EXEC_F32 && o->storage == EXEC_F32) {
-    const exec_tensor *al = exec_in(n, P_unary_alpha);
-    un_f32(p, exec_f32(x), exec_f32(o), o->count, p->op == U_PRELU ? exec_f32(al) : NULL);
+    un_f32(p, exec_f32(x), exec_f32(o), o->count, exec_f32(exec_in(n, P_unary_alpha)));
   } else {
     for (int64_t i = 0; i < o->count; i++) exec_put(o, i, un_int(p, exec_get(x, i)));
   }

@@ -107,6 +107,10 @@ void exec_copy_strided(size_t esize, int rank, const int64_t *shape, const void 
  * to nearest even). */
 void exec_copy_strided_as(exec_storage from, exec_storage to, int rank, const int64_t *shape, const void *src,
                           const int64_t *sstr, void *dst, const int64_t *dstr);
+/* The same, split between the threads of n's pool along the first dim longer than 1 (the rows it
+ * writes are disjoint). */
+void exec_copy_strided_par(const exec_node *n, exec_storage from, exec_storage to, int rank, const int64_t *shape,
+                           const void *src, const int64_t *sstr, void *dst, const int64_t *dstr);
 
 /* Element i of a numeric tensor as double (F32, I32, U8 storage). */
 double exec_get(const exec_tensor *t, int64_t i);

@@ -281,6 +281,41 @@ void exec_copy_strided_as(exec_storage from, exec_storage to, int rank, const in
   copy_rows(row, exec_storage_size(from), exec_storage_size(to), rank, shape, src, sstr, dst, dstr);
 }
 
+/* exec_copy_strided_as split between threads along the first dim longer than 1. */
+typedef struct par_copy {
+  exec_storage from, to;
+  int rank, d;
+  const int64_t *shape, *sstr, *dstr;
+  const char *src;
+  char *dst;
+} par_copy;
+
+static void par_copy_part(const exec_node *n, void *ctx, int ith, int nth) {
+  const par_copy *c = ctx;
+  int64_t lo, hi, shape[2 * MR_MAX_RANK];
+  (void)n;
+  exec_split(c->shape[c->d], 1, ith, nth, &lo, &hi);
+  if (lo >= hi) return;
+  memcpy(shape, c->shape, sizeof(int64_t) * (size_t)c->rank);
+  shape[c->d] = hi - lo;
+  exec_copy_strided_as(c->from, c->to, c->rank, shape, c->src + lo * c->sstr[c->d] * (int64_t)exec_storage_size(c->from),
+                       c->sstr, c->dst + lo * c->dstr[c->d] * (int64_t)exec_storage_size(c->to), c->dstr);
+}
+
+void exec_copy_strided_par(const exec_node *n, exec_storage from, exec_storage to, int rank, const int64_t *shape,
+                           const void *src, const int64_t *sstr, void *dst, const int64_t *dstr) {
+  int64_t total = 1;
+  int d = 0;
+  for (int i = 0; i < rank; i++) total *= shape[i];
+  while (d < rank - 1 && shape[d] == 1) d++;
+  par_copy c = {from, to, rank, d, shape, sstr, dstr, src, dst};
+  if (rank == 0 || total < 4096) { /* not worth waking the pool */
+    exec_copy_strided_as(from, to, rank, shape, src, sstr, dst, dstr);
+    return;
+  }
+  exec_parallel(n, 4 * total, par_copy_part, &c); /* work: a strided element ~ a few multiply-adds */
+}
+
 double exec_get(const exec_tensor *t, int64_t i) {
   switch (t->storage) {
   case EXEC_F32: return exec_f32(t)[i];

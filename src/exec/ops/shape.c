@@ -183,7 +183,7 @@ int exec_transpose_run(exec_node *n, mr_error *err) {
   exec_strides(x->rank, x->shape, xs);
   exec_strides(o->rank, o->shape, dst);
   for (int i = 0; i < x->rank; i++) src[i] = xs[p->perm[i]];
-  exec_copy_strided(esize(x), o->rank, o->shape, x->data, src, o->data, dst);
+  exec_copy_strided_par(n, x->storage, o->storage, o->rank, o->shape, x->data, src, o->data, dst);
   return MR_OK;
 }
 
@@ -258,7 +258,7 @@ int exec_concat_run(exec_node *n, mr_error *err) {
     const exec_tensor *xi = n->in[P_concat_values][i];
     exec_strides(xi->rank, xi->shape, src);
     char *base = (char *)o->data + (size_t)(p->interleave ? i * step : at * step) * es;
-    exec_copy_strided(es, xi->rank, xi->shape, xi->data, src, base, dst);
+    exec_copy_strided_par(n, xi->storage, o->storage, xi->rank, xi->shape, xi->data, src, base, dst);
     at += xi->shape[p->axis];
   }
   return MR_OK;

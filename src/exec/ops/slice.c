@@ -184,8 +184,8 @@ int exec_slice_by_index_run(exec_node *n, mr_error *err) {
   size_t es = exec_storage_size(x->storage);
   int64_t dst[MR_MAX_RANK];
   exec_strides(v.rank, v.shape, dst);
-  exec_copy_strided_as(x->storage, o->storage, v.rank, v.shape, (const char *)x->data + (size_t)v.base * es, v.stride,
-                       o->data, dst);
+  exec_copy_strided_par(n, x->storage, o->storage, v.rank, v.shape, (const char *)x->data + (size_t)v.base * es,
+                        v.stride, o->data, dst);
   return MR_OK;
 }
 
@@ -232,7 +232,7 @@ int exec_slice_update_run(exec_node *n, mr_error *err) {
   int64_t one = 1, src[MR_MAX_RANK];
   if (o->data != x->data && o->count) exec_copy_strided_as(x->storage, o->storage, 1, &o->count, x->data, &one, o->data, &one);
   exec_strides(v.rank, v.shape, src);
-  exec_copy_strided_as(u->storage, o->storage, v.rank, v.shape, u->data, src,
-                       (char *)o->data + (size_t)v.base * exec_storage_size(o->storage), v.stride);
+  exec_copy_strided_par(n, u->storage, o->storage, v.rank, v.shape, u->data, src,
+                        (char *)o->data + (size_t)v.base * exec_storage_size(o->storage), v.stride);
   return MR_OK;
 }
