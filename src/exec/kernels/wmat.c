@@ -89,8 +89,9 @@ static void lut_rows(const exec_kernel_table *k, const exec_wmat *m, int64_t lo,
   }
 }
 
-void exec_wmat_gemv(const exec_wmat *m, int64_t lo, int64_t hi, const float *x, float *y, void *xq) {
-  const exec_kernel_table *k = exec_kernels();
+/* Rows [lo, hi) into y (y[0] is row lo's); xq: x prepared for the integer kernels, or NULL. */
+static void gemv_rows(const exec_kernel_table *k, const exec_wmat *m, int64_t lo, int64_t hi, const float *x,
+                      const void *xq, float *y) {
   switch (m->kind) {
   case EXEC_WMAT_F32:
     k->f32_gemv(m->f32 + lo * m->cols, m->cols, hi - lo, x, m->cols, y);
@@ -99,10 +100,6 @@ void exec_wmat_gemv(const exec_wmat *m, int64_t lo, int64_t hi, const float *x, 
     k->f16_gemv(m->data + lo * m->ld, m->ld, hi - lo, x, m->cols, y);
     return;
   case EXEC_WMAT_LUT:
-    /* x is quantised once for all the rows (their palettes are converted per run of rows) */
-    if (!xq || !m->palq || !k->xq_prepare || !exec_kernels_int8() ||
-        k->xq_prepare(x, m->cols, xq) != 0)
-      xq = NULL;
     for (int64_t r = lo; r < hi;) {
       int64_t end = (r / m->group_rows + 1) * m->group_rows;
       if (end > hi) end = hi;
@@ -110,6 +107,33 @@ void exec_wmat_gemv(const exec_wmat *m, int64_t lo, int64_t hi, const float *x, 
       r = end;
     }
     return;
+  }
+}
+
+/* x quantised once for all the rows a thread computes (their palettes are converted at load), or
+ * NULL when the float kernels must run. */
+static void *prepare(const exec_kernel_table *k, const exec_wmat *m, const float *x, void *xq) {
+  if (m->kind != EXEC_WMAT_LUT || !xq || !m->palq || !k->xq_prepare || !exec_kernels_int8()) return NULL;
+  return k->xq_prepare(x, m->cols, xq) == 0 ? xq : NULL;
+}
+
+void exec_wmat_gemv(const exec_wmat *m, int64_t lo, int64_t hi, const float *x, float *y, void *xq) {
+  const exec_kernel_table *k = exec_kernels();
+  gemv_rows(k, m, lo, hi, x, prepare(k, m, x, xq), y);
+}
+
+void exec_wmat_gemv_claim(const exec_wmat *m, const float *x, float *y, void *xq, _Atomic int64_t *next) {
+  const exec_kernel_table *k = exec_kernels();
+  /* a few claims per thread: enough to even out threads that start late or stream slower,
+   * few enough that each keeps a long sequential stream (whole palette groups) */
+  int64_t g = m->kind == EXEC_WMAT_LUT ? m->group_rows : 1, chunk = (m->rows / 16 + g - 1) / g * g;
+  if (chunk < 8 * g) chunk = 8 * g;
+  xq = prepare(k, m, x, xq);
+  for (;;) {
+    int64_t lo = atomic_fetch_add_explicit(next, chunk, memory_order_relaxed);
+    if (lo >= m->rows) return;
+    int64_t hi = lo + chunk < m->rows ? lo + chunk : m->rows;
+    gemv_rows(k, m, lo, hi, x, xq, y + lo);
   }
 }
 

@@ -241,10 +241,9 @@ static void conv_channels(const exec_node *n, void *ctx, int ith, int nth) {
   exec_split(p->cout, 1, ith, nth, &lo, &hi);
   exec_wmat wm;
   if (p->pointwise && p->batch == 1 && p->groups == 1 && exec_wmat_of(wt, &wm)) {
-    /* decode step of an LLM: the kernels read the packed rows (LUT lookup fused into the dot) */
-    float *y = exec_f32(n->out[0]);
-    exec_wmat_gemv(&wm, lo, hi, exec_f32(xt), y + lo, scratch);
-    for (int64_t co = lo; bt && co < hi; co++) y[co] += exec_f32(bt)[co];
+    /* decode step of an LLM: the kernels read the packed rows (LUT lookup fused into the dot),
+     * the threads claiming runs of rows from ctx (the bias is added after all of them) */
+    exec_wmat_gemv_claim(&wm, exec_f32(xt), exec_f32(n->out[0]), scratch, ctx);
     return;
   }
   for (int64_t co = lo; co < hi; co++) {
@@ -268,7 +267,12 @@ int exec_conv_run(exec_node *n, mr_error *err) {
   int64_t work = p->batch * p->cout * p->cin_g * p->kvol * p->out_vol;
   (void)err;
   if (!p->pointwise || p->in_vol == 1) {
-    exec_parallel(n, work, conv_channels, NULL);
+    _Atomic int64_t next = 0; /* rows claimed by the decode kernels */
+    exec_parallel(n, work, conv_channels, &next);
+    const exec_tensor *bt = exec_in(n, P_conv_bias);
+    exec_wmat wm;
+    if (bt && p->pointwise && p->batch == 1 && p->groups == 1 && exec_wmat_of(wt, &wm))
+      for (int64_t co = 0; co < p->cout; co++) exec_f32(n->out[0])[co] += exec_f32(bt)[co];
     return MR_OK;
   }
   /* prefill of 8- and 4-bit LUT weights: x quantised once (thread 0's scratch), integer products */

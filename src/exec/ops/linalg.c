@@ -58,6 +58,7 @@ size_t exec_linear_scratch(const exec_node *n) {
  * and each x^T row for 4 weight rows. */
 typedef struct linear_job {
   int64_t m, din, dout;
+  _Atomic int64_t *next; /* decode: rows claimed by the kernels (exec_wmat_gemv_claim) */
 } linear_job;
 
 static void linear_gemm_part(const exec_node *n, void *ctx, int ith, int nth) {
@@ -89,9 +90,8 @@ static void linear_rows_part(const exec_node *n, void *ctx, int ith, int nth) {
   float *y = exec_f32(n->out[0]);
   exec_split(dout, 1, ith, nth, &lo, &hi);
   exec_wmat wm;
-  if (m == 1 && exec_wmat_of(w, &wm)) { /* the kernels read packed rows directly */
-    exec_wmat_gemv(&wm, lo, hi, exec_f32(x), y + lo, exec_scratch(n, ith));
-    for (int64_t o = lo; b && o < hi; o++) y[o] += exec_f32(b)[o];
+  if (m == 1 && exec_wmat_of(w, &wm)) { /* the kernels read packed rows directly, claimed from ctx */
+    exec_wmat_gemv_claim(&wm, exec_f32(x), y, exec_scratch(n, ith), j->next);
     return;
   }
   for (int64_t o = lo; o < hi; o++) {
@@ -103,7 +103,8 @@ static void linear_rows_part(const exec_node *n, void *ctx, int ith, int nth) {
 
 int exec_linear_run(exec_node *n, mr_error *err) {
   const exec_tensor *x = exec_in(n, P_linear_x), *w = exec_in(n, P_linear_weight);
-  linear_job j = {0, w->shape[1], w->shape[0]};
+  _Atomic int64_t next = 0;
+  linear_job j = {0, w->shape[1], w->shape[0], &next};
   j.m = j.dout ? n->out[0]->count / j.dout : 0;
   if (j.m >= LINEAR_GEMM_ROWS) {
     float *xt = exec_scratch(n, 0);
@@ -111,7 +112,11 @@ int exec_linear_run(exec_node *n, mr_error *err) {
       for (int64_t k = 0; k < j.din; k++) xt[k * j.m + r] = exec_f32(x)[r * j.din + k];
     exec_parallel(n, j.m * j.din * j.dout, linear_gemm_part, &j);
   } else {
+    exec_wmat wm;
     exec_parallel(n, j.m * j.din * j.dout, linear_rows_part, &j);
+    const exec_tensor *b = exec_in(n, P_linear_bias);
+    if (b && j.m == 1 && exec_wmat_of(w, &wm)) /* the claimed rows have no bias yet */
+      for (int64_t o = 0; o < j.dout; o++) exec_f32(n->out[0])[o] += exec_f32(b)[o];
   }
   return MR_OK;
 }
