@@ -68,18 +68,28 @@ static void test_parser(void) {
   expect("frobnicate", 2, NULL);
 }
 
-static void test_threads_env(void) {
-  expect("tokenize --help >/dev/null; MILRUN_THREADS=abc true", 0, NULL);
-  char *out = NULL, cmd[1024];
-  snprintf(cmd, sizeof cmd, "MILRUN_THREADS=abc '%s' tokenize --tokenizer x y 2>&1", getenv("MR_MILRUN"));
+/* `VAR=value milrun args` exits 2 with exactly `want` (stdout and stderr). */
+static void env_refused(const char *assign, const char *args, const char *want) {
+  char cmd[1024], buf[1024] = "";
+  snprintf(cmd, sizeof cmd, "%s '%s' %s 2>&1", assign, getenv("MR_MILRUN"), args);
   FILE *p = popen(cmd, "r");
-  char buf[1024] = "";
   size_t n = p ? fread(buf, 1, sizeof buf - 1, p) : 0;
   buf[n] = 0;
   int st = p ? pclose(p) : -1;
   CHECK_EQ_INT(WEXITSTATUS(st), 2);
-  CHECK_EQ_STR(buf, "milrun: MILRUN_THREADS='abc' is not a number of threads from 1 to 64 (unset it to use one per CPU)\n");
-  mr_free(out);
+  CHECK_EQ_STR(buf, want);
+}
+
+static void test_threads_env(void) {
+  expect("tokenize --help >/dev/null; MILRUN_THREADS=abc true", 0, NULL);
+  env_refused("MILRUN_THREADS=abc", "tokenize --tokenizer x y",
+              "milrun: MILRUN_THREADS='abc' is not a number of threads from 1 to 64 (unset it to use one per CPU)\n");
+  env_refused("MILRUN_KERNELS=avx9", "--version",
+              "milrun: MILRUN_KERNELS='avx9' names no kernels this build can run on this CPU (avx512, avx2, neon, "
+              "portable; unset it to use the widest)\n");
+  env_refused("MILRUN_LUT_INT8=off", "tokenize --tokenizer x y",
+              "milrun: MILRUN_LUT_INT8='off' must be 0 (float LUT products) or 1 (integer, the default)\n");
+  expect_has("--version", 0, "kernels: ");
 }
 
 static void test_detokenize(void) {

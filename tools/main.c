@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "exec/kernels/kernels.h"
 #include "milrun.h"
 
 static const tool_command commands[] = {
@@ -31,7 +32,8 @@ static void usage(FILE *f) {
   for (const tool_command *c = commands; c->name; c++) fprintf(f, "  %-10s %s\n", c->name, c->help);
   fprintf(f, "\nexit status: 0 success, 1 error, 2 usage error (bad option or value), 130 interrupted.\n"
              "environment: MILRUN_THREADS (threads of the CPU executor, 1-64; default one per CPU),\n"
-             "HF_HOME, HF_HUB_CACHE, HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE (see README.md).\n");
+             "MILRUN_KERNELS, MILRUN_LUT_INT8, HF_HOME, HF_HUB_CACHE, HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE\n"
+             "(see README.md).\n");
 }
 
 /* What the compiler was allowed to use, then what this CPU offers (x86: the features that
@@ -76,25 +78,37 @@ static void version(void) {
     NULL};
   for (int i = 0; built[i]; i++) printf(" %s", built[i]);
   printf("\n");
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  __builtin_cpu_init();
-  printf("this CPU:");
-  if (__builtin_cpu_supports("avx2")) printf(" avx2");
-  if (__builtin_cpu_supports("fma")) printf(" fma");
-  if (__builtin_cpu_supports("avx512f")) printf(" avx512f");
-  printf(" (features the build does not name are not used)\n");
-#endif
+  /* the kernels are chosen at run time from the CPU's features, whatever the build's flags */
+  const exec_kernel_table *k = exec_kernels();
+  printf("kernels: %s (of", k->name);
+  for (const char *const *n = exec_kernels_names(); *n; n++) printf(" %s", *n);
+  printf("; $MILRUN_KERNELS picks one), integer LUT products %s\n",
+         !k->xq_prepare ? "not available" : exec_kernels_int8() ? "on ($MILRUN_LUT_INT8=0: off)" : "off");
 }
 
-/* MILRUN_THREADS must be a thread count: a typo would otherwise silently change the speed. */
+/* The variables that tune the executor must say something it can do: a typo would otherwise
+ * silently change the speed. */
 static int check_environment(void) {
-  const char *t = getenv("MILRUN_THREADS");
-  if (!t || !*t) return 0;
-  char *end;
-  long n = strtol(t, &end, 10);
-  if (end != t && !*end && n >= 1 && n <= 64) return 0;
-  fprintf(stderr, "milrun: MILRUN_THREADS='%s' is not a number of threads from 1 to 64 (unset it to use one per CPU)\n", t);
-  return 2;
+  const char *t = getenv("MILRUN_THREADS"), *k = getenv("MILRUN_KERNELS"), *i8 = getenv("MILRUN_LUT_INT8");
+  if (t && *t) {
+    char *end;
+    long n = strtol(t, &end, 10);
+    if (end == t || *end || n < 1 || n > 64) {
+      fprintf(stderr, "milrun: MILRUN_THREADS='%s' is not a number of threads from 1 to 64 (unset it to use one per CPU)\n", t);
+      return 2;
+    }
+  }
+  if (k && *k && exec_kernels_select(k) != 0) {
+    fprintf(stderr, "milrun: MILRUN_KERNELS='%s' names no kernels this build can run on this CPU (", k);
+    for (const char *const *n = exec_kernels_names(); *n; n++) fprintf(stderr, "%s%s", n == exec_kernels_names() ? "" : ", ", *n);
+    fprintf(stderr, "; unset it to use the widest)\n");
+    return 2;
+  }
+  if (i8 && *i8 && strcmp(i8, "0") && strcmp(i8, "1")) {
+    fprintf(stderr, "milrun: MILRUN_LUT_INT8='%s' must be 0 (float LUT products) or 1 (integer, the default)\n", i8);
+    return 2;
+  }
+  return 0;
 }
 
 int main(int argc, char **argv) {
@@ -106,11 +120,11 @@ int main(int argc, char **argv) {
     usage(stdout);
     return 0;
   }
+  if (check_environment()) return 2;
   if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
     version();
     return 0;
   }
-  if (check_environment()) return 2;
   for (const tool_command *c = commands; c->name; c++)
     if (!strcmp(argv[1], c->name)) return c->fn(argc - 1, argv + 1);
   fprintf(stderr, "milrun: unknown command '%s'\n", argv[1]);

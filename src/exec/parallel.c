@@ -17,8 +17,8 @@ static void trampoline(void *arg, int ith, int nth_pool) {
   if (ith < t->nth) t->fn(t->n, t->ctx, ith, t->nth);
 }
 
-/* Below this many multiply-adds a job runs on one thread: waking the pool costs tens of
- * microseconds, about what one core does with 1M multiply-adds. */
+/* Below this many multiply-adds a job runs on one thread: handing a job to the pool's spinning
+ * workers costs about a microsecond, what one core does with some 64K multiply-adds. */
 static int64_t g_min_work = 1 << 16;
 
 void exec_parallel_min_work(int64_t work) { g_min_work = work; }

@@ -77,6 +77,18 @@ typedef struct exec_kernel_table {
 
 enum { EXEC_BIN_ADD, EXEC_BIN_SUB, EXEC_BIN_MUL, EXEC_BIN_DIV };
 
+/* exp(x) in the SIMD row kernels: n = round(x log2 e), r = x - n ln 2 in two parts (Cody-Waite),
+ * exp(r) = 1 + r + r^2 (((((P0 r + P1) r + P2) r + P3) r + P4) r + P5) (Cephes' expf), times 2^n. */
+#define EXP_LOG2E 1.44269504088896341f
+#define EXP_LN2_HI 0.693359375f
+#define EXP_LN2_LO (-2.12194440e-4f)
+#define EXP_P0 1.9875691500e-4f
+#define EXP_P1 1.3981999507e-3f
+#define EXP_P2 8.3334519073e-3f
+#define EXP_P3 4.1665795894e-2f
+#define EXP_P4 1.6666665459e-1f
+#define EXP_P5 5.0000001201e-1f
+
 /* Bytes of prepared activations for n values (xq_prepare): five layouts of n rounded up to 128,
  * and room to align them. */
 #define EXEC_XQ_BYTES(n) ((size_t)((((n) + 127) / 128) * 128) * 5 + 64)
