@@ -86,6 +86,15 @@ static void test_decode(const exec_kernel_table *k) {
       int same = want != want ? dec[1 + i] != dec[1 + i] : memcmp(&want, &dec[1 + i], 4) == 0;
       CHECK_MSG(same, "%s round_f16 n=%lld i=%lld of %g", cur, (long long)n, (long long)i, (double)xbuf[i]);
     }
+    static uint8_t enc[2 * 1100 + 2];
+    for (int64_t i = 0; i < n; i++) xbuf[i] = dec[1 + i] = i % 5 == 1 ? xbuf[i] * 7e4f : xbuf[i];
+    k->f16_encode(dec + 1, n, enc + 1);
+    for (int64_t i = 0; i < n; i++) {
+      uint16_t want = util_f32_to_f16(xbuf[i]), got = (uint16_t)(enc[1 + 2 * i] | enc[2 + 2 * i] << 8);
+      int nan = (want & 0x7c00) == 0x7c00 && (want & 0x3ff);
+      CHECK_MSG(nan ? (got & 0x7c00) == 0x7c00 && (got & 0x3ff) : got == want, "%s f16_encode n=%lld i=%lld of %g: %04x vs %04x",
+                cur, (long long)n, (long long)i, (double)xbuf[i], got, want);
+    }
     k->lut4_decode(pal, src, n, dec + 1);
     for (int64_t i = 0; i < n; i++)
       CHECK_MSG(dec[1 + i] == half(pal + field(src, i, 4)), "%s lut4_decode n=%lld i=%lld", cur, (long long)n,

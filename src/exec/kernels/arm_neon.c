@@ -179,6 +179,7 @@ const exec_kernel_table *exec_kernels_neon(void) {
     NULL, NULL, NULL, /* no integer LUT products */
     NULL, NULL, NULL, NULL, /* row kernels: the portable ones, below */
     NULL, NULL,             /* no integer prefill products */
+    NULL,                   /* f16_encode: the portable one, below */
   };
   table.gemm = exec_kernels_portable()->gemm;
   table.f16_gemv_t = exec_kernels_portable()->f16_gemv_t;
@@ -187,6 +188,7 @@ const exec_kernel_table *exec_kernels_neon(void) {
   table.silu = exec_kernels_portable()->silu;
   table.layer_norm = exec_kernels_portable()->layer_norm;
   table.binary = exec_kernels_portable()->binary;
+  table.f16_encode = exec_kernels_portable()->f16_encode;
   return &table;
 }
 

@@ -73,6 +73,9 @@ typedef struct exec_kernel_table {
   int (*xqt_prepare)(const float *x, int64_t ldx, int64_t k, int64_t ns, void *xqt);
   void (*lut_gemm_xq)(int bits, const uint8_t *const rows[4], const uint8_t *const planes[4], const float p[4], int nr,
                       int64_t k, const void *xqt, int64_t ns, float *y, int64_t ldy, uint8_t *tile);
+  /* n floats to little-endian IEEE halves, bit for bit util_f32_to_f16 (NaN stays a NaN): the
+   * writes of fp16 states (the KV cache). */
+  void (*f16_encode)(const float *src, int64_t n, uint8_t *dst);
 } exec_kernel_table;
 
 enum { EXEC_BIN_ADD, EXEC_BIN_SUB, EXEC_BIN_MUL, EXEC_BIN_DIV };

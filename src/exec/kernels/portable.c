@@ -190,11 +190,19 @@ static void f16_gemv_t(const uint8_t *w, int64_t ld, int64_t rows, const float *
     for (int64_t j = 0; j < n; j++) y[j] += x[r] * half_at(w + r * ld + 2 * j);
 }
 
+static void f16_encode(const float *src, int64_t n, uint8_t *dst) {
+  for (int64_t i = 0; i < n; i++) {
+    uint16_t h = util_f32_to_f16(src[i]);
+    dst[2 * i] = (uint8_t)h, dst[2 * i + 1] = (uint8_t)(h >> 8);
+  }
+}
+
 static const exec_kernel_table table = {
   "portable", f32_gemv, f16_gemv, f16_gemv_t, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm, round_f16,
   NULL, NULL, NULL, /* no integer LUT products */
   softmax, silu, layer_norm, binary,
   NULL, NULL, /* no integer prefill products */
+  f16_encode,
 };
 
 const exec_kernel_table *exec_kernels_portable(void) { return &table; }

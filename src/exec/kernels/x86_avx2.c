@@ -217,6 +217,13 @@ T256 static void round_f16(float *x, int64_t n) {
   exec_kernels_portable()->round_f16(x + i, n - i);
 }
 
+T256 static void f16_encode(const float *src, int64_t n, uint8_t *dst) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128((__m128i *)(void *)(dst + 2 * i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+  exec_kernels_portable()->f16_encode(src + i, n - i, dst + 2 * i);
+}
+
 /* Columns in blocks of 32 held in four accumulators across all the rows; the last columns through
  * the portable table. */
 T256 static void f16_gemv_t(const uint8_t *w, int64_t ld, int64_t rows, const float *x, int64_t n, float *y) {
@@ -376,6 +383,7 @@ static const exec_kernel_table table = {
   NULL, NULL, NULL, /* no integer LUT products */
   softmax, silu, layer_norm, binary,
   NULL, NULL, /* no integer prefill products */
+  f16_encode,
 };
 
 const exec_kernel_table *exec_kernels_avx2(void) {

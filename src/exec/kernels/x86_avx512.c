@@ -299,6 +299,13 @@ T512 static void round_f16(float *x, int64_t n) {
   }
 }
 
+T512 static void f16_encode(const float *src, int64_t n, uint8_t *dst) {
+  for (int64_t i = 0; i < n; i += 16) {
+    __mmask16 m = mask16(n - i);
+    _mm256_mask_storeu_epi16(dst + 2 * i, m, _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, src + i), _MM_FROUND_TO_NEAREST_INT));
+  }
+}
+
 /* ---- Integer LUT products (AVX-512 VNNI) ------------------------------------------------------
  * Decode is bound by the lookups, not by memory: the float path spends ~20 instructions on 64
  * weights (two byte planes looked up, interleaved, widened to fp32, multiplied). Here the palette
@@ -674,9 +681,9 @@ T512 static void binary(int op, const float *a, int64_t sa, const float *b, int6
   "avx512", f32_gemv, f16_gemv, f16_gemv_t, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm, round_f16
 
 static const exec_kernel_table table = {AVX512_FLOAT_KERNELS, NULL, NULL, NULL, softmax, silu, layer_norm, binary,
-                                        NULL, NULL};
+                                        NULL, NULL, f16_encode};
 static const exec_kernel_table table_vnni = {AVX512_FLOAT_KERNELS, xq_prepare, lut8_gemv_xq, lut4_gemv_xq,
-                                             softmax, silu, layer_norm, binary, xqt_prepare, lut_gemm_xq};
+                                             softmax, silu, layer_norm, binary, xqt_prepare, lut_gemm_xq, f16_encode};
 
 const exec_kernel_table *exec_kernels_avx512(void) {
   __builtin_cpu_init();

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "exec/kernels/kernels.h"
 #include "exec/ops/ops.h"
 #include "util/error.h"
 #include "util/fp16.h"
@@ -237,6 +238,10 @@ static void row_f16_to_f32(size_t esize, int64_t n, const char *s, int64_t si, c
 
 static void row_f32_to_f16(size_t esize, int64_t n, const char *s, int64_t si, char *d, int64_t di) {
   (void)esize;
+  if (si == 1 && di == 1) { /* a KV-cache write: the SIMD conversion */
+    exec_kernels()->f16_encode((const float *)(const void *)s, n, (uint8_t *)d);
+    return;
+  }
   for (int64_t k = 0; k < n; k++) {
     float f;
     memcpy(&f, s + k * si * 4, 4);
