@@ -354,7 +354,8 @@ int tool_bench(int argc, char **argv) {
     "units, threads, test, t/s), then the session's counters:\n"
     "each stage's mean call time (the FFN row sums every chunk) with the bytes (decode) or\n"
     "multiply-adds (prefill) of the positions computed per second against this\n"
-    "machine's read bandwidth and fp32 FMA rate, probed in the same run, then the load time and the\n"
+    "machine's read bandwidth and fp32 FMA rate, probed in the same run (integer LUT products count\n"
+    "2 operations per multiply-add too, and may exceed the fp32 probe), then the load time and the\n"
     "resident memory against the model's files and KV state. --json: a list of objects with test,\n"
     "tokens_per_second, stddev, n_prompt, n_gen, threads, model, size, backend and samples_ts.\n",
     1, 1, "MODEL"};

@@ -407,11 +407,13 @@ T512V static void lut8_gemv_xq(const uint8_t *planes, float ps, const uint8_t *w
   xq_parts p = xq_split(xq, n);
   __m512i h[4], l[4];
   for (int k = 0; k < 4; k++) h[k] = _mm512_loadu_si512(hb + 64 * k), l[k] = _mm512_loadu_si512(lb + 64 * k);
+  int64_t t = n & ~(int64_t)63;
   for (int64_t r = 0; r < rows; r++) {
     const uint8_t *row = w + r * ld;
     __m512 acc = _mm512_setzero_ps();
-    for (int64_t i = 0; i < n; i += 64) {
-      __m512i v = _mm512_maskz_loadu_epi8(mask64(n - i), row + i), q = _mm512_loadu_si512(p.q8 + i);
+    for (int64_t i = 0; i < n; i += 64) { /* whole blocks unmasked (a mask per load cost a third), the tail masked */
+      __m512i v = i < t ? _mm512_loadu_si512(row + i) : _mm512_maskz_loadu_epi8(mask64(n - i), row + i);
+      __m512i q = _mm512_loadu_si512(p.q8 + i);
       __mmask64 top = _mm512_movepi8_mask(v);
       __m512i dh = _mm512_dpbusd_epi32(_mm512_setzero_si512(), look8(h, v, top), q);
       __m512i dl = _mm512_dpbusd_epi32(_mm512_loadu_si512(p.c8 + i / 4), look8(l, v, top), q);
@@ -432,7 +434,7 @@ T512V static void lut4_gemv_xq(const uint8_t *planes, float ps, const uint8_t *w
     const uint8_t *row = w + r * ld;
     __m512 acc = _mm512_setzero_ps();
     for (int64_t i = 0; i < n; i += 128) {
-      __m512i v = _mm512_maskz_loadu_epi8(mask64((n - i + 1) / 2), row + i / 2);
+      __m512i v = i + 128 <= n ? _mm512_loadu_si512(row + i / 2) : _mm512_maskz_loadu_epi8(mask64((n - i + 1) / 2), row + i / 2);
       __m512i e = _mm512_and_si512(v, nib), o = _mm512_and_si512(_mm512_srli_epi16(v, 4), nib);
       __m512i qe = _mm512_loadu_si512(p.q4 + i), qo = _mm512_loadu_si512(p.q4 + i + 64);
       __m512i dh = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_shuffle_epi8(h, e), qe);
