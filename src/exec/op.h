@@ -19,6 +19,7 @@
 #include "util/error.h"
 
 #define EXEC_MAX_PARAMS 16
+#define EXEC_GEMV_GROUP 4 /* decode products of one x computed together (plan_gemv.c) */
 
 typedef struct exec_op_def exec_op_def;
 
@@ -42,6 +43,10 @@ typedef struct exec_node {
    * view_of - 1 (reshapes; transposes that only move dims of size 1): the planner may then give
    * both one buffer (plan_buffers.c) and run must not copy onto itself. 0: no such param. */
   int view_of;
+  /* A decode product that also computes the next steps' products of the same x (plan_gemv.c),
+   * in one job; those steps are then skipped. */
+  struct exec_node *fused[EXEC_GEMV_GROUP - 1];
+  int n_fused;
 } exec_node;
 
 /* Op properties the planner asks for (exec_op_def.props). */

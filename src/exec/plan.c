@@ -3,8 +3,9 @@
  * Walks the ops in program order: params become input tensors or state slots, state reads and
  * writes become copy steps, every other op is bound and planned (plan_bind.c). Then KV-cache
  * updates are made in place where nothing can tell (plan_alias.c), attention scores that the causal
- * mask hides are marked so that they are not computed (plan_mask.c), and activation buffers are
- * assigned by liveness (plan_buffers.c). This file keeps params, states, outputs and the entry
+ * mask hides are marked so that they are not computed (plan_mask.c), decode products of one input
+ * are grouped into one job (plan_gemv.c), and activation buffers are assigned by liveness
+ * (plan_buffers.c). This file keeps params, states, outputs and the entry
  * points of plan.h; planner.h holds the values table all parts share. */
 #include "exec/plan.h"
 
@@ -247,6 +248,7 @@ int exec_function_plan(exec_function *f, const mil_program *prog, const mil_func
   if (!rc) {
     plan_alias_states(&p);
     plan_mark_masked_scores(&p);
+    plan_group_gemv(&p);
     plan_mark_no_round(f);
     rc = plan_assign_buffers(&p);
   }
@@ -316,7 +318,7 @@ int exec_function_run(exec_function *f, mr_error *err) {
     switch (st->kind) {
     case EXEC_STEP_OP: {
       exec_node *n = &st->node;
-      if (st->in_place) break;
+      if (st->in_place || st->fused) break;
       int rc = n->def->run(n, err);
       if (rc) return rc;
       for (int i = 0; i < n->n_out && !st->no_round; i++)

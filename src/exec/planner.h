@@ -161,6 +161,8 @@ static inline int next_reader(const exec_function *f, const exec_tensor *t, int 
 }
 /* Point the matmuls whose result columns a causal mask hides at that mask (plan_mask.c). */
 void plan_mark_masked_scores(planner *p);
+/* Consecutive decode products of the same input computed in one job (plan_gemv.c). */
+void plan_group_gemv(planner *p);
 /* Activation buffers by liveness, and the shared scratch (plan_buffers.c). */
 int plan_assign_buffers(planner *p);
 

@@ -122,18 +122,27 @@ void exec_wmat_gemv(const exec_wmat *m, int64_t lo, int64_t hi, const float *x, 
   gemv_rows(k, m, lo, hi, x, prepare(k, m, x, xq), y);
 }
 
-void exec_wmat_gemv_claim(const exec_wmat *m, const float *x, float *y, void *xq, _Atomic int64_t *next) {
-  const exec_kernel_table *k = exec_kernels();
-  /* a few claims per thread: enough to even out threads that start late or stream slower,
-   * few enough that each keeps a long sequential stream (whole palette groups) */
+/* Rows per claim of m: a few claims per thread, enough to even out threads that start late or
+ * stream slower, few enough that each keeps a long sequential stream (whole palette groups). */
+static int64_t claim_rows(const exec_wmat *m) {
   int64_t g = m->kind == EXEC_WMAT_LUT ? m->group_rows : 1, chunk = (m->rows / 16 + g - 1) / g * g;
-  if (chunk < 8 * g) chunk = 8 * g;
-  xq = prepare(k, m, x, xq);
+  return chunk < 8 * g ? 8 * g : chunk;
+}
+
+void exec_wmat_gemv_claim(const exec_wmat *const *m, int count, const float *x, float *const *y, void *xq,
+                          _Atomic int64_t *next) {
+  const exec_kernel_table *k = exec_kernels();
+  void *q = NULL;
+  for (int j = 0; j < count && !q; j++) q = prepare(k, m[j], x, xq); /* x is the same for all */
   for (;;) {
-    int64_t lo = atomic_fetch_add_explicit(next, chunk, memory_order_relaxed);
-    if (lo >= m->rows) return;
-    int64_t hi = lo + chunk < m->rows ? lo + chunk : m->rows;
-    gemv_rows(k, m, lo, hi, x, xq, y + lo);
+    int64_t u = atomic_fetch_add_explicit(next, 1, memory_order_relaxed), j = 0, c = claim_rows(m[0]);
+    while (j < count && u * c >= m[j]->rows) { /* unit u of matrix j, or past it */
+      u -= (m[j]->rows + c - 1) / c;
+      if (++j < count) c = claim_rows(m[j]);
+    }
+    if (j == count) return;
+    int64_t lo = u * c, hi = lo + c < m[j]->rows ? lo + c : m[j]->rows;
+    gemv_rows(k, m[j], lo, hi, x, m[j]->kind == EXEC_WMAT_LUT ? q : NULL, y[j] + lo);
   }
 }
 

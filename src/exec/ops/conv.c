@@ -238,14 +238,8 @@ static void conv_channels(const exec_node *n, void *ctx, int ith, int nth) {
   int64_t wcols = p->cin_g * p->kvol, lo, hi;
   float *scratch = exec_scratch(n, ith);
   (void)ctx;
+  (void)ctx;
   exec_split(p->cout, 1, ith, nth, &lo, &hi);
-  exec_wmat wm;
-  if (p->pointwise && p->batch == 1 && p->groups == 1 && exec_wmat_of(wt, &wm)) {
-    /* decode step of an LLM: the kernels read the packed rows (LUT lookup fused into the dot),
-     * the threads claiming runs of rows from ctx (the bias is added after all of them) */
-    exec_wmat_gemv_claim(&wm, exec_f32(xt), exec_f32(n->out[0]), scratch, ctx);
-    return;
-  }
   for (int64_t co = lo; co < hi; co++) {
     const float *w = scratch;
     if (wt->storage == EXEC_F32) w = exec_f32(wt) + co * wcols;
@@ -261,27 +255,66 @@ static void conv_channels(const exec_node *n, void *ctx, int ith, int nth) {
   }
 }
 
+int exec_conv_decode_rows(const exec_node *n, exec_wmat *m) {
+  const conv_plan *p = n->priv;
+  return n->def->run == exec_conv_run && p->pointwise && p->batch == 1 && p->groups == 1 && p->in_vol == 1 &&
+         exec_wmat_of(exec_in(n, P_conv_weight), m);
+}
+
+/* Decode: the products of n and of the steps fused into it (plan_gemv.c), one x for all. */
+typedef struct decode_job {
+  const exec_wmat *m[EXEC_GEMV_GROUP];
+  float *y[EXEC_GEMV_GROUP];
+  int count;
+  _Atomic int64_t next; /* runs of rows claimed by the threads */
+} decode_job;
+
+static void conv_decode(const exec_node *n, void *ctx, int ith, int nth) {
+  decode_job *j = ctx;
+  (void)nth;
+  exec_wmat_gemv_claim(j->m, j->count, exec_f32(exec_in(n, P_conv_x)), j->y, exec_scratch(n, ith), &j->next);
+}
+
+/* Every product of the group, then the biases, and the fused steps' fp16 rounding (the executor
+ * rounds n's own result). */
+static void run_decode(exec_node *n, exec_wmat *wm) {
+  decode_job j = {.count = 1 + n->n_fused};
+  const exec_node *nodes[EXEC_GEMV_GROUP] = {n};
+  int64_t work = 0;
+  for (int i = 0; i < j.count; i++) {
+    if (i) nodes[i] = n->fused[i - 1], exec_conv_decode_rows(nodes[i], &wm[i]);
+    j.m[i] = &wm[i], j.y[i] = exec_f32(nodes[i]->out[0]);
+    work += wm[i].rows * wm[i].cols;
+  }
+  atomic_init(&j.next, 0);
+  exec_parallel(n, work, conv_decode, &j);
+  for (int i = 0; i < j.count; i++) {
+    const exec_tensor *bt = exec_in(nodes[i], P_conv_bias), *o = nodes[i]->out[0];
+    for (int64_t co = 0; bt && co < o->count; co++) j.y[i][co] += exec_f32(bt)[co];
+    if (i && o->dtype == MIL_FP16) exec_kernels()->round_f16(j.y[i], o->count);
+  }
+}
+
 int exec_conv_run(exec_node *n, mr_error *err) {
   const conv_plan *p = n->priv;
   const exec_tensor *xt = exec_in(n, P_conv_x), *wt = exec_in(n, P_conv_weight);
   int64_t work = p->batch * p->cout * p->cin_g * p->kvol * p->out_vol;
+  exec_wmat wm[EXEC_GEMV_GROUP];
   (void)err;
+  if (exec_conv_decode_rows(n, &wm[0])) { /* decode step of an LLM: the kernels read the packed rows */
+    run_decode(n, wm);
+    return MR_OK;
+  }
   if (!p->pointwise || p->in_vol == 1) {
-    _Atomic int64_t next = 0; /* rows claimed by the decode kernels */
-    exec_parallel(n, work, conv_channels, &next);
-    const exec_tensor *bt = exec_in(n, P_conv_bias);
-    exec_wmat wm;
-    if (bt && p->pointwise && p->batch == 1 && p->groups == 1 && exec_wmat_of(wt, &wm))
-      for (int64_t co = 0; co < p->cout; co++) exec_f32(n->out[0])[co] += exec_f32(bt)[co];
+    exec_parallel(n, work, conv_channels, NULL);
     return MR_OK;
   }
   /* prefill of 8- and 4-bit LUT weights: x quantised once (thread 0's scratch), integer products */
   const exec_kernel_table *k = exec_kernels();
-  exec_wmat wm;
-  int int_path = p->batch == 1 && p->groups == 1 && k->lut_gemm_xq && exec_kernels_int8() && exec_wmat_of(wt, &wm) &&
-                 wm.kind == EXEC_WMAT_LUT && wm.palq &&
+  int int_path = p->batch == 1 && p->groups == 1 && k->lut_gemm_xq && exec_kernels_int8() && exec_wmat_of(wt, &wm[0]) &&
+                 wm[0].kind == EXEC_WMAT_LUT && wm[0].palq &&
                  k->xqt_prepare(exec_f32(xt), p->in_vol, p->cin_g, p->in_vol, exec_scratch(n, 0)) == 0;
-  exec_parallel(n, work, conv_pointwise, int_path ? &wm : NULL);
+  exec_parallel(n, work, conv_pointwise, int_path ? &wm[0] : NULL);
   return MR_OK;
 }
 

@@ -91,7 +91,9 @@ static void linear_rows_part(const exec_node *n, void *ctx, int ith, int nth) {
   exec_split(dout, 1, ith, nth, &lo, &hi);
   exec_wmat wm;
   if (m == 1 && exec_wmat_of(w, &wm)) { /* the kernels read packed rows directly, claimed from ctx */
-    exec_wmat_gemv_claim(&wm, exec_f32(x), y, exec_scratch(n, ith), j->next);
+    const exec_wmat *ms[1] = {&wm};
+    float *ys[1] = {y};
+    exec_wmat_gemv_claim(ms, 1, exec_f32(x), ys, exec_scratch(n, ith), j->next);
     return;
   }
   for (int64_t o = lo; o < hi; o++) {

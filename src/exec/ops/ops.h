@@ -4,6 +4,7 @@
 #define EXEC_OPS_OPS_H
 
 #include "exec/op.h"
+#include "exec/weights.h"
 #include "exec/ops/params.h"
 
 /* One plan/run pair per family or op; a family tells its ops apart by n->def->variant, one of the
@@ -31,6 +32,9 @@ EXEC_OP_FNS(softmax);
 EXEC_OP_FNS(linear);
 EXEC_OP_FNS(matmul);
 EXEC_OP_FNS(conv);
+/* Whether n (a conv) runs as a decode product: 1x1, one position, batch 1, one group, its weights
+ * read by the kernels as *m (plan_gemv.c groups such products). */
+int exec_conv_decode_rows(const exec_node *n, exec_wmat *m);
 EXEC_OP_FNS(conv_transpose);
 EXEC_OP_FNS(layer_norm);
 EXEC_OP_FNS(batch_norm);
