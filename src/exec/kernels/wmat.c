@@ -142,7 +142,7 @@ void exec_wmat_gemv_claim(const exec_wmat *const *m, int count, const float *x, 
     }
     if (j == count) return;
     int64_t lo = u * c, hi = lo + c < m[j]->rows ? lo + c : m[j]->rows;
-    gemv_rows(k, m[j], lo, hi, x, m[j]->kind == EXEC_WMAT_LUT ? q : NULL, y[j] + lo);
+    gemv_rows(k, m[j], lo, hi, x, m[j]->kind == EXEC_WMAT_LUT && m[j]->palq ? q : NULL, y[j] + lo);
   }
 }
 
