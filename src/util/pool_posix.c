@@ -2,7 +2,7 @@
  * split between the threads, so waking a sleeping worker through the kernel for each (tens of
  * microseconds) cost a quarter of the step: workers and the caller spin on atomics for a short
  * while (SPIN_NS) before they sleep on a condition variable, so back-to-back runs never enter the
- * kernel and an idle pool costs nothing. (A Windows build would provide the same functions in
+ * kernel and an idle pool costs nothing. A pool with more threads than CPUs does not spin. (A Windows build would provide the same functions in
  * pool_win32.c.) */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -24,6 +24,7 @@ typedef struct worker_arg {
 
 struct util_pool {
   int n;                      /* threads including the caller */
+  int64_t spin_ns;            /* SPIN_NS, or 0 when there are more threads than CPUs */
   pthread_t *threads;         /* n - 1 workers */
   worker_arg *args;           /* their arguments, owned by the pool (workers allocate nothing) */
   pthread_mutex_t run_mu;     /* one run at a time (callers on several threads take turns) */
@@ -50,16 +51,17 @@ static int64_t now_ns(void) {
   return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-/* Spin until done(p, arg) or SPIN_NS pass; returns whether it became true. */
+/* Spin until done(p, arg) or p->spin_ns pass; returns whether it became true. */
 static int spin_until(util_pool *p, int (*done)(util_pool *, unsigned long), unsigned long arg) {
   int64_t start = 0;
   for (unsigned i = 0;; i++) {
     if (done(p, arg)) return 1;
+    if (!p->spin_ns) return 0;
     cpu_relax();
     if ((i & 255) == 255) { /* the clock is read now and then: it costs more than a pause */
       int64_t t = now_ns();
       if (!start) start = t;
-      else if (t - start > SPIN_NS) return 0;
+      else if (t - start > p->spin_ns) return 0;
     }
   }
 }
@@ -104,6 +106,9 @@ util_pool *util_pool_new(int n_threads) {
   atomic_init(&p->generation, 0);
   atomic_init(&p->pending, 0);
   atomic_init(&p->stop, 0);
+  /* a spinning thread with no CPU of its own takes the time of one that has work */
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  p->spin_ns = cpus > 0 && n_threads > cpus ? 0 : SPIN_NS;
   p->threads = mr_alloc(sizeof *p->threads * (size_t)n_threads);
   p->args = mr_alloc(sizeof *p->args * (size_t)n_threads);
   if (!p->threads || !p->args || pthread_mutex_init(&p->mu, NULL) || pthread_mutex_init(&p->run_mu, NULL)) {
