@@ -1,7 +1,8 @@
-/* x86_avx512.c — the kernel table for AVX-512 F/BW/VL/VBMI CPUs (Ice Lake and later, Zen 4).
- * An 8-bit LUT row is expanded in registers: the 256 fp16 palette entries are split once per call
- * into a low-byte and a high-byte plane of four registers each; vpermi2b looks 64 indices up in
- * 128 entries at a time (bit 7 picks the half), the two byte planes are interleaved back into
+/* x86_avx512.c — the kernel table for AVX-512 F/BW/VL/VBMI CPUs (Ice Lake and later, Zen 4), with
+ * the integer LUT products (decode and prefill, below) where the CPU has VNNI.
+ * The fp32 path expands an 8-bit LUT row in registers: the 256 fp16 palette entries are split once
+ * per call into a low-byte and a high-byte plane of four registers each; vpermi2b looks 64 indices
+ * up in 128 entries at a time (bit 7 picks the half), the two byte planes are interleaved back into
  * halves, and vcvtph2ps + FMA finish. A 4-bit row does the same with vpshufb on 16-entry planes.
  * Functions carry target attributes, so the file builds without -mavx512* flags and only runs
  * after the CPU check in exec_kernels_avx512. */
@@ -307,8 +308,8 @@ T512 static void f16_encode(const float *src, int64_t n, uint8_t *dst) {
 }
 
 /* ---- Integer LUT products (AVX-512 VNNI) ------------------------------------------------------
- * Decode is bound by the lookups, not by memory: the float path spends ~20 instructions on 64
- * weights (two byte planes looked up, interleaved, widened to fp32, multiplied). Here the palette
+ * The fp32 path is bound by the lookups, not by memory: it spends ~20 instructions on 64 weights
+ * (two byte planes looked up, interleaved, widened to fp32, multiplied). Here the palette
  * becomes 16-bit integers P (exec_palq_make, made once at load), stored as P + 32768 in two
  * unsigned byte planes H and L, and x becomes int8 q in blocks of 8 (scale s = block max / 127). vpdpbusd
  * multiplies 64 unsigned palette bytes by 64 signed q and adds each group of four into a 32-bit
@@ -365,7 +366,7 @@ T512V static int xq_prepare(const float *x, int64_t n, void *xq) {
   int64_t N = (n + 127) / 128 * 128;
   float bs[2];
   __mmask16 bad = 0;
-  for (int64_t i = 0; i < N; i += 16) { /* q8 and the block scales (lanes of s8 for now) */
+  for (int64_t i = 0; i < N; i += 16) { /* q8, and each block's scale in s4 */
     __m128i q;
     bad |= quant16(x + i, mask16(n - i), &q, &bs[0], &bs[1]);
     _mm_storeu_si128((__m128i *)(void *)(p.q8 + i), q);
