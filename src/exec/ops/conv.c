@@ -262,37 +262,14 @@ int exec_conv_decode_rows(const exec_node *n, exec_wmat *m) {
 }
 
 /* Decode: the products of n and of the steps fused into it (plan_gemv.c), one x for all. */
-typedef struct decode_job {
-  const exec_wmat *m[EXEC_GEMV_GROUP];
-  float *y[EXEC_GEMV_GROUP];
-  int count;
-  _Atomic int64_t next; /* runs of rows claimed by the threads */
-} decode_job;
-
-static void conv_decode(const exec_node *n, void *ctx, int ith, int nth) {
-  decode_job *j = ctx;
-  (void)nth;
-  exec_wmat_gemv_claim(j->m, j->count, exec_f32(exec_in(n, P_conv_x)), j->y, exec_scratch(n, ith), &j->next);
-}
-
-/* Every product of the group, then the biases, and the fused steps' fp16 rounding (the executor
- * rounds n's own result). */
 static void run_decode(exec_node *n, exec_wmat *wm) {
-  decode_job j = {.count = 1 + n->n_fused};
-  const exec_node *nodes[EXEC_GEMV_GROUP] = {n};
-  int64_t work = 0;
-  for (int i = 0; i < j.count; i++) {
-    if (i) nodes[i] = n->fused[i - 1], exec_conv_decode_rows(nodes[i], &wm[i]);
-    j.m[i] = &wm[i], j.y[i] = exec_f32(nodes[i]->out[0]);
-    work += wm[i].rows * wm[i].cols;
+  exec_tensor *out[EXEC_GEMV_GROUP] = {n->out[0]};
+  const exec_tensor *bias[EXEC_GEMV_GROUP] = {exec_in(n, P_conv_bias)};
+  for (int i = 0; i < n->n_fused; i++) {
+    exec_conv_decode_rows(n->fused[i], &wm[i + 1]);
+    out[i + 1] = n->fused[i]->out[0], bias[i + 1] = exec_in(n->fused[i], P_conv_bias);
   }
-  atomic_init(&j.next, 0);
-  exec_parallel(n, work, conv_decode, &j);
-  for (int i = 0; i < j.count; i++) {
-    const exec_tensor *bt = exec_in(nodes[i], P_conv_bias), *o = nodes[i]->out[0];
-    for (int64_t co = 0; bt && co < o->count; co++) j.y[i][co] += exec_f32(bt)[co];
-    if (i && o->dtype == MIL_FP16) exec_kernels()->round_f16(j.y[i], o->count);
-  }
+  exec_decode_products(n, exec_f32(exec_in(n, P_conv_x)), 1 + n->n_fused, wm, out, bias);
 }
 
 int exec_conv_run(exec_node *n, mr_error *err) {

@@ -58,7 +58,6 @@ size_t exec_linear_scratch(const exec_node *n) {
  * and each x^T row for 4 weight rows. */
 typedef struct linear_job {
   int64_t m, din, dout;
-  _Atomic int64_t *next; /* decode: rows claimed by the kernels (exec_wmat_gemv_claim) */
 } linear_job;
 
 static void linear_gemm_part(const exec_node *n, void *ctx, int ith, int nth) {
@@ -82,20 +81,14 @@ static void linear_gemm_part(const exec_node *n, void *ctx, int ith, int nth) {
   }
 }
 
-/* Decode: one dot product per weight row and activation row; rows split between threads. */
+/* A few rows of x against weights the kernels cannot read in place: one dot product per weight
+ * row and activation row, rows split between threads. */
 static void linear_rows_part(const exec_node *n, void *ctx, int ith, int nth) {
   const linear_job *j = ctx;
   const exec_tensor *x = exec_in(n, P_linear_x), *w = exec_in(n, P_linear_weight), *b = exec_in(n, P_linear_bias);
   int64_t m = j->m, din = j->din, dout = j->dout, lo, hi;
   float *y = exec_f32(n->out[0]);
   exec_split(dout, 1, ith, nth, &lo, &hi);
-  exec_wmat wm;
-  if (m == 1 && exec_wmat_of(w, &wm)) { /* the kernels read packed rows directly, claimed from ctx */
-    const exec_wmat *ms[1] = {&wm};
-    float *ys[1] = {y};
-    exec_wmat_gemv_claim(ms, 1, exec_f32(x), ys, exec_scratch(n, ith), j->next);
-    return;
-  }
   for (int64_t o = lo; o < hi; o++) {
     exec_kernel_dot_rows(weight_row(w, o, din, exec_scratch(n, ith)), exec_f32(x), m, din, din, y + o, dout);
     if (b)
@@ -105,20 +98,21 @@ static void linear_rows_part(const exec_node *n, void *ctx, int ith, int nth) {
 
 int exec_linear_run(exec_node *n, mr_error *err) {
   const exec_tensor *x = exec_in(n, P_linear_x), *w = exec_in(n, P_linear_weight);
-  _Atomic int64_t next = 0;
-  linear_job j = {0, w->shape[1], w->shape[0], &next};
+  linear_job j = {0, w->shape[1], w->shape[0]};
   j.m = j.dout ? n->out[0]->count / j.dout : 0;
+  exec_wmat wm;
+  if (j.m == 1 && exec_wmat_of(w, &wm)) { /* decode: the kernels read the packed rows directly */
+    const exec_tensor *b = exec_in(n, P_linear_bias);
+    exec_decode_products(n, exec_f32(x), 1, &wm, n->out, &b);
+    return MR_OK;
+  }
   if (j.m >= LINEAR_GEMM_ROWS) {
     float *xt = exec_scratch(n, 0);
     for (int64_t r = 0; r < j.m; r++)
       for (int64_t k = 0; k < j.din; k++) xt[k * j.m + r] = exec_f32(x)[r * j.din + k];
     exec_parallel(n, j.m * j.din * j.dout, linear_gemm_part, &j);
   } else {
-    exec_wmat wm;
     exec_parallel(n, j.m * j.din * j.dout, linear_rows_part, &j);
-    const exec_tensor *b = exec_in(n, P_linear_bias);
-    if (b && j.m == 1 && exec_wmat_of(w, &wm)) /* the claimed rows have no bias yet */
-      for (int64_t o = 0; o < j.dout; o++) exec_f32(n->out[0])[o] += exec_f32(b)[o];
   }
   return MR_OK;
 }

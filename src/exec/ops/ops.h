@@ -35,6 +35,11 @@ EXEC_OP_FNS(conv);
 /* Whether n (a conv) runs as a decode product: 1x1, one position, batch 1, one group, its weights
  * read by the kernels as *m (plan_gemv.c groups such products). */
 int exec_conv_decode_rows(const exec_node *n, exec_wmat *m);
+/* Decode products (decode.c): out[i] = m[i] . x + bias[i] (bias[i] may be NULL) for count <=
+ * EXEC_GEMV_GROUP matrices of x's length, in one job of n's pool; out[i] for i > 0 are rounded to
+ * fp16 when they are fp16 (steps fused into n). */
+void exec_decode_products(const exec_node *n, const float *x, int count, const exec_wmat *m, exec_tensor *const *out,
+                          const exec_tensor *const *bias);
 EXEC_OP_FNS(conv_transpose);
 EXEC_OP_FNS(layer_norm);
 EXEC_OP_FNS(batch_norm);
