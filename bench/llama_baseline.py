@@ -102,62 +102,85 @@ def write_gguf(cfg, tensors, qtype_name, out):
     w.close()
 
 
-def bench_python(path, label, P, N, R, threads):
-    import llama_cpp as L
+class Llama:
+    """One GGUF loaded through llama-cpp-python's low-level API, decoding as llama-bench does."""
 
-    L.llama_backend_init()
-    mp = L.llama_model_default_params()
-    model = L.llama_model_load_from_file(path.encode(), mp)
-    if not model:
-        sys.exit("cannot load %s" % path)
-    vocab = L.llama_vocab_n_tokens(L.llama_model_get_vocab(model))
-    cp = L.llama_context_default_params()
-    cp.n_ctx = max(P + N, 16)
-    cp.n_batch, cp.n_ubatch = 2048, 512
-    cp.n_threads = cp.n_threads_batch = threads
-    cp.no_perf = True
-    ctx = L.llama_init_from_model(model, cp)
-    if not ctx:
-        sys.exit("cannot make a context for %s" % path)
-    rng = random.Random(42)
+    def __init__(self, path, n_ctx, threads):
+        import llama_cpp as L
 
-    def decode(ids):
+        self.L = L
+        L.llama_backend_init()
+        self.model = L.llama_model_load_from_file(path.encode(), L.llama_model_default_params())
+        if not self.model:
+            sys.exit("cannot load %s" % path)
+        self.vocab = L.llama_vocab_n_tokens(L.llama_model_get_vocab(self.model))
+        cp = L.llama_context_default_params()
+        cp.n_ctx = max(n_ctx, 16)
+        cp.n_batch, cp.n_ubatch = 2048, 512
+        cp.n_threads = cp.n_threads_batch = threads
+        cp.no_perf = True
+        self.ctx = L.llama_init_from_model(self.model, cp)
+        if not self.ctx:
+            sys.exit("cannot make a context for %s" % path)
+        self.rng = random.Random(42)
+
+    def decode(self, ids):
+        L = self.L
         for s in range(0, len(ids), 2048):
             chunk = ids[s:s + 2048]
             arr = (L.llama_token * len(chunk))(*chunk)
-            if L.llama_decode(ctx, L.llama_batch_get_one(arr, len(chunk))):
+            if L.llama_decode(self.ctx, L.llama_batch_get_one(arr, len(chunk))):
                 sys.exit("llama_decode failed")
-        L.llama_synchronize(ctx)
+        L.llama_synchronize(self.ctx)
 
-    def prompt(n):
-        decode([1] + [rng.randrange(vocab) for _ in range(n - 1)])
+    def prompt(self, n):
+        self.decode([1] + [self.rng.randrange(self.vocab) for _ in range(n - 1)])
 
-    def gen(n):
-        tok = 1
+    def gen(self, n):
         for _ in range(n):
-            decode([tok])
-            tok = rng.randrange(vocab)
+            self.decode([self.rng.randrange(self.vocab)])
 
-    def clear():
-        L.llama_memory_clear(L.llama_get_memory(ctx), False)
+    def clear(self):
+        self.L.llama_memory_clear(self.L.llama_get_memory(self.ctx), False)
 
+    def close(self):
+        self.L.llama_free(self.ctx)
+        self.L.llama_model_free(self.model)
+
+
+def bench_python(path, label, P, N, R, threads):
+    ll = Llama(path, P + N, threads)
     rows = []
-    for kind, n, fn in (("pp", P, prompt), ("tg", N, gen)):
+    for kind, n, fn in (("pp", P, ll.prompt), ("tg", N, ll.gen)):
         if not n:
             continue
-        clear()
+        ll.clear()
         fn(min(n, 2048) if kind == "pp" else 1)  # warm-up, as llama-bench
         rates = []
         for _ in range(R):
-            clear()
+            ll.clear()
             t0 = time.perf_counter()
             fn(n)
             rates.append(n / (time.perf_counter() - t0))
         std = statistics.stdev(rates) if len(rates) > 1 else 0.0
         rows.append((label, os.path.getsize(path), threads, "%s%d" % (kind, n), statistics.mean(rates), std))
-    L.llama_free(ctx)
-    L.llama_model_free(model)
+    ll.close()
     return rows
+
+
+def gguf_path(workdir, qtype, cfg=None, tensors=None):
+    """WORKDIR/gguf/qwen3-0.6b-random-<TYPE>.gguf, written first when missing (the checkpoint is
+    loaded once and handed back for the next type)."""
+    path = os.path.join(workdir, "gguf", "qwen3-0.6b-random-%s.gguf" % qtype)
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if tensors is None:
+            cfg, tensors = load_checkpoint(os.path.join(workdir, "Qwen3-0.6B-random"))
+        t0 = time.time()
+        write_gguf(cfg, tensors, qtype, path + ".tmp")
+        os.replace(path + ".tmp", path)
+        print("wrote %s in %.0f s" % (path, time.time() - t0), file=sys.stderr)
+    return path, cfg, tensors
 
 
 def print_table(rows):
@@ -177,19 +200,10 @@ def main():
     ap.add_argument("-r", type=int, default=5)
     ap.add_argument("-t", "--threads", type=int, default=2)
     a = ap.parse_args()
-    hf = os.path.join(a.workdir, "Qwen3-0.6B-random")
-    os.makedirs(os.path.join(a.workdir, "gguf"), exist_ok=True)
     cfg = tensors = None
     rows = []
     for t in a.types.split(","):
-        path = os.path.join(a.workdir, "gguf", "qwen3-0.6b-random-%s.gguf" % t)
-        if not os.path.exists(path):
-            if tensors is None:
-                cfg, tensors = load_checkpoint(hf)
-            t0 = time.time()
-            write_gguf(cfg, tensors, t, path + ".tmp")
-            os.replace(path + ".tmp", path)
-            print("wrote %s in %.0f s" % (path, time.time() - t0), file=sys.stderr)
+        path, cfg, tensors = gguf_path(a.workdir, t, cfg, tensors)
         if os.environ.get("LLAMA_BENCH"):
             subprocess.run([os.environ["LLAMA_BENCH"], "-m", path, "-p", str(a.p), "-n", str(a.n), "-r", str(a.r),
                             "-t", str(a.threads)], check=True)

@@ -5,6 +5,8 @@
  * or a product tile of length n must satisfy |got - ref| <= (n + 2) * 2^-23 * sum |w_i x_i|, twice
  * the worst case of fp32 summation in any order (|error| <= n * 2^-24 * sum |terms|).
  * $MR_REQUIRE_KERNELS=name makes an unavailable table a failure (the NEON run under qemu uses it). */
+#include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -452,6 +454,47 @@ static void test_wmat_xq(const exec_kernel_table *k) {
   CHECK(memcmp(&yi[0], &want[0], sizeof yi[0]) == 0);
 }
 
+/* Rows claimed by threads across several matrices (exec_wmat_gemv_claim): each claim a share of
+ * the rows left, at least 64 KB, whole palette groups, never across two matrices. One call does
+ * every claim in turn; whatever nth is, every row is computed once, as exec_wmat_gemv computes it. */
+static void test_wmat_claim(void) {
+  enum { COLS = 4096, GROUP = 8 };
+  static const int64_t rows[3] = {200, 24, 1000}; /* in groups of 8; 16 rows are 64 KB */
+  int64_t total = rows[0] + rows[1] + rows[2];
+  uint8_t *w = malloc((size_t)(total * COLS * 2));
+  uint16_t *pals = malloc((size_t)(total / GROUP * 256) * sizeof *pals);
+  float *x = malloc(COLS * sizeof *x), *y = malloc((size_t)total * sizeof *y), *want = malloc((size_t)total * sizeof *want);
+  CHECK(w && pals && x && y && want);
+  if (!w || !pals || !x || !y || !want) goto done;
+  for (int64_t i = 0; i < total * COLS * 2; i++) w[i] = (uint8_t)rnd();
+  for (int64_t i = 0; i < total * COLS; i += 2) w[i + 1] &= 0x3b; /* fp16 rows: finite, not huge */
+  for (int64_t i = 0; i < total / GROUP * 256; i++) pals[i] = hrand();
+  for (int64_t i = 0; i < COLS; i++) x[i] = frand();
+  for (int kind = 0; kind < 2; kind++) { /* fp16 rows, 8-bit LUT rows */
+    exec_wmat m[3];
+    const exec_wmat *mp[3];
+    float *yp[3];
+    int64_t off = 0;
+    for (int j = 0; j < 3; j++) {
+      m[j] = kind ? (exec_wmat){EXEC_WMAT_LUT, 8, NULL, w + off * COLS, rows[j], COLS, COLS, pals + off / GROUP * 256, NULL, NULL, GROUP}
+                  : (exec_wmat){EXEC_WMAT_F16, 0, NULL, w + off * 2 * COLS, rows[j], COLS, 2 * COLS, NULL, NULL, NULL, 1};
+      mp[j] = &m[j], yp[j] = y + off;
+      exec_wmat_gemv(&m[j], 0, rows[j], x, want + off, NULL);
+      off += rows[j];
+    }
+    for (int nth = 1; nth <= 7; nth += 2) {
+      _Atomic int64_t next;
+      atomic_init(&next, 0);
+      for (int64_t r = 0; r < total; r++) y[r] = NAN;
+      exec_wmat_gemv_claim(mp, 3, nth, x, yp, NULL, &next);
+      CHECK(atomic_load(&next) == total);
+      CHECK_MSG(memcmp(y, want, (size_t)total * sizeof *y) == 0, "claimed rows differ (kind %d, nth %d)", kind, nth);
+    }
+  }
+done:
+  free(w), free(pals), free(x), free(y), free(want);
+}
+
 static void test_paths(void) {
   const char *need = getenv("MR_REQUIRE_KERNELS");
   int ran = 0;
@@ -489,6 +532,7 @@ static void test_paths(void) {
 int main(int argc, char **argv) {
   static const th_case cases[] = {{"every kernel table against float64", test_paths},
                                   {"integer palette copies", test_palq},
+                                  {"rows claimed across matrices", test_wmat_claim},
                                   {NULL, NULL}};
   return th_run(cases, argc, argv);
 }

@@ -136,11 +136,12 @@ const exec_kernel_table *exec_kernels_neon(void);
  * when the table has them and they are on (exec_kernels_set_int8). */
 void exec_wmat_gemv(const exec_wmat *m, int64_t lo, int64_t hi, const float *x, float *y, void *xq);
 /* y[j][r] = row r of m[j] . x for all rows of count matrices with the same columns (one decode
- * product, or several that read the same x, as an attention's q, k and v), shared by the threads
- * of one job: each claims runs of rows from *next (0 at the start) until none are left, so a
- * thread that starts late or streams slower takes fewer. Each row is computed whole by one
- * thread, so the results do not depend on the thread count. */
-void exec_wmat_gemv_claim(const exec_wmat *const *m, int count, const float *x, float *const *y, void *xq,
+ * product, or several that read the same x, as an attention's q, k and v), shared by the nth
+ * threads of one job: each claims runs of rows from *next (0 at the start: rows claimed, the
+ * matrices end to end) until none are left, so a thread that starts late or streams slower takes
+ * fewer. Each row is computed whole by one thread, so the results do not depend on the thread
+ * count. */
+void exec_wmat_gemv_claim(const exec_wmat *const *m, int count, int nth, const float *x, float *const *y, void *xq,
                           _Atomic int64_t *next);
 void exec_wmat_read(const exec_wmat *m, int64_t start, int64_t n, float *dst);
 

@@ -10,13 +10,12 @@ typedef struct decode_job {
   float *y[EXEC_GEMV_GROUP];
   int count;
   const float *x;
-  _Atomic int64_t next; /* runs of rows claimed so far */
+  _Atomic int64_t next; /* rows claimed so far, the matrices end to end */
 } decode_job;
 
 static void decode_part(const exec_node *n, void *ctx, int ith, int nth) {
   decode_job *j = ctx;
-  (void)nth;
-  exec_wmat_gemv_claim(j->m, j->count, j->x, j->y, exec_scratch(n, ith), &j->next);
+  exec_wmat_gemv_claim(j->m, j->count, nth, j->x, j->y, exec_scratch(n, ith), &j->next);
 }
 
 void exec_decode_products(const exec_node *n, const float *x, int count, const exec_wmat *m, exec_tensor *const *out,
