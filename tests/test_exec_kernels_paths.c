@@ -12,6 +12,7 @@
 
 #include "exec/kernels/kernels.h"
 #include "harness.h"
+#include "milrun.h"
 #include "util/fp16.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15u;
@@ -495,6 +496,22 @@ done:
   free(w), free(pals), free(x), free(y), free(want);
 }
 
+/* mr_f16_to_f32 (the public conversion, through the table): every fp16 value exactly, NaN as NaN. */
+static void test_f16_public(void) {
+  static uint16_t h[65536];
+  static float f[65536 + 1];
+  for (int i = 0; i < 65536; i++) h[i] = (uint16_t)i;
+  f[65536] = 42;
+  mr_f16_to_f32(h, f, 65536);
+  int bad = 0;
+  for (int i = 0; i < 65536; i++) {
+    float want = util_f16_to_f32(h[i]);
+    bad += isnan(want) ? !isnan(f[i]) : memcmp(&want, &f[i], sizeof want) != 0;
+  }
+  CHECK_MSG(bad == 0, "%s mr_f16_to_f32: %d values differ", cur, bad);
+  CHECK(f[65536] == 42); /* nothing written past n */
+}
+
 static void test_paths(void) {
   const char *need = getenv("MR_REQUIRE_KERNELS");
   int ran = 0;
@@ -511,6 +528,7 @@ static void test_paths(void) {
     test_gemm(exec_kernels());
     test_gemv_t(exec_kernels());
     test_wmat();
+    test_f16_public();
     test_rows(exec_kernels());
     test_binary(exec_kernels());
     if (exec_kernels()->xq_prepare) {

@@ -3,6 +3,7 @@
  * significance 0.001, fixed seeds), tokens outside the kept set never drawn, greedy, the same seed
  * giving the same tokens, and the penalties changing exactly the logits they should. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
@@ -80,6 +81,52 @@ static void test_top_k(void) {
   double p[V];
   expected(0.9, keep, p);
   draws_match(&s, p);
+}
+
+/* top-k over a vocabulary of many blocks (the sampler skips blocks below the k-th largest block
+ * maximum): logits with many ties and -inf, at a temperature so high that every kept token is
+ * about equally likely; every draw is one of the k best by (logit, then lower id), and each of
+ * those is drawn. */
+enum { BIG = 5003 };
+static float topk_big[BIG];
+
+static int by_rank(const void *a, const void *b) { /* ids, best logit of topk_big first, then the lower id */
+  const int32_t *x = a, *y = b;
+  float lx = topk_big[*x], ly = topk_big[*y];
+  return lx > ly ? -1 : lx < ly ? 1 : (*x > *y) - (*x < *y);
+}
+
+static void test_top_k_blocks(void) {
+  static int32_t order[BIG];
+  uint32_t r = 12345;
+  for (int i = 0; i < BIG; i++) {
+    r = r * 1664525u + 1013904223u;
+    topk_big[i] = i % 97 == 5 ? -INFINITY : (float)((int)(r >> 24) % 13) / 4.0f; /* 13 values: ties */
+    order[i] = i;
+  }
+  topk_big[4000] = 9; /* one block with a single high logit */
+  qsort(order, BIG, sizeof *order, by_rank);
+  static const int ks[] = {1, 7, 40, 77};
+  for (int t = 0; t < 4; t++) {
+    int k = ks[t], drawn_in[80] = {0}, outside = 0;
+    mr_sampling s = plain(1e4f);
+    s.top_k = k;
+    llm_sampler *sp;
+    mr_error err = {0};
+    CHECK_EQ_INT(llm_sampler_new(&s, BIG, &sp, &err), MR_OK);
+    if (!sp) return;
+    for (int n = 0; n < 200 * k; n++) {
+      static float l[BIG];
+      memcpy(l, topk_big, sizeof l);
+      int32_t id = llm_sampler_sample(sp, l, NULL, 0), j = 0;
+      while (j < k && order[j] != id) j++;
+      if (j < k) drawn_in[j]++;
+      else outside++;
+    }
+    CHECK_MSG(outside == 0, "k=%d: %d draws outside the k best", k, outside);
+    for (int j = 0; j < k; j++) CHECK_MSG(drawn_in[j] > 0, "k=%d: the %d-th best (id %d) never drawn", k, j, order[j]);
+    llm_sampler_free(sp);
+  }
 }
 
 /* top-p on probabilities at temperature 1: the smallest prefix reaching p. */
@@ -180,7 +227,7 @@ static void test_bad_options(void) {
 }
 
 int main(int argc, char **argv) {
-  static const th_case cases[] = {{"temperature", test_temperature}, {"top_k", test_top_k}, {"top_p", test_top_p},
+  static const th_case cases[] = {{"temperature", test_temperature}, {"top_k", test_top_k}, {"top_k over blocks", test_top_k_blocks}, {"top_p", test_top_p},
                                   {"min_p", test_min_p}, {"greedy_seed", test_greedy_and_seed},
                                   {"penalties", test_penalties}, {"bad_options", test_bad_options}, {NULL, NULL}};
   return th_run(cases, argc, argv);

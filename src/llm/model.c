@@ -454,8 +454,7 @@ void llm_model_set_trace(llm_model *m, void (*trace)(void *, const char *), void
 }
 
 static void to_f32(const mr_tensor *t, float *out, int64_t n) {
-  if (t->dtype == MR_FLOAT16)
-    for (int64_t i = 0; i < n; i++) out[i] = util_f16_to_f32(((const uint16_t *)t->data)[i]);
+  if (t->dtype == MR_FLOAT16) mr_f16_to_f32(t->data, out, (size_t)n);
   else memcpy(out, t->data, (size_t)n * sizeof(float));
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "exec/kernels/kernels.h"
+#include "milrun.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -67,4 +68,8 @@ int exec_kernels_select(const char *name) {
   if (!t) return -1;
   atomic_store_explicit(&current, t, memory_order_release);
   return 0;
+}
+
+void mr_f16_to_f32(const uint16_t *src, float *dst, size_t n) {
+  exec_kernels()->f16_decode((const uint8_t *)src, (int64_t)n, dst);
 }
