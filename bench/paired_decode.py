@@ -23,9 +23,6 @@ import statistics
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import llama_baseline  # noqa: E402  (the GGUF writer and the llama.cpp runner)
-
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -51,7 +48,10 @@ class Milrun:
     """A model opened through libmilrun's C API, one session, generate's default sampler."""
 
     def __init__(self, lib, model, threads):
-        self.lib = lib = ctypes.CDLL(lib)
+        try:
+            self.lib = lib = ctypes.CDLL(lib)
+        except OSError as e:
+            sys.exit("cannot load %s (%s): build milrun first (scripts/setup.sh) or pass --lib" % (lib, e))
         lib.mr_set_threads(threads)
         self.err = Error()
         self.model, self.session = ctypes.c_void_p(), ctypes.c_void_p()
@@ -106,8 +106,19 @@ def main():
     print("| milrun model | llama.cpp | test | milrun t/s | llama.cpp t/s | milrun / llama.cpp | "
           "milrun ms per token: embeddings, FFN, LM head, sampling |")
     print("| --- | --- | --- | ---: | ---: | ---: | --- |")
-    for pair in a.pairs.split(","):
-        variant, qtype = pair.split(":")
+    pairs = [p.split(":") for p in a.pairs.split(",")]
+    if any(len(p) != 2 or not all(p) for p in pairs):
+        sys.exit("--pairs: expected MILRUN_DIR:GGUF_TYPE[,...], e.g. fp16:F16,lut8:Q8_0")
+    try:
+        import llama_cpp  # noqa: F401  (the llama.cpp side)
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import llama_baseline  # the GGUF writer and the llama.cpp runner (needs numpy and gguf)
+    except ImportError as e:
+        sys.exit("%s: needs llama-cpp-python, numpy and gguf in this Python" % e)
+    for variant, _ in pairs:
+        if not os.path.isdir(os.path.join(a.workdir, variant)):
+            sys.exit("%s: not found (bench/qwen3_06b.sh WORKDIR makes fp16, lut8 and lut4)" % os.path.join(a.workdir, variant))
+    for variant, qtype in pairs:
         path = llama_baseline.gguf_path(a.workdir, qtype)[0]
         mr = Milrun(a.lib, os.path.join(a.workdir, variant), a.threads)
         ll = llama_baseline.Llama(path, a.n + 2, a.threads)

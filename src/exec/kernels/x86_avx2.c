@@ -135,8 +135,8 @@ T256 static void lut4_decode(const uint16_t *pal, const uint8_t *idx, int64_t n,
 }
 
 /* Named accumulators: arrays of vectors passed to the inline helpers stayed in memory (a third of
- * the speed). */
-T256 static void f16_gemv(const uint8_t *w, int64_t ld, int64_t rows, const float *x, int64_t n, float *y) {
+ * the speed). The AVX-512 table uses it too (kernels.h). */
+T256 void exec_x86_f16_gemv_256(const uint8_t *w, int64_t ld, int64_t rows, const float *x, int64_t n, float *y) {
   int64_t body = n & ~(int64_t)31;
   for (int64_t r = 0; r < rows; r++) {
     const uint8_t *row = w + r * ld;
@@ -387,7 +387,7 @@ T256 static void binary(int op, const float *a, int64_t sa, const float *b, int6
 }
 
 static const exec_kernel_table table = {
-  "avx2", f32_gemv, f16_gemv, f16_gemv_t, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm, round_f16,
+  "avx2", f32_gemv, exec_x86_f16_gemv_256, f16_gemv_t, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm, round_f16,
   NULL, NULL, NULL, /* no integer LUT products */
   softmax, silu, layer_norm, binary,
   NULL, NULL, /* no integer prefill products */

@@ -172,37 +172,6 @@ T512_INLINE void f16_block(const uint8_t *src, int64_t n, __m512 f[4]) {
     f[j] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask16(n - 16 * j), src + 32 * j));
 }
 
-static inline __mmask8 mask8(int64_t n) { return n >= 8 ? (__mmask8)0xff : n <= 0 ? 0 : (__mmask8)((1u << n) - 1); }
-
-/* 256 bits wide on purpose: decode streams these rows from memory, and on Zen 4 the 512-bit form
- * (a zmm load of x per 16 weights) streamed 10-15 % below the machine's read rate with two threads
- * where this one reaches it (bench_kernels, and `milrun bench` on an fp16 model); in cache it is
- * still several times faster than memory. Blocks of 32 with four named accumulators (arrays of
- * vectors passed to inline helpers made gcc keep them in memory), then the tail 8 at a time under
- * a mask. */
-T512 static void f16_gemv(const uint8_t *w, int64_t ld, int64_t rows, const float *x, int64_t n, float *y) {
-  int64_t t = n & ~(int64_t)31;
-  for (int64_t r = 0; r < rows; r++) {
-    const uint8_t *row = w + r * ld;
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-    for (int64_t i = 0; i < t; i += 32) {
-      const __m128i *h = (const __m128i *)(const void *)(row + 2 * i);
-      a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(h)), _mm256_loadu_ps(x + i), a0);
-      a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(h + 1)), _mm256_loadu_ps(x + i + 8), a1);
-      a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(h + 2)), _mm256_loadu_ps(x + i + 16), a2);
-      a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(h + 3)), _mm256_loadu_ps(x + i + 24), a3);
-    }
-    for (int64_t i = t; i < n; i += 8) {
-      __mmask8 m = mask8(n - i);
-      a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_maskz_loadu_epi16(m, row + 2 * i)), _mm256_maskz_loadu_ps(m, x + i), a0);
-    }
-    __m256 s = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
-    __m128 q = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
-    y[r] = _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));
-  }
-}
-
 /* Columns in blocks of 64 held in four accumulators across all the rows. */
 T512 static void f16_gemv_t(const uint8_t *w, int64_t ld, int64_t rows, const float *x, int64_t n, float *y) {
   for (int64_t j = 0; j < n; j += 64) {
@@ -690,7 +659,7 @@ T512 static void binary(int op, const float *a, int64_t sa, const float *b, int6
 }
 
 #define AVX512_FLOAT_KERNELS \
-  "avx512", f32_gemv, f16_gemv, f16_gemv_t, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm, round_f16
+  "avx512", f32_gemv, exec_x86_f16_gemv_256, f16_gemv_t, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm, round_f16
 
 static const exec_kernel_table table = {AVX512_FLOAT_KERNELS, NULL, NULL, NULL, softmax, silu, layer_norm, binary,
                                         NULL, NULL, f16_encode};
