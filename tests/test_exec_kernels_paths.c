@@ -464,7 +464,8 @@ static void test_wmat_claim(void) {
   int64_t total = rows[0] + rows[1] + rows[2];
   uint8_t *w = malloc((size_t)(total * COLS * 2));
   uint16_t *pals = malloc((size_t)(total / GROUP * 256) * sizeof *pals);
-  float *x = malloc(COLS * sizeof *x), *y = malloc((size_t)total * sizeof *y), *want = malloc((size_t)total * sizeof *want);
+  float *x = malloc(COLS * sizeof *x), *y = malloc((size_t)total * sizeof *y);
+  float *want = malloc((size_t)total * sizeof *want);
   CHECK(w && pals && x && y && want);
   if (!w || !pals || !x || !y || !want) goto done;
   for (int64_t i = 0; i < total * COLS * 2; i++) w[i] = (uint8_t)rnd();
@@ -477,8 +478,9 @@ static void test_wmat_claim(void) {
     float *yp[3];
     int64_t off = 0;
     for (int j = 0; j < 3; j++) {
-      m[j] = kind ? (exec_wmat){EXEC_WMAT_LUT, 8, NULL, w + off * COLS, rows[j], COLS, COLS, pals + off / GROUP * 256, NULL, NULL, GROUP}
-                  : (exec_wmat){EXEC_WMAT_F16, 0, NULL, w + off * 2 * COLS, rows[j], COLS, 2 * COLS, NULL, NULL, NULL, 1};
+      exec_wmat lut = {EXEC_WMAT_LUT, 8, NULL, w + off * COLS, rows[j], COLS, COLS, pals + off / GROUP * 256, NULL, NULL, GROUP};
+      exec_wmat f16 = {EXEC_WMAT_F16, 0, NULL, w + off * 2 * COLS, rows[j], COLS, 2 * COLS, NULL, NULL, NULL, 1};
+      m[j] = kind ? lut : f16;
       mp[j] = &m[j], yp[j] = y + off;
       exec_wmat_gemv(&m[j], 0, rows[j], x, want + off, NULL);
       off += rows[j];

@@ -227,7 +227,8 @@ static void test_bad_options(void) {
 }
 
 int main(int argc, char **argv) {
-  static const th_case cases[] = {{"temperature", test_temperature}, {"top_k", test_top_k}, {"top_k over blocks", test_top_k_blocks}, {"top_p", test_top_p},
+  static const th_case cases[] = {{"temperature", test_temperature}, {"top_k", test_top_k},
+                                  {"top_k over blocks", test_top_k_blocks}, {"top_p", test_top_p},
                                   {"min_p", test_min_p}, {"greedy_seed", test_greedy_and_seed},
                                   {"penalties", test_penalties}, {"bad_options", test_bad_options}, {NULL, NULL}};
   return th_run(cases, argc, argv);

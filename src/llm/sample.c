@@ -154,10 +154,10 @@ static void offer(cand *c, int k, int *have, cand x) {
   }
 }
 
-/* The k best of all logits, sorted best first, into sp->c; returns k (fewer for NaN logits). The k best are at or above
- * the k-th largest block maximum (those maxima are k logits), so the blocks below it, most of a
- * 150K vocabulary, are passed over after one pass for the maxima: a third of the time of offering
- * every logit. (A NaN logit is never kept.) */
+/* The k best of all logits, sorted best first, into sp->c; returns k (fewer only when logits are
+ * NaN, which are never kept). The k best are at or above the k-th largest block maximum (those
+ * maxima are k logits), so the blocks below it, most of a 150K vocabulary, are passed over after
+ * one pass for the maxima: a third of the time of offering every logit. */
 static int top_k(llm_sampler *sp, const float *logits, int k) {
   cand *c = sp->c;
   int64_t V = sp->vocab, nb = (V + TOPK_BLOCK - 1) / TOPK_BLOCK;

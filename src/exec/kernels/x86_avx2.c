@@ -387,7 +387,8 @@ T256 static void binary(int op, const float *a, int64_t sa, const float *b, int6
 }
 
 static const exec_kernel_table table = {
-  "avx2", f32_gemv, exec_x86_f16_gemv_256, f16_gemv_t, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm, round_f16,
+  "avx2", f32_gemv, exec_x86_f16_gemv_256, f16_gemv_t, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode,
+  gemm, round_f16,
   NULL, NULL, NULL, /* no integer LUT products */
   softmax, silu, layer_norm, binary,
   NULL, NULL, /* no integer prefill products */

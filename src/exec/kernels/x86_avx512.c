@@ -659,7 +659,8 @@ T512 static void binary(int op, const float *a, int64_t sa, const float *b, int6
 }
 
 #define AVX512_FLOAT_KERNELS \
-  "avx512", f32_gemv, exec_x86_f16_gemv_256, f16_gemv_t, lut8_gemv, lut4_gemv, f16_decode, lut8_decode, lut4_decode, gemm, round_f16
+  "avx512", f32_gemv, exec_x86_f16_gemv_256, f16_gemv_t, lut8_gemv, lut4_gemv, f16_decode, lut8_decode,          \
+      lut4_decode, gemm, round_f16
 
 static const exec_kernel_table table = {AVX512_FLOAT_KERNELS, NULL, NULL, NULL, softmax, silu, layer_norm, binary,
                                         NULL, NULL, f16_encode};
