@@ -111,7 +111,7 @@ static void test_errors(void) {
   CHECK_EQ_INT(run(args), 1);
   CHECK_EQ_STR(msg, "milrun bench: -p 65 / -n 128: the context of this model is 64 tokens\n");
   CHECK_EQ_INT(run("bench /nonexistent"), 1);
-  CHECK_EQ_STR(msg, "milrun bench: --model /nonexistent: no such file or folder, and not a Hugging Face id ORG/NAME[@REV]\n");
+  CHECK_EQ_STR(msg, "milrun bench: model /nonexistent: no such file or folder, and not a Hugging Face id ORG/NAME[@REV]\n");
   snprintf(args, sizeof args, "bench \"%s\" -p 4 -n 1 -r 1 --backend nosuch", tiny());
   CHECK_EQ_INT(run(args), 1);
   CHECK_MSG(strstr(msg, "nosuch") != NULL, "%s", msg);

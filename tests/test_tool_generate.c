@@ -529,9 +529,9 @@ static void test_errors(void) {
   size_t k = pp ? fread(out, 1, sizeof out - 1, pp) : 0;
   out[k] = 0;
   if (pp) CHECK_EQ_INT(WEXITSTATUS(pclose(pp)), 1);
-  CHECK_MSG(strstr(out, "--model anemll/no-such-model: no such local file or folder; as a Hugging Face id: "
+  CHECK_MSG(strstr(out, "model anemll/no-such-model: no such local file or folder; as a Hugging Face id: "
                         "anemll/no-such-model@main is not in the cache") != NULL, "%s", out);
-  expect_error("generate --model ./no-such-dir -p hi", 1, "--model ./no-such-dir: no such file or folder");
+  expect_error("generate --model ./no-such-dir -p hi", 1, "model ./no-such-dir: no such file or folder");
   expect_error("generate --top-p", 2, "option '--top-p' needs a value (P)");
   expect_error("generate --top-k=x", 2, "--top-k expects an integer from 0 to 1073741824, got 'x'");
 }

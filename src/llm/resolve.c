@@ -188,12 +188,12 @@ int llm_resolve(const char *model, const mr_hub_options *hub, llm_source *out, m
     rc = mr_hub_resolve(model, hub, &snap, err);
     if (rc && err) {
       mr_error first = *err;
-      util_err(err, rc, "--model %s: no such local file or folder; as a Hugging Face id: %s", model, first.msg);
+      util_err(err, rc, "model %s: no such local file or folder; as a Hugging Face id: %s", model, first.msg);
     }
     if (!rc) rc = from_dir(snap, out, err);
     mr_free(snap);
   } else {
-    rc = util_err(err, MR_ENOTFOUND, "--model %s: no such file or folder, and not a Hugging Face id ORG/NAME[@REV]", model);
+    rc = util_err(err, MR_ENOTFOUND, "model %s: no such file or folder, and not a Hugging Face id ORG/NAME[@REV]", model);
   }
   if (rc) llm_source_free(out);
   return rc;
