@@ -72,6 +72,17 @@ MR_API void mr_free(void *ptr);
  * opened with mr_bundle_options.threads uses at most that many). Call it when no prediction is
  * running. */
 MR_API void mr_set_threads(int n);
+/* The CPU executor's kernels: one table per instruction set, chosen at first use as the widest
+ * this CPU runs unless $MILRUN_KERNELS names another. mr_kernels_names: every name this build has
+ * (NULL-terminated, available or not); mr_kernels: the one in use; mr_set_kernels: use `name`
+ * from now on (MR_EINVAL when this build or CPU cannot run it: nothing changes). Results agree
+ * between tables within the bounds docs/runtime.md states. Call it when no prediction runs. */
+MR_API const char *const *mr_kernels_names(void);
+MR_API const char *mr_kernels(void);
+MR_API int mr_set_kernels(const char *name, mr_error *err);
+/* Integer products for 4- and 8-bit LUT weights: -1 when the kernels in use have none, else 1 on
+ * (the default) or 0 off ($MILRUN_LUT_INT8=0: the float kernels, slower, exact palette values). */
+MR_API int mr_lut_int8(void);
 
 /* ---- tensors ----------------------------------------------------------------------------- */
 typedef enum mr_dtype {

@@ -549,10 +549,33 @@ static void test_paths(void) {
   CHECK_EQ_STR(exec_kernels()->name, "portable");
 }
 
+/* The public choice of kernels (milrun.h): every name listed, a bad one refused with a message and
+ * nothing changed, a good one in use at once, and the integer LUT products only where the table
+ * has them. */
+static void test_public_choice(void) {
+  mr_error err = {0};
+  const char *before = mr_kernels();
+  CHECK_EQ_INT(mr_set_kernels("no-such-kernels", &err), MR_EINVAL);
+  CHECK(strstr(err.msg, "no-such-kernels") != NULL);
+  CHECK_EQ_STR(mr_kernels(), before);
+  CHECK_EQ_INT(mr_set_kernels(NULL, NULL), MR_EINVAL);
+  int listed = 0;
+  for (const char *const *n = mr_kernels_names(); *n; n++, listed++) {
+    if (mr_set_kernels(*n, NULL) != MR_OK) continue; /* not on this CPU */
+    CHECK_EQ_STR(mr_kernels(), *n);
+    CHECK_EQ_INT(mr_lut_int8(), exec_kernels()->xq_prepare ? 1 : -1);
+  }
+  CHECK(listed >= 4);
+  CHECK_EQ_INT(mr_set_kernels("portable", &err), MR_OK);
+  CHECK_EQ_INT(mr_lut_int8(), -1);
+  CHECK_EQ_INT(mr_set_kernels(before, &err), MR_OK);
+}
+
 int main(int argc, char **argv) {
   static const th_case cases[] = {{"every kernel table against float64", test_paths},
                                   {"integer palette copies", test_palq},
                                   {"rows claimed across matrices", test_wmat_claim},
+                                  {"public choice of kernels", test_public_choice},
                                   {NULL, NULL}};
   return th_run(cases, argc, argv);
 }

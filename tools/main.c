@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "commands.h"
-#include "exec/kernels/kernels.h"
 #include "milrun.h"
 
 static const tool_command commands[] = {
@@ -79,11 +78,11 @@ static void version(void) {
   for (int i = 0; built[i]; i++) printf(" %s", built[i]);
   printf("\n");
   /* the kernels are chosen at run time from the CPU's features, whatever the build's flags */
-  const exec_kernel_table *k = exec_kernels();
-  printf("kernels: %s (of", k->name);
-  for (const char *const *n = exec_kernels_names(); *n; n++) printf(" %s", *n);
+  int int8 = mr_lut_int8();
+  printf("kernels: %s (of", mr_kernels());
+  for (const char *const *n = mr_kernels_names(); *n; n++) printf(" %s", *n);
   printf("; $MILRUN_KERNELS picks one), integer LUT products %s\n",
-         !k->xq_prepare ? "not available" : exec_kernels_int8() ? "on ($MILRUN_LUT_INT8=0: off)" : "off");
+         int8 < 0 ? "not available" : int8 ? "on ($MILRUN_LUT_INT8=0: off)" : "off");
 }
 
 /* The variables that tune the executor must say something it can do: a typo would otherwise
@@ -98,9 +97,10 @@ static int check_environment(void) {
       return 2;
     }
   }
-  if (k && *k && exec_kernels_select(k) != 0) {
+  if (k && *k && mr_set_kernels(k, NULL) != MR_OK) {
+    const char *const *names = mr_kernels_names();
     fprintf(stderr, "milrun: MILRUN_KERNELS='%s' names no kernels this build can run on this CPU (", k);
-    for (const char *const *n = exec_kernels_names(); *n; n++) fprintf(stderr, "%s%s", n == exec_kernels_names() ? "" : ", ", *n);
+    for (const char *const *n = names; *n; n++) fprintf(stderr, "%s%s", n == names ? "" : ", ", *n);
     fprintf(stderr, "; unset it to use the widest)\n");
     return 2;
   }

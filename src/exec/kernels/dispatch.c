@@ -6,6 +6,7 @@
 
 #include "exec/kernels/kernels.h"
 #include "milrun.h"
+#include "util/error.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -69,6 +70,17 @@ int exec_kernels_select(const char *name) {
   atomic_store_explicit(&current, t, memory_order_release);
   return 0;
 }
+
+const char *const *mr_kernels_names(void) { return names; }
+
+const char *mr_kernels(void) { return exec_kernels()->name; }
+
+int mr_set_kernels(const char *name, mr_error *err) {
+  if (name && exec_kernels_select(name) == 0) return MR_OK;
+  return util_err(err, MR_EINVAL, "kernels '%s': not ones this build can run on this CPU", name ? name : "(null)");
+}
+
+int mr_lut_int8(void) { return exec_kernels()->xq_prepare ? exec_kernels_int8() : -1; }
 
 void mr_f16_to_f32(const uint16_t *src, float *dst, size_t n) {
   exec_kernels()->f16_decode((const uint8_t *)src, (int64_t)n, dst);

@@ -131,8 +131,8 @@ static int64_t min_claim(const exec_wmat *m) {
 }
 
 /* Claims are guided: each takes 1/nth of the rows left (at least min_claim), so a thread streams
- * long runs (each new run restarts the prefetchers: 128 KB runs read 7 % slower than 2 MB ones on
- * the development machine) while the last claims are short and the threads finish together. */
+ * long runs (each new run restarts the prefetchers: 128 KB runs read 7-8 % slower than 2 MB ones,
+ * `bench_kernels`) while the last claims are short and the threads finish together. */
 void exec_wmat_gemv_claim(const exec_wmat *const *m, int count, int nth, const float *x, float *const *y, void *xq,
                           _Atomic int64_t *next) {
   const exec_kernel_table *k = exec_kernels();

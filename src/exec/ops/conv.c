@@ -238,7 +238,6 @@ static void conv_channels(const exec_node *n, void *ctx, int ith, int nth) {
   int64_t wcols = p->cin_g * p->kvol, lo, hi;
   float *scratch = exec_scratch(n, ith);
   (void)ctx;
-  (void)ctx;
   exec_split(p->cout, 1, ith, nth, &lo, &hi);
   for (int64_t co = lo; co < hi; co++) {
     const float *w = scratch;
