@@ -7,8 +7,11 @@
  * columns that stay in cache (the kernel's own speed, in weights/s and bytes/s), then over MIB of
  * rows read from memory (what one core streams). The best of five passes is reported. Compare the
  * cached bytes/s with `bench_bandwidth`: a kernel below the machine's read rate per core bounds
- * decode by itself. */
+ * decode by itself. Then fp16 rows from memory with all the pool's threads ($MILRUN_THREADS), each
+ * claiming runs of 128 KB to 2 MB from a shared counter as decode products do: every new run
+ * restarts the hardware prefetchers, which is why exec_wmat_gemv_claim keeps its runs long. */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,7 @@
 #include <time.h>
 
 #include "exec/kernels/kernels.h"
+#include "util/pool.h"
 
 #define COLS 1024
 #define CACHED_ROWS 256
@@ -68,6 +72,40 @@ static double rate(const exec_kernel_table *t, int k, const uint8_t *w, int64_t 
   return best;
 }
 
+typedef struct stream_job {
+  const exec_kernel_table *t;
+  const uint8_t *w;
+  int64_t rows, run; /* fp16 rows of COLS in all, rows per claim */
+  _Atomic int64_t next;
+} stream_job;
+
+static void stream_part(void *ctx, int ith, int nth) {
+  stream_job *j = ctx;
+  float out[2048];
+  (void)ith, (void)nth;
+  for (;;) {
+    int64_t r = atomic_fetch_add(&j->next, j->run);
+    if (r >= j->rows) return;
+    int64_t n = r + j->run < j->rows ? j->run : j->rows - r;
+    for (int64_t i = 0; i < n; i += 2048) /* out holds up to 2048 rows' results */
+      j->t->f16_gemv(j->w + (r + i) * 2 * COLS, 2 * COLS, n - i < 2048 ? n - i : 2048, x, COLS, out);
+  }
+}
+
+/* Best GB/s of three passes over `rows` fp16 rows by every thread of the pool, in claims of `run`. */
+static double stream_rate(const exec_kernel_table *t, const uint8_t *w, int64_t rows, int64_t run) {
+  stream_job j = {t, w, rows, run, 0};
+  double best = 0;
+  for (int pass_i = 0; pass_i < 3; pass_i++) {
+    atomic_store(&j.next, 0);
+    double t0 = now();
+    util_pool_run(util_pool_default(), stream_part, &j);
+    double r = (double)rows * 2 * COLS / (now() - t0) / 1e9;
+    if (r > best) best = r;
+  }
+  return best;
+}
+
 int main(int argc, char **argv) {
   char *end = NULL;
   long mib = argc > 1 ? strtol(argv[1], &end, 10) : 512;
@@ -102,6 +140,11 @@ int main(int argc, char **argv) {
     printf("| %-20s | %21.2f | %14.2f | %26.2f |\n", kind_names[k], cached / 1e9, cached * bytes_per_weight[k] / 1e9,
            mem * bytes_per_weight[k] / 1e9);
   }
+  int64_t rows = (int64_t)(big / (2 * COLS));
+  printf("\nfp16 rows from memory, %d threads claiming runs of\n\n| run      | GB/s  |\n| -------: | ----: |\n",
+         util_pool_size(util_pool_default()));
+  for (int64_t kb = 128; kb <= 2048; kb *= 4)
+    printf("| %5lld KB | %5.2f |\n", (long long)kb, stream_rate(t, w, rows, kb * 1024 / (2 * COLS)));
   free(w);
   return 0;
 }
