@@ -200,9 +200,14 @@ def main():
     ap.add_argument("-r", type=int, default=5)
     ap.add_argument("-t", "--threads", type=int, default=2)
     a = ap.parse_args()
+    types = a.types.split(",")
+    if any(t not in ("Q8_0", "Q4_0", "F16") for t in types):
+        sys.exit("--types: a comma-separated list of Q8_0, Q4_0 and F16, not %s" % a.types)
+    if a.p < 0 or a.n < 0 or a.r < 1 or a.threads < 1:
+        sys.exit("-p and -n must be at least 0 (0 skips the test), -r and --threads at least 1")
     cfg = tensors = None
     rows = []
-    for t in a.types.split(","):
+    for t in types:
         path, cfg, tensors = gguf_path(a.workdir, t, cfg, tensors)
         if os.environ.get("LLAMA_BENCH"):
             subprocess.run([os.environ["LLAMA_BENCH"], "-m", path, "-p", str(a.p), "-n", str(a.n), "-r", str(a.r),

@@ -59,6 +59,7 @@ class Milrun:
             sys.exit("milrun: %s" % self.err.msg.decode())
         if lib.mr_session_new(self.model, None, ctypes.byref(self.session), ctypes.byref(self.err)):
             sys.exit("milrun: %s" % self.err.msg.decode())
+        self.context = lib.mr_model_context(self.model)
 
     def generate(self, n, each):
         """n tokens after one fed token; each() runs after every token, outside the timing. Returns
@@ -102,6 +103,8 @@ def main():
     ap.add_argument("--lib", default=os.path.join(HERE, "build", "libmilrun.so"))
     ap.add_argument("--gap-ms", type=float, default=5.0)
     a = ap.parse_args()
+    if a.n < 1 or a.r < 1 or a.threads < 1 or a.gap_ms < 0:
+        sys.exit("-n, -r and --threads must be at least 1, --gap-ms at least 0")
     gap = a.gap_ms / 1000
     print("| milrun model | llama.cpp | test | milrun t/s | llama.cpp t/s | milrun / llama.cpp | "
           "milrun ms per token: embeddings, FFN, LM head, sampling |")
@@ -121,6 +124,9 @@ def main():
     for variant, qtype in pairs:
         path = llama_baseline.gguf_path(a.workdir, qtype)[0]
         mr = Milrun(a.lib, os.path.join(a.workdir, variant), a.threads)
+        if a.n + 1 > mr.context:
+            sys.exit("-n %d: %s has a context of %d positions (the fed token and n generated must fit)" % (
+                a.n, variant, mr.context))
         ll = llama_baseline.Llama(path, a.n + 2, a.threads)
         ratios = []
         for rep in range(a.r + 1):  # the first is the warm-up
