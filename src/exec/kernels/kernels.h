@@ -128,8 +128,9 @@ const exec_kernel_table *exec_kernels_avx2(void);
 int exec_cpu_has_f16c(void);
 /* x86 (AVX2 + FMA + F16C): the fp16 row kernel of the AVX2 table, which the AVX-512 table uses
  * too: decode streams fp16 rows from memory, and there the 512-bit form (a zmm load of x per 16
- * weights) read 10-15 % below the machine's read rate on two Zen 4 cores where this one reaches
- * it (one core: +20 % tokens/s on an fp16 model); in cache it is still twice memory's speed. */
+ * weights, eed3ea7 and before) left a Zen 4 core short of the memory's rate. One thread, fp16
+ * model, `bench/paired_decode.py --pairs fp16:F16 -t 1` against llama.cpp: 0.84-0.86 with it,
+ * 1.02-1.03 with this one. In cache this one still reads twice memory's speed (bench_kernels). */
 void exec_x86_f16_gemv_256(const uint8_t *w, int64_t ld, int64_t rows, const float *x, int64_t n, float *y);
 const exec_kernel_table *exec_kernels_avx512(void);
 const exec_kernel_table *exec_kernels_neon(void);
