@@ -26,7 +26,7 @@ static void test_neon_under_qemu(void) {
   snprintf(cmd, sizeof cmd,
            "cd '%s' && aarch64-linux-gnu-gcc -std=c11 -O2 -static -Wall -Wextra -Werror -Wno-unused-parameter "
            "-D_POSIX_C_SOURCE=200809L -Iinclude -Isrc -Itests tests/test_exec_kernels_paths.c tests/harness.c "
-           "%sportable.c %sarm_neon.c %sx86_avx2.c %sx86_avx512.c %sdispatch.c %swmat.c -lm -o '%s/paths'",
+           "%sportable.c %sarm_neon.c %sx86_avx2.c %sx86_avx512.c %sdispatch.c %swmat.c src/util/error.c -lm -o '%s/paths'",
            src, k, k, k, k, k, k, dir);
   CHECK_MSG(system(cmd) == 0, "cross build failed: %s", cmd);
   snprintf(cmd, sizeof cmd, "MR_REQUIRE_KERNELS=neon qemu-aarch64 '%s/paths'", dir);
