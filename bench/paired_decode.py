@@ -2,7 +2,7 @@
 """paired_decode.py — milrun's and llama.cpp's decode, token by token in turn in one process.
 
     python3 bench/paired_decode.py WORKDIR [--pairs fp16:F16,lut8:Q8_0,lut4:Q8_0] [-n 128] [-r 3]
-                                   [-t 2] [--lib build/libmilrun.so] [--gap-ms 5]
+                                   [-t 2] [--lib build/libmilrun.so] [--gap-ms 5] [--baseline-lib LIB]
 
 A machine whose memory bandwidth moves by a third from one second to the next (shared cloud hosts
 do) makes two programs timed one after the other disagree by as much, whatever their order. Here
@@ -15,7 +15,12 @@ pools go idle, so neither one's spinning workers take the other's cores; pauses 
 For each pair MILRUN_DIR:GGUF_TYPE (WORKDIR/MILRUN_DIR from bench/qwen3_06b.sh, the GGUF written
 by llama_baseline.py when missing) and each of -r repetitions from empty caches: N tokens of each,
 their tokens/s, and milrun's / llama.cpp's. Needs llama-cpp-python, numpy and gguf, and libmilrun
-built (scripts/setup.sh)."""
+built (scripts/setup.sh).
+
+With --baseline-lib LIB the other side is milrun itself from another build of libmilrun (an older
+commit, say) on the same model, one token each in turn, instead of llama.cpp: the ratio is then
+--lib's speed over LIB's, measured through the same moments of the machine (GGUF types are
+ignored, and llama-cpp-python is not needed)."""
 import argparse
 import ctypes
 import os
@@ -48,8 +53,8 @@ class Milrun:
     """A model opened through libmilrun's C API, one session, generate's default sampler."""
 
     def __init__(self, lib, model, threads):
-        try:
-            self.lib = lib = ctypes.CDLL(lib)
+        try:  # its own symbols first: two builds of libmilrun may be loaded side by side
+            self.lib = lib = ctypes.CDLL(lib, mode=os.RTLD_LOCAL | getattr(os, "RTLD_DEEPBIND", 0))
         except OSError as e:
             sys.exit("cannot load %s (%s): build milrun first (scripts/setup.sh) or pass --lib" % (lib, e))
         lib.mr_set_threads(threads)
@@ -82,6 +87,19 @@ class Milrun:
             sys.exit("milrun: %s" % self.err.msg.decode())
         return spent[0]
 
+    def step(self):
+        """One more token after the session's tokens (fed or generated)."""
+        opts, finish = GenerateOptions(1, 1), ctypes.c_int()
+        if self.lib.mr_session_generate(self.session, ctypes.byref(opts), TOKEN_FN(lambda *a: 0), None,
+                                        ctypes.byref(finish), ctypes.byref(self.err)):
+            sys.exit("milrun (baseline): %s" % self.err.msg.decode())
+
+    def start(self):
+        """Back to one fed token (the baseline side's reset)."""
+        self.lib.mr_session_reset(self.session)
+        if self.lib.mr_session_feed(self.session, (ctypes.c_int32 * 1)(1), 1, ctypes.byref(self.err)):
+            sys.exit("milrun (baseline): %s" % self.err.msg.decode())
+
     def stage_ms(self):
         """Milliseconds so far in the embeddings, the FFN, the LM head and the sampler."""
         st = Stats()
@@ -102,42 +120,51 @@ def main():
     ap.add_argument("-t", "--threads", type=int, default=2)
     ap.add_argument("--lib", default=os.path.join(HERE, "build", "libmilrun.so"))
     ap.add_argument("--gap-ms", type=float, default=5.0)
+    ap.add_argument("--baseline-lib", help="pair milrun from --lib with milrun from this library, not llama.cpp")
     a = ap.parse_args()
     if a.n < 1 or a.r < 1 or a.threads < 1 or a.gap_ms < 0:
         sys.exit("-n, -r and --threads must be at least 1, --gap-ms at least 0")
     gap = a.gap_ms / 1000
-    print("| milrun model | llama.cpp | test | milrun t/s | llama.cpp t/s | milrun / llama.cpp | "
-          "milrun ms per token: embeddings, FFN, LM head, sampling |")
+    other = "baseline milrun" if a.baseline_lib else "llama.cpp"
+    print("| milrun model | %s | test | milrun t/s | %s t/s | milrun / %s | "
+          "milrun ms per token: embeddings, FFN, LM head, sampling |" % (other, other, other))
     print("| --- | --- | --- | ---: | ---: | ---: | --- |")
     pairs = [p.split(":") for p in a.pairs.split(",")]
     if any(len(p) != 2 or not all(p) for p in pairs):
         sys.exit("--pairs: expected MILRUN_DIR:GGUF_TYPE[,...], e.g. fp16:F16,lut8:Q8_0")
-    try:
-        import llama_cpp  # noqa: F401  (the llama.cpp side)
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-        import llama_baseline  # the GGUF writer and the llama.cpp runner (needs numpy and gguf)
-    except ImportError as e:
-        sys.exit("%s: needs llama-cpp-python, numpy and gguf in this Python" % e)
+    if not a.baseline_lib:
+        try:
+            import llama_cpp  # noqa: F401  (the llama.cpp side)
+            sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+            import llama_baseline  # the GGUF writer and the llama.cpp runner (needs numpy and gguf)
+        except ImportError as e:
+            sys.exit("%s: needs llama-cpp-python, numpy and gguf in this Python" % e)
     for variant, _ in pairs:
         if not os.path.isdir(os.path.join(a.workdir, variant)):
             sys.exit("%s: not found (bench/qwen3_06b.sh WORKDIR makes fp16, lut8 and lut4)" % os.path.join(a.workdir, variant))
     for variant, qtype in pairs:
-        path = llama_baseline.gguf_path(a.workdir, qtype)[0]
         mr = Milrun(a.lib, os.path.join(a.workdir, variant), a.threads)
         if a.n + 1 > mr.context:
             sys.exit("-n %d: %s has a context of %d positions (the fed token and n generated must fit)" % (
                 a.n, variant, mr.context))
-        ll = llama_baseline.Llama(path, a.n + 2, a.threads)
+        if a.baseline_lib:
+            ll = Milrun(a.baseline_lib, os.path.join(a.workdir, variant), a.threads)
+            qtype = "baseline"
+        else:
+            ll = llama_baseline.Llama(llama_baseline.gguf_path(a.workdir, qtype)[0], a.n + 2, a.threads)
         ratios = []
         for rep in range(a.r + 1):  # the first is the warm-up
-            ll.clear()
-            ll.decode([1])
+            if a.baseline_lib:
+                ll.start()
+            else:
+                ll.clear()
+                ll.decode([1])
             took = [0.0]
 
             def llama_step():
                 time.sleep(gap)
                 t0 = time.perf_counter()
-                ll.gen(1)
+                ll.step() if a.baseline_lib else ll.gen(1)
                 took[0] += time.perf_counter() - t0
                 time.sleep(gap)
 

@@ -56,7 +56,7 @@ static const int64_t lens[] = {1, 2, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100,
 
 /* Buffers with room for an offset of one byte (misaligned for every SIMD width). */
 static uint8_t wbuf[8 * 2100 * 4 + 64], ibuf[2100 * 4 + 64];
-static float xbuf[2100 + 16], ybuf[16], dec[2100 + 16];
+static float xbuf[4200 + 16], ybuf[16], dec[2100 + 16];
 static double terms[2100];
 static uint16_t pal_buf[257];
 
@@ -333,10 +333,13 @@ static void test_palq(void) {
 }
 
 /* Integer LUT products against float64, within the bound of kernels.h: the float bound plus the
- * quantisation of x (blocks of 8, scale max / 127) and of the palette (scale p). x has blocks of
- * zeros and outliers; the prepared buffer and x start off alignment. */
+ * quantisation of x (blocks as exec_xq_block groups them, scale max / 127, with the 8-bit rows'
+ * residual) and of the palette (scale p). x has runs of zeros and outliers; the prepared buffer and
+ * x start off alignment. */
 static void test_gemv_xq(const exec_kernel_table *k) {
-  static uint8_t xqbuf[EXEC_XQ_BYTES(1031) + 3];
+  /* the lengths above, and more than one 2048-value chunk of the 8-bit rows' int32 sums */
+  static const int64_t xq_lens[] = {1, 7, 16, 17, 63, 64, 65, 127, 128, 129, 255, 1031, 2048, 2049, 4100};
+  static uint8_t xqbuf[EXEC_XQ_BYTES(4100) + 3];
   static uint8_t planes[512];
   uint16_t *pal = pal_buf + 1;
   void *xq = xqbuf + 3;
@@ -344,8 +347,8 @@ static void test_gemv_xq(const exec_kernel_table *k) {
     int entries = f == LUT8 ? 256 : 16;
     for (int i = 0; i < 256; i++) pal[i] = hrand();
     float ps = exec_palq_make(pal, entries, planes);
-    for (int64_t t = 0; t < NLENS; t++) {
-      int64_t n = lens[t], rows = 1 + (int64_t)(rnd() % 5);
+    for (size_t t = 0; t < sizeof xq_lens / sizeof *xq_lens; t++) {
+      int64_t n = xq_lens[t], rows = 1 + (int64_t)(rnd() % 5);
       int64_t ld = (f == LUT8 ? n : (n + 1) / 2) + 3;
       uint8_t *w = wbuf + 1;
       float *x = xbuf + 1;
@@ -358,10 +361,11 @@ static void test_gemv_xq(const exec_kernel_table *k) {
         double ref = 0, mag = 0, quant = 0;
         for (int64_t i = 0; i < n; i++) {
           double wi = elem((form)f, w, ld, pal, r, i), bmax = 0;
-          for (int64_t j = i / 8 * 8; j < i / 8 * 8 + 8 && j < n; j++) bmax = fmax(bmax, fabs(x[j]));
-          double si = bmax / 127;
+          for (int64_t j = 0; j < n; j++)
+            if (exec_xq_block(f == LUT8 ? 8 : 4, i, j)) bmax = fmax(bmax, fabs(x[j]));
+          double si = bmax / 127, ei = f == LUT8 ? si / 256 : si / 2; /* x's error */
           ref += wi * x[i], mag += fabs(wi * x[i]);
-          quant += fabs(wi) * si / 2 + (fabs(x[i]) + si / 2) * ps * 0.51;
+          quant += fabs(wi) * ei + (fabs(x[i]) + ei) * ps * 0.51 + (f == LUT8 ? 128 * ps * si : 0);
         }
         double bound = (double)(n + 2) * 0x1p-23 * (mag + quant) + 1.001 * quant;
         CHECK_MSG(fabs(ybuf[r] - ref) <= bound, "%s %s_xq (%lld, %lld): %.9g vs %.9g, bound %.3g", cur,

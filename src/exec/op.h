@@ -22,8 +22,28 @@
 #define EXEC_GEMV_GROUP 4 /* decode products of one x computed together (plan_gemv.c) */
 
 typedef struct exec_op_def exec_op_def;
+typedef struct exec_node exec_node;
 
-typedef struct exec_node {
+/* A decode attention that one step computes whole (plan_attention.c, ops/attention_decode.c): the
+ * scores matmul Q . K^T, then its stages in order (scalings, the mask, the softmax, each result
+ * rounded to fp16 where its step's would be), then the probabilities times V, the matmul that
+ * holds this. K and V are views of an fp16 KV cache; only the positions the mask leaves visible
+ * are computed, and the results are the steps' own bit for bit. */
+#define EXEC_ATTENTION_STAGES 8
+enum { EXEC_ATT_MUL, EXEC_ATT_DIV, EXEC_ATT_MASK, EXEC_ATT_SOFTMAX };
+typedef struct exec_attention {
+  const exec_node *scores;  /* the Q . K^T matmul (its step is skipped) */
+  const exec_tensor *mask;  /* one row of the scores' length, added to every row */
+  int round_scores;         /* the scores are rounded to fp16 */
+  int n_stages;
+  struct {
+    int kind;               /* EXEC_ATT_* */
+    float value;            /* MUL, DIV: the constant */
+    int round;              /* the stage's result is rounded to fp16 */
+  } stage[EXEC_ATTENTION_STAGES];
+} exec_attention;
+
+struct exec_node {
   const exec_op_def *def;
   const mil_op *op;                     /* source op: type, outputs' names, line:col */
   const char *filename;                 /* model.mil path, for messages */
@@ -36,7 +56,7 @@ typedef struct exec_node {
   float *scratch;                       /* per thread: scratch_floats() floats at exec_scratch() */
   size_t scratch_stride;                /* floats between two threads' scratch */
   int nth;                              /* threads the scratch was planned for (>= 1) */
-  /* matmul: a mask added to its result before a softmax over the last axis (plan_mask.c); output
+  /* matmul: a mask added to its result before a softmax over the last axis (plan_attention.c); output
    * columns that are -inf in every row of it are never seen and may be left 0. NULL: none. */
   const exec_tensor *hidden_by;
   /* Set by plan when out[0] holds the same bytes in the same order as the tensor bound to param
@@ -47,7 +67,10 @@ typedef struct exec_node {
    * in one job; those steps are then skipped. */
   struct exec_node *fused[EXEC_GEMV_GROUP - 1];
   int n_fused;
-} exec_node;
+  /* matmul: the probabilities x V of a decode attention whose earlier steps it computes too
+   * (plan_attention.c); NULL: none. */
+  const exec_attention *attention;
+};
 
 /* Op properties the planner asks for (exec_op_def.props). */
 enum {

@@ -3,10 +3,11 @@
  * Walks the ops in program order: params become input tensors or state slots, state reads and
  * writes become copy steps, every other op is bound and planned (plan_bind.c). Then KV-cache
  * updates are made in place where nothing can tell (plan_alias.c), attention scores that the causal
- * mask hides are marked so that they are not computed (plan_mask.c), decode products of one input
- * are grouped into one job (plan_gemv.c), and activation buffers are assigned by liveness
- * (plan_buffers.c). This file keeps params, states, outputs and the entry
- * points of plan.h; planner.h holds the values table all parts share. */
+ * mask hides are marked so that they are not computed (plan_attention.c), decode products of one
+ * input are grouped into one job (plan_gemv.c), a decode step's attention becomes one step
+ * (plan_attention.c), and activation buffers are assigned by liveness (plan_buffers.c). This file
+ * keeps params, states, outputs and the entry points of plan.h; planner.h holds the values table
+ * all parts share. */
 #include "exec/plan.h"
 
 #include <stdio.h>
@@ -250,6 +251,7 @@ int exec_function_plan(exec_function *f, const mil_program *prog, const mil_func
     plan_mark_masked_scores(&p);
     plan_group_gemv(&p);
     plan_mark_no_round(f);
+    plan_fuse_decode_attention(&p);
     rc = plan_assign_buffers(&p);
   }
   if (!rc) f->planned = 1;

@@ -20,7 +20,8 @@ typedef struct exec_step {
   int in_place;        /* READ/WRITE: the value is the state's own buffer, nothing to copy;
                           OP: its output is a view of a state (plan_alias.c), nothing to run */
   int no_round;        /* OP: only moves fp16 values, so its fp16 outputs need no rounding */
-  int fused;           /* OP: computed (and rounded) by an earlier step's job (plan_gemv.c) */
+  int fused;           /* OP: computed (and rounded) by another step: an earlier product's job
+                          (plan_gemv.c) or the decode attention's last matmul (plan_attention.c) */
 } exec_step;
 
 /* A value that is a state's buffer itself (see plan_alias.c): its data pointer is set

@@ -1,7 +1,8 @@
 /* planner.h — what the parts of the planner share while one function is planned: the planner and
  * its values table (here), used by plan.c (params, states, outputs, the entry points), plan_bind.c
  * (ops bound to the op table, constant folding), plan_alias.c (KV-cache updates in place, cache
- * views), plan_mask.c (attention scores the causal mask hides) and plan_buffers.c (activation
+ * views), plan_attention.c (attention scores the causal mask hides, decode attention in one
+ * step), plan_gemv.c (decode products of one input together) and plan_buffers.c (activation
  * buffers by liveness).
  * Nothing outside src/exec/plan*.c includes this. */
 #ifndef EXEC_PLANNER_H
@@ -159,8 +160,12 @@ static inline int next_reader(const exec_function *f, const exec_tensor *t, int 
   }
   return -1;
 }
-/* Point the matmuls whose result columns a causal mask hides at that mask (plan_mask.c). */
+/* Point the matmuls whose result columns a causal mask hides at that mask (plan_attention.c). */
 void plan_mark_masked_scores(planner *p);
+/* Let each decode attention's probabilities x V matmul compute the steps from its scores matmul
+ * on, which are then skipped (plan_attention.c). After plan_mark_no_round: it copies the steps'
+ * rounding. */
+void plan_fuse_decode_attention(planner *p);
 /* Consecutive decode products of the same input computed in one job (plan_gemv.c). */
 void plan_group_gemv(planner *p);
 /* Activation buffers by liveness, and the shared scratch (plan_buffers.c). */

@@ -38,12 +38,16 @@ typedef struct exec_kernel_table {
   void (*round_f16)(float *x, int64_t n);
   /* Integer LUT products (NULL in tables without them; AVX-512 VNNI has them). xq_prepare
    * quantises x (n values) once per product into xq (EXEC_XQ_BYTES(n) bytes, any alignment): int8
-   * in blocks of 8 values, each block scaled by its max |x| / 127; it returns -1 and leaves xq
+   * in blocks, each block scaled by its max |x| / 127 (for 4-bit rows 8 consecutive values; for
+   * 8-bit rows the n / 16 values one 32-bit lane of the product meets, exec_xq_block says which,
+   * with an int8 residual that leaves an error of s / 256 rather than s / 2); it returns -1 and leaves xq
    * unusable when x holds an inf or NaN. lut8_gemv_xq / lut4_gemv_xq then do what lut8_gemv /
    * lut4_gemv do, in int32 (vpdpbusd), against the palette's integer copy (exec_palq_make: planes
    * and its scale p). Error bound (tests/test_exec_kernels_paths.c): the float product's, plus
-   * sum_i |w_i| * s_i / 2 + sum_i (|x_i| + s_i / 2) * 0.51 p, s_i the scale of x_i's block (0.51 p:
-   * half a palette step, and the rounding of p and of its inverse). */
+   * sum_i |w_i| * e_i + sum_i (|x_i| + e_i) * 0.51 p, s_i the scale of x_i's block and e_i x_i's
+   * error, s_i / 2 (4-bit rows) or s_i / 256 (8-bit rows, which also leave out up to 128 p s_i a
+   * value: x86_avx512.c says why); 0.51 p is half a palette step, and the rounding of p and of its
+   * inverse. */
   int (*xq_prepare)(const float *x, int64_t n, void *xq);
   void (*lut8_gemv_xq)(const uint8_t *planes, float p, const uint8_t *w, int64_t ld, int64_t rows, const void *xq,
                        int64_t n, float *y);
@@ -92,9 +96,13 @@ enum { EXEC_BIN_ADD, EXEC_BIN_SUB, EXEC_BIN_MUL, EXEC_BIN_DIV };
 #define EXP_P4 1.6666665459e-1f
 #define EXP_P5 5.0000001201e-1f
 
-/* Bytes of prepared activations for n values (xq_prepare): five layouts of n rounded up to 128,
- * and room to align them. */
-#define EXEC_XQ_BYTES(n) ((size_t)((((n) + 127) / 128) * 128) * 5 + 64)
+/* Whether values i and j of x share a block in xq_prepare's quantisation for `bits`-bit rows. */
+static inline int exec_xq_block(int bits, int64_t i, int64_t j) { return bits == 4 ? i / 8 == j / 8 : i % 64 / 4 == j % 64 / 4; }
+
+/* Bytes of prepared activations for n values (xq_prepare): for n rounded up to 128, int8 values
+ * in two layouts, the 8-bit rows' residuals, the 4-bit blocks' scales and sums (4 n), the 8-bit
+ * blocks' scales and sums per 2048 values (64 bytes each), and room to align them. */
+#define EXEC_XQ_BYTES(n) ((size_t)((((n) + 127) / 128) * 128) * 4 + (size_t)(((n) + 2047) / 2048 + 1) * 64 + 64)
 
 /* Bytes of prepared prefill activations (xqt_prepare): k rounded up to 32 by ns rounded up to 16
  * int16, a float scale per block and position, room to align. */

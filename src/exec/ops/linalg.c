@@ -119,12 +119,6 @@ int exec_linear_run(exec_node *n, mr_error *err) {
 
 /* ---- matmul: NumPy matmul with transposes and batch broadcasting ------------------------------ */
 
-typedef struct mm_plan {
-  int tx, ty, brank;
-  int64_t m, n, k, batch;
-  int64_t bshape[MR_MAX_RANK], xstr[MR_MAX_RANK], ystr[MR_MAX_RANK]; /* batch strides in matrices */
-} mm_plan;
-
 /* Batch strides (in whole matrices) of an operand of rank r >= 2 broadcast to the batch shape. */
 static void batch_strides(const exec_tensor *t, int brank, const int64_t *bshape, int64_t *st) {
   int tb = t->rank >= 2 ? t->rank - 2 : 0;
@@ -137,7 +131,7 @@ static void batch_strides(const exec_tensor *t, int brank, const int64_t *bshape
   }
 }
 
-static int mm_shapes(exec_node *n, mm_plan *p, mr_error *err) {
+static int mm_shapes(exec_node *n, exec_mm_plan *p, mr_error *err) {
   const exec_tensor *x = exec_in(n, P_matmul_x), *y = exec_in(n, P_matmul_y);
   int rx = x->rank, ry = y->rank, rc;
   char sx[128], sy[128];
@@ -175,7 +169,7 @@ int exec_matmul_plan(exec_node *n, mr_error *err) {
   if (!is_float_or_packed(y) && y->storage != EXEC_F16) return exec_err_storage(n, err, "y", y);
   if (n->out[0]->storage != EXEC_F32)
     return exec_node_err(n, err, MR_ESHAPE, "output must be float, declared %s", exec_dtype_name(n->out[0]->dtype));
-  mm_plan *p = exec_priv(n, sizeof *p, err);
+  exec_mm_plan *p = exec_priv(n, sizeof *p, err);
   if (!p) return err->code;
   if ((rc = exec_param_bool(n, P_matmul_transpose_x, 0, &p->tx, err)) || (rc = exec_param_bool(n, P_matmul_transpose_y, 0, &p->ty, err))) return rc;
   return mm_shapes(n, p, err);
@@ -184,16 +178,12 @@ int exec_matmul_plan(exec_node *n, mr_error *err) {
 /* Scratch: A as a contiguous [M, K] (when x is packed or transposed) plus room to decode it, one
  * decoded row of y, and y decoded and transposed (K, N) for the micro-kernel. */
 size_t exec_matmul_scratch(const exec_node *n) {
-  const mm_plan *p = n->priv;
+  const exec_mm_plan *p = n->priv;
   return (size_t)(2 * p->m * p->k + (p->n > p->k ? p->n : p->k) + 2 * p->k * p->n);
 }
 
-/* Rows of x at or above which matmul runs through the prefill micro-kernel rather than one
- * matrix-vector product per row (decode). */
-#define MATMUL_GEMM_ROWS 8
-
 /* x's matrix at offset off as a contiguous (M, K) array. */
-static const float *mm_lhs(const exec_tensor *x, const mm_plan *p, int64_t off, float *buf) {
+static const float *mm_lhs(const exec_tensor *x, const exec_mm_plan *p, int64_t off, float *buf) {
   if (x->storage == EXEC_F32 && !p->tx) return exec_f32(x) + off;
   int64_t mk = p->m * p->k;
   const float *src = buf + mk;
@@ -211,11 +201,11 @@ static void mm_read(const exec_tensor *y, int64_t start, int64_t n, float *dst) 
   else exec_kernel_read(y, start, n, dst);
 }
 
-/* The columns of a (m, k) up to its last nonzero one. For y a view of a KV cache (attention
- * probabilities times V) the columns after it are positions the causal mask hid, whose
- * probability is exactly 0 in every row: skipping them changes no sum (unless V holds inf or NaN
- * there, which an fp16 cache written by the model does not). */
-static int64_t used_cols(const float *a, int64_t m, int64_t lda) {
+/* For y a view of a KV cache (attention probabilities times V) the columns of the probabilities
+ * after the last nonzero one are positions the causal mask hid, whose probability is exactly 0 in
+ * every row: skipping them changes no sum (unless V holds inf or NaN there, which an fp16 cache
+ * written by the model does not). */
+int64_t exec_used_cols(const float *a, int64_t m, int64_t lda) {
   int64_t used = 0;
   for (int64_t i = 0; i < m; i++) { /* each row back to its last nonzero or to what is already used */
     const float *r = a + i * lda;
@@ -231,9 +221,7 @@ static int64_t used_cols(const float *a, int64_t m, int64_t lda) {
   return used;
 }
 
-/* Output columns worth computing: up to the last one that some row of the mask after the matmul
- * leaves visible (plan_mask.c); all of them without such a mask. */
-static int64_t visible_cols(const exec_tensor *mask, int64_t n) {
+int64_t exec_visible_cols(const exec_tensor *mask, int64_t n) {
   if (!mask || !n) return n;
   const float *mk = exec_f32(mask);
   int64_t rows = mask->count / n;
@@ -244,18 +232,18 @@ static int64_t visible_cols(const exec_tensor *mask, int64_t n) {
 }
 
 /* y stored (N, K): C[:, :nv] = A . y[:nv]^T (c is zeroed). */
-static void mm_one_ty(const exec_tensor *y, const mm_plan *p, const float *a, int64_t yoff, int64_t nv, float *c,
+static void mm_one_ty(const exec_tensor *y, const exec_mm_plan *p, const float *a, int64_t yoff, int64_t nv, float *c,
                       float *row, float *yt) {
   int64_t m = p->m, nn = p->n, k = p->k;
   const exec_kernel_table *kt = exec_kernels();
-  if (m < MATMUL_GEMM_ROWS && y->storage != EXEC_PACKED) { /* one matrix-vector product per row of A */
+  if (m < EXEC_MATMUL_GEMM_ROWS && y->storage != EXEC_PACKED) { /* one matrix-vector product per row of A */
     for (int64_t i = 0; i < m; i++) {
       if (y->storage == EXEC_F32) kt->f32_gemv(exec_f32(y) + yoff, k, nv, a + i * k, k, c + i * nn);
       else kt->f16_gemv((const uint8_t *)(exec_f16(y) + yoff), 2 * k, nv, a + i * k, k, c + i * nn);
     }
     return;
   }
-  if (m < MATMUL_GEMM_ROWS) { /* packed: one decoded row of y for every row of A */
+  if (m < EXEC_MATMUL_GEMM_ROWS) { /* packed: one decoded row of y for every row of A */
     for (int64_t j = 0; j < nv; j++) {
       mm_read(y, yoff + j * k, k, row);
       exec_kernel_dot_rows(row, a, m, k, k, c + j, nn);
@@ -270,7 +258,7 @@ static void mm_one_ty(const exec_tensor *y, const mm_plan *p, const float *a, in
 }
 
 /* C[:, :nv] of A . y (the other columns 0). */
-static void mm_one(const exec_tensor *y, const mm_plan *p, const float *a, int64_t yoff, int64_t nv, float *c,
+static void mm_one(const exec_tensor *y, const exec_mm_plan *p, const float *a, int64_t yoff, int64_t nv, float *c,
                    float *row, float *yt) {
   int64_t m = p->m, nn = p->n, k = p->k;
   memset(c, 0, (size_t)(m * nn) * sizeof *c);
@@ -278,10 +266,10 @@ static void mm_one(const exec_tensor *y, const mm_plan *p, const float *a, int64
     mm_one_ty(y, p, a, yoff, nv, c, row, yt);
     return;
   }
-  int64_t kk = y->storage == EXEC_F16 ? used_cols(a, m, k) : k; /* y stored (K, N) */
+  int64_t kk = y->storage == EXEC_F16 ? exec_used_cols(a, m, k) : k; /* y stored (K, N) */
   if (y->storage == EXEC_F32) {
     exec_kernel_gemm_nn(m, nv, kk, a, k, exec_f32(y) + yoff, nn, c, nn);
-  } else if (m >= MATMUL_GEMM_ROWS) { /* decode y's used rows once, then the micro-kernel */
+  } else if (m >= EXEC_MATMUL_GEMM_ROWS) { /* decode y's used rows once, then the micro-kernel */
     mm_read(y, yoff, kk * nn, yt);
     exec_kernel_gemm_nn(m, nv, kk, a, k, yt, nn, c, nn);
   } else if (y->storage == EXEC_F16) { /* attention's probabilities times the fp16 V cache */
@@ -297,27 +285,37 @@ static void mm_one(const exec_tensor *y, const mm_plan *p, const float *a, int64
 
 /* Batches split between threads; each batch's matrix offsets come from its broadcast coordinates. */
 static void matmul_part(const exec_node *n, void *ctx, int ith, int nth) {
-  const mm_plan *p = n->priv;
+  const exec_mm_plan *p = n->priv;
   const exec_tensor *x = exec_in(n, P_matmul_x), *y = exec_in(n, P_matmul_y);
   float *abuf = exec_scratch(n, ith), *row = abuf + 2 * p->m * p->k, *yt = row + (p->n > p->k ? p->n : p->k);
   int64_t lo, hi, nv = *(const int64_t *)ctx;
   exec_split(p->batch, 1, ith, nth, &lo, &hi);
   for (int64_t b = lo; b < hi; b++) {
-    int64_t rem = b, xb = 0, yb = 0;
-    for (int j = p->brank - 1; j >= 0; j--) {
-      int64_t cj = rem % p->bshape[j];
-      rem /= p->bshape[j];
-      xb += cj * p->xstr[j];
-      yb += cj * p->ystr[j];
-    }
-    const float *a = mm_lhs(x, p, xb * p->m * p->k, abuf);
-    mm_one(y, p, a, yb * p->k * p->n, nv, exec_f32(n->out[0]) + b * p->m * p->n, row, yt);
+    int64_t xoff, yoff;
+    exec_matmul_batch(p, b, &xoff, &yoff);
+    mm_one(y, p, mm_lhs(x, p, xoff, abuf), yoff, nv, exec_f32(n->out[0]) + b * p->m * p->n, row, yt);
   }
 }
 
+void exec_matmul_batch(const exec_mm_plan *p, int64_t b, int64_t *xoff, int64_t *yoff) {
+  int64_t rem = b, xb = 0, yb = 0;
+  for (int j = p->brank - 1; j >= 0; j--) {
+    int64_t cj = rem % p->bshape[j];
+    rem /= p->bshape[j];
+    xb += cj * p->xstr[j];
+    yb += cj * p->ystr[j];
+  }
+  *xoff = xb * p->m * p->k;
+  *yoff = yb * p->k * p->n;
+}
+
 int exec_matmul_run(exec_node *n, mr_error *err) {
-  const mm_plan *p = n->priv;
-  int64_t nv = visible_cols(n->hidden_by, p->n);
+  const exec_mm_plan *p = n->priv;
+  if (n->attention) {
+    exec_attention_decode(n);
+    return MR_OK;
+  }
+  int64_t nv = exec_visible_cols(n->hidden_by, p->n);
   exec_parallel(n, p->batch * p->m * nv * p->k, matmul_part, &nv);
   return MR_OK;
 }

@@ -31,6 +31,26 @@ EXEC_OP_FNS(argreduce);
 EXEC_OP_FNS(softmax);
 EXEC_OP_FNS(linear);
 EXEC_OP_FNS(matmul);
+/* A planned matmul (linalg.c): out[b] = op(x[b]) . op(y[b]) for b < batch, (m, k) . (k, n), op a
+ * transpose where tx / ty say; x and y broadcast over the batch dims bshape (strides in whole
+ * matrices). */
+typedef struct exec_mm_plan {
+  int tx, ty, brank;
+  int64_t m, n, k, batch;
+  int64_t bshape[MR_MAX_RANK], xstr[MR_MAX_RANK], ystr[MR_MAX_RANK];
+} exec_mm_plan;
+/* Rows of x at or above which matmul runs through the prefill micro-kernel rather than one
+ * matrix-vector product per row (decode). */
+#define EXEC_MATMUL_GEMM_ROWS 8
+/* Element offsets of batch b's matrices in x and y. */
+void exec_matmul_batch(const exec_mm_plan *p, int64_t b, int64_t *xoff, int64_t *yoff);
+/* The columns of a (m rows, lda apart) up to the last one nonzero in some row. */
+int64_t exec_used_cols(const float *a, int64_t m, int64_t lda);
+/* Output columns of a matmul worth computing: up to the last one that some row of the mask after
+ * it (exec_node.hidden_by, plan_attention.c) leaves visible; all n without a mask. */
+int64_t exec_visible_cols(const exec_tensor *mask, int64_t n);
+/* Run the decode attention that matmul n holds (exec_node.attention; attention_decode.c). */
+void exec_attention_decode(const exec_node *n);
 EXEC_OP_FNS(conv);
 /* Whether n (a conv) runs as a decode product: 1x1, one position, batch 1, one group, its weights
  * read by the kernels as *m (plan_gemv.c groups such products). */
