@@ -8,8 +8,9 @@
  * rows read from memory (what one core streams). The best of five passes is reported. Compare the
  * cached bytes/s with `bench_bandwidth`: a kernel below the machine's read rate per core bounds
  * decode by itself. Then fp16 rows from memory with all the pool's threads ($MILRUN_THREADS), each
- * claiming runs of 128 KB to 2 MB from a shared counter as decode products do: every new run
- * restarts the hardware prefetchers, which is why exec_wmat_gemv_claim keeps its runs long. */
+ * claiming runs of 128 KB to 2 MB from a shared counter: every run that does not follow the
+ * thread's last one restarts the hardware prefetchers, which is why exec_wmat_gemv_claim gives
+ * each thread a range of its own that it reads in order. */
 #include <math.h>
 #include <stdatomic.h>
 #include <stdint.h>

@@ -6,6 +6,7 @@
  * the worst case of fp32 summation in any order (|error| <= n * 2^-24 * sum |terms|).
  * $MR_REQUIRE_KERNELS=name makes an unavailable table a failure (the NEON run under qemu uses it). */
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -459,9 +460,26 @@ static void test_wmat_xq(const exec_kernel_table *k) {
   CHECK(memcmp(&yi[0], &want[0], sizeof yi[0]) == 0);
 }
 
-/* Rows claimed by threads across several matrices (exec_wmat_gemv_claim): each claim a share of
- * the rows left, at least 64 KB, whole palette groups, never across two matrices. One call does
- * every claim in turn; whatever nth is, every row is computed once, as exec_wmat_gemv computes it. */
+/* One thread of a claimed job. */
+typedef struct claim_thread {
+  const exec_wmat *const *m;
+  float *const *y;
+  const float *x;
+  exec_claims *c;
+  int ith;
+} claim_thread;
+
+static void *claim_main(void *arg) {
+  const claim_thread *t = arg;
+  exec_wmat_gemv_claim(t->m, 3, t->ith, t->x, t->y, NULL, t->c);
+  return NULL;
+}
+
+/* Rows claimed by threads across several matrices (exec_wmat_gemv_claim): a range per thread, runs
+ * of at least 64 KB, never across two matrices, the runs of another's range taken from its top.
+ * Whatever the thread count and whichever threads come (all of them at once, or one alone, which
+ * then takes every range), every row is computed once, as exec_wmat_gemv computes it, and every
+ * range ends empty. */
 static void test_wmat_claim(void) {
   enum { COLS = 4096, GROUP = 8 };
   static const int64_t rows[3] = {200, 24, 1000}; /* in groups of 8; 16 rows are 64 KB */
@@ -489,14 +507,24 @@ static void test_wmat_claim(void) {
       exec_wmat_gemv(&m[j], 0, rows[j], x, want + off, NULL);
       off += rows[j];
     }
-    for (int nth = 1; nth <= 7; nth += 2) {
-      _Atomic int64_t next;
-      atomic_init(&next, 0);
-      for (int64_t r = 0; r < total; r++) y[r] = NAN;
-      exec_wmat_gemv_claim(mp, 3, nth, x, yp, NULL, &next);
-      CHECK(atomic_load(&next) == total);
-      CHECK_MSG(memcmp(y, want, (size_t)total * sizeof *y) == 0, "claimed rows differ (kind %d, nth %d)", kind, nth);
-    }
+    for (int nth = 1; nth <= 7; nth += 2)
+      for (int together = 0; together < 2; together++) {
+        exec_claims c;
+        pthread_t th[7];
+        claim_thread arg[7];
+        int started = 0;
+        exec_claims_init(&c, mp, 3, nth);
+        for (int64_t r = 0; r < total; r++) y[r] = NAN;
+        for (int t = 0; t < nth; t++) arg[t] = (claim_thread){mp, yp, x, &c, t};
+        if (together)
+          for (int t = 1; t < nth; t++) started += pthread_create(&th[t], NULL, claim_main, &arg[t]) == 0;
+        claim_main(&arg[nth - 1 - (together ? nth - 1 : 0)]); /* alone: the last thread takes every range */
+        for (int t = 1; t <= started; t++) pthread_join(th[t], NULL);
+        for (int t = 0; t < c.n; t++)
+          CHECK((atomic_load(&c.range[t]) >> 32) == (atomic_load(&c.range[t]) & 0xffffffffu));
+        CHECK_MSG(memcmp(y, want, (size_t)total * sizeof *y) == 0, "claimed rows differ (kind %d, nth %d, %s)", kind,
+                  nth, together ? "together" : "one thread");
+      }
   }
 done:
   free(w), free(pals), free(x), free(y), free(want);

@@ -149,14 +149,26 @@ const exec_kernel_table *exec_kernels_neon(void);
  * EXEC_XQ_BYTES(m->cols) bytes of scratch) lets 8- and 4-bit LUT rows use the integer products
  * when the table has them and they are on (exec_kernels_set_int8). */
 void exec_wmat_gemv(const exec_wmat *m, int64_t lo, int64_t hi, const float *x, float *y, void *xq);
+/* The rows of one job's matrices (end to end) in one range per thread, [lo, hi) packed in an
+ * atomic: its owner claims runs from lo up, a thread with nothing left of its own from another's hi
+ * down. */
+#define EXEC_CLAIM_MAX 64
+#define EXEC_CLAIM_MATRICES 8 /* matrices one job may hold */
+typedef struct exec_claims {
+  _Atomic uint64_t range[EXEC_CLAIM_MAX];
+  int n;
+} exec_claims;
+/* Split the rows of count (<= EXEC_CLAIM_MATRICES) matrices between nth threads (at most
+ * EXEC_CLAIM_MAX; each has fewer than 2^31 rows). */
+void exec_claims_init(exec_claims *c, const exec_wmat *const *m, int count, int nth);
 /* y[j][r] = row r of m[j] . x for all rows of count matrices with the same columns (one decode
- * product, or several that read the same x, as an attention's q, k and v), shared by the nth
- * threads of one job: each claims runs of rows from *next (0 at the start: rows claimed, the
- * matrices end to end) until none are left, so a thread that starts late or streams slower takes
- * fewer. Each row is computed whole by one thread, so the results do not depend on the thread
- * count. */
-void exec_wmat_gemv_claim(const exec_wmat *const *m, int count, int nth, const float *x, float *const *y, void *xq,
-                          _Atomic int64_t *next);
+ * product, or several that read the same x, as an attention's q, k and v), shared by the threads
+ * of one job, thread ith calling it once: it computes its own range in runs from the bottom, then
+ * takes runs from the top of whichever range has most left, until none has any, so a thread that
+ * starts late or streams slower takes fewer. Each row is computed whole by one thread, so the
+ * results do not depend on the thread count. */
+void exec_wmat_gemv_claim(const exec_wmat *const *m, int count, int ith, const float *x, float *const *y, void *xq,
+                          exec_claims *c);
 void exec_wmat_read(const exec_wmat *m, int64_t start, int64_t n, float *dst);
 
 #endif

@@ -10,12 +10,14 @@ typedef struct decode_job {
   float *y[EXEC_GEMV_GROUP];
   int count;
   const float *x;
-  _Atomic int64_t next; /* rows claimed so far, the matrices end to end */
+  exec_claims claims; /* the rows, the matrices end to end, a range per thread */
 } decode_job;
 
 static void decode_part(const exec_node *n, void *ctx, int ith, int nth) {
   decode_job *j = ctx;
-  exec_wmat_gemv_claim(j->m, j->count, nth, j->x, j->y, exec_scratch(n, ith), &j->next);
+  (void)nth; /* the ranges were made for the pool's threads: a thread that does not come leaves
+                its range to the others */
+  exec_wmat_gemv_claim(j->m, j->count, ith, j->x, j->y, exec_scratch(n, ith), &j->claims);
 }
 
 void exec_decode_products(const exec_node *n, const float *x, int count, const exec_wmat *m, exec_tensor *const *out,
@@ -26,7 +28,7 @@ void exec_decode_products(const exec_node *n, const float *x, int count, const e
     j.m[i] = &m[i], j.y[i] = exec_f32(out[i]);
     work += m[i].rows * m[i].cols;
   }
-  atomic_init(&j.next, 0);
+  exec_claims_init(&j.claims, j.m, count, n->nth);
   exec_parallel(n, work, decode_part, &j);
   for (int i = 0; i < count; i++) {
     for (int64_t r = 0; bias[i] && r < out[i]->count; r++) j.y[i][r] += exec_f32(bias[i])[r];
