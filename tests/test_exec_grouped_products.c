@@ -45,16 +45,17 @@ static void conv(util_sb *b, const char *out, int m, const char *x, int k, int w
                  with_bias ? "bias = " : "", with_bias ? bias : "", with_bias ? ", " : "", w, x, out);
 }
 
-/* Function `fn`: a, b, c of x (b, computed by a's job, with a bias), d of a; apart: an identity
- * after each conv, so that no two are consecutive. */
-static void function(util_sb *b, const char *fn, int apart) {
+/* Function `fn`: a, b, c of x (b, computed by a's job, with a bias), d of a, with `gap` identities
+ * after each of a, b and c: 1 (near) still lets them group, as an LM head's squeeze and transpose
+ * do; 5 (apart) is more than the planner looks ahead. */
+static void function(util_sb *b, const char *fn, int gap) {
   static const char *const names[3] = {"a", "b", "c"};
   util_sb_printf(b, "    func %s<ios18>(tensor<fp32, [1, %d, 1, 1]> x) {\n", fn, C);
   for (int m = 0; m < 3; m++) {
     conv(b, names[m], m, "x", C, m == 1);
-    if (apart)
-      util_sb_printf(b, "            tensor<fp32, [1, %d, 1, 1]> gap%d = identity(x = x)[name = string(\"gap%d\")];\n", C,
-                     m, m);
+    for (int g = 0; g < gap; g++)
+      util_sb_printf(b, "            tensor<fp32, [1, %d, 1, 1]> gap%d_%d = identity(x = x)[name = string(\"gap%d_%d\")];\n",
+                     C, m, g, m, g);
   }
   conv(b, "d", 3, "a", rows[0], 0);
   util_sb_printf(b, "        } -> (a, b, c, d);\n");
@@ -68,7 +69,8 @@ static const char *bundle(void) {
   mr_error err = {0};
   util_sb_printf(&b, "program(1.3)\n[buildInfo = dict<string, string>({{\"coremlc-version\", \"0.0.0\"}})]\n{\n");
   function(&b, "grouped", 0);
-  function(&b, "apart", 1);
+  function(&b, "near", 1);
+  function(&b, "apart", 5);
   util_sb_printf(&b, "}\n");
   snprintf(dir, sizeof dir, "%s/grouped.mlmodelc", th_tmpdir());
   snprintf(path, sizeof path, "%s/model.mil", dir);
@@ -101,7 +103,7 @@ static void groups(const char *dir, const char *fn, int *fused, int *leaders) {
   mil_model_free(m);
 }
 
-static float outs[2][4][40];
+static float outs[3][4][40];
 
 static void run(const char *dir, const char *fn, const float *x, float out[4][40]) {
   mr_bundle *b = NULL;
@@ -128,6 +130,9 @@ static void test_grouped(void) {
   groups(dir, "grouped", &fused, &leaders);
   CHECK_EQ_INT(leaders, 1); /* a leads b and c; d reads a */
   CHECK_EQ_INT(fused, 2);
+  groups(dir, "near", &fused, &leaders);
+  CHECK_EQ_INT(leaders, 1);
+  CHECK_EQ_INT(fused, 2);
   groups(dir, "apart", &fused, &leaders);
   CHECK_EQ_INT(leaders, 0);
   CHECK_EQ_INT(fused, 0);
@@ -147,7 +152,9 @@ static void test_grouped(void) {
     mr_set_threads(threads);
     run(dir, "grouped", x, outs[0]);
     run(dir, "apart", x, outs[1]);
+    run(dir, "near", x, outs[2]);
     CHECK(!memcmp(outs[0], outs[1], sizeof outs[0]));
+    CHECK(!memcmp(outs[2], outs[1], sizeof outs[0]));
     for (int m = 0; m < 4; m++)
       for (int o = 0; o < rows[m]; o++)
         CHECK_MSG(outs[0][m][o] == ref[m][o], "threads %d output %d row %d: %g vs %g", threads, m, o, outs[0][m][o],

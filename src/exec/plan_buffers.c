@@ -53,12 +53,24 @@ int plan_assign_buffers(planner *p) {
   exec_function *f = p->f;
   pool_buf *pool = NULL;
   int n_pool = 0;
-  /* values produced by each step, in step order: vals are appended in program order */
-  int v = 0;
+  /* values by producer (a counting sort): vals are appended in program order, but a product
+   * grouped into an earlier one's job (plan_gemv.c) is produced by that earlier step. The values
+   * step s produces are order[first[s] .. first[s + 1]). */
+  int *order = mr_alloc(sizeof *order * (size_t)(p->n_vals + 1)), *first = mr_alloc(sizeof *first * (size_t)(f->n_steps + 2));
+  if (!order || !first) {
+    mr_free(order), mr_free(first);
+    return util_err_nomem(p->err, "activation buffers");
+  }
+  memset(first, 0, sizeof *first * (size_t)(f->n_steps + 2));
+  for (int k = 0; k < p->n_vals; k++)
+    if (p->vals[k].producer >= 0) first[p->vals[k].producer + 2]++;
+  for (int s = 2; s <= f->n_steps + 1; s++) first[s] += first[s - 1];
+  for (int k = 0; k < p->n_vals; k++) /* first[s + 1] runs through step s's places */
+    if (p->vals[k].producer >= 0) order[first[p->vals[k].producer + 1]++] = k;
   for (int s = 0; s < f->n_steps; s++) {
-    for (; v < p->n_vals && p->vals[v].producer <= s; v++) {
-      value_info *vi = &p->vals[v];
-      if (vi->producer != s || vi->alias >= 0) continue;
+    for (int i = first[s]; i < first[s + 1]; i++) {
+      value_info *vi = &p->vals[order[i]];
+      if (vi->alias >= 0) continue;
       int owner = view_owner(p, s, vi);
       if (owner >= 0) { /* the owner's buffer stays busy as long as the view is used */
         value_info *o = &p->vals[owner];
@@ -70,7 +82,7 @@ int plan_assign_buffers(planner *p) {
       size_t need = (size_t)vi->t->count * exec_storage_size(vi->t->storage);
       vi->buf = take_buffer(&pool, &n_pool, need ? need : 1);
       if (vi->buf < 0) {
-        mr_free(pool);
+        mr_free(pool), mr_free(order), mr_free(first);
         return util_err_nomem(p->err, "activation buffers");
       }
     }
@@ -80,6 +92,7 @@ int plan_assign_buffers(planner *p) {
       if (vi->last_use == s || (vi->last_use < 0 && vi->producer == s)) pool[vi->buf].busy = 0;
     }
   }
+  mr_free(order), mr_free(first);
   f->buffers = util_arena_alloc(&f->arena, sizeof(void *) * (size_t)(n_pool + 1));
   int rc = f->buffers ? MR_OK : util_err_nomem(p->err, "activation buffers");
   for (int i = 0; !rc && i < n_pool; i++) {

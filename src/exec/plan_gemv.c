@@ -1,7 +1,7 @@
 /* plan_gemv.c — decode products of one input computed together.
  *
- * An attention's q, k and v projections (and an MLP's gate and up) are consecutive 1x1 convs of the
- * same activation row. Run one after the other, each is a job of its own: the pool is handed work,
+ * An attention's q, k and v projections (and an MLP's gate and up, an LM head's parts) are 1x1
+ * convs of the same activation row, one after the other or nearly. Run one after the other, each is a job of its own: the pool is handed work,
  * both threads start fresh streams through DRAM, and the first to finish waits for the other (a
  * 2 MB fp16 product streamed at about three quarters of the rate of long ones on the development
  * machine). Grouped, the threads claim runs of rows across all of them in one job
@@ -20,22 +20,26 @@ static int groupable(const planner *p, int k, int from, exec_wmat *m) {
   return v >= 0 && p->vals[v].alias < 0 && (vb < 0 || p->vals[vb].producer < from);
 }
 
+/* How many steps after a group's last product a later product of the same x may still join it. */
+#define GROUP_REACH 4
+
 void plan_group_gemv(planner *p) {
   exec_function *f = p->f;
-  for (int k = 0; k < f->n_steps; k++) {
+  for (int k0 = 0; k0 < f->n_steps; k0++) {
     exec_wmat m, mj;
-    if (!groupable(p, k, k, &m)) continue;
-    int k0 = k;
+    if (f->steps[k0].fused || !groupable(p, k0, k0, &m)) continue;
     exec_node *lead = &f->steps[k0].node;
     const exec_tensor *x = exec_in(lead, P_conv_x);
-    /* the next steps read the same x and a bias from before the leader, so none reads another's
-     * result; their results' buffers are taken when the leader runs */
-    while (lead->n_fused < EXEC_GEMV_GROUP - 1 && k + 1 < f->n_steps && groupable(p, k + 1, k0, &mj) &&
-           exec_in(&f->steps[k + 1].node, P_conv_x) == x && mj.cols == m.cols) {
-      k++;
+    /* later products of the same x with a bias from before the leader: computed when the leader
+     * runs, which changes nothing, as every value is written once (the steps between cannot read
+     * a result defined after them) and their results' buffers are taken when the leader runs. An
+     * LM head's parts come each with its squeeze and transpose in between. */
+    for (int k = k0 + 1, last = k0; lead->n_fused < EXEC_GEMV_GROUP - 1 && k < f->n_steps && k - last <= GROUP_REACH; k++) {
+      if (!groupable(p, k, k0, &mj) || exec_in(&f->steps[k].node, P_conv_x) != x || mj.cols != m.cols) continue;
       lead->fused[lead->n_fused++] = &f->steps[k].node;
       f->steps[k].fused = 1;
       p->vals[value_index(p, f->steps[k].node.out[0])].producer = k0;
+      last = k;
     }
   }
 }
