@@ -8,11 +8,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "exec/consts.h"
 #include "exec/op.h"
-#include "exec/plan.h"
-#include "harness.h"
-#include "mil/model.h"
+#include "exec_plan_util.h"
 #include "util/fp16.h"
 
 #define KVH 2
@@ -23,26 +20,16 @@
 static float q[KVH][G][E], mask[S];
 static uint16_t cache[2][KVH][S][E];
 
+static void count_fused(const exec_function *f, void *arg) {
+  int *n = arg; /* fused, holders */
+  for (int s = 0; s < f->n_steps; s++) n[0] += f->steps[s].fused, n[1] += f->steps[s].node.attention != NULL;
+}
+
 /* Steps of `fn` computed by another step, and matmuls holding an attention (-1: not planned). */
 static void fused_steps(const char *dir, const char *fn, int *fused, int *holders) {
-  mil_model *m;
-  exec_consts consts;
-  exec_function f;
-  mr_error err = {0};
-  *fused = *holders = -1;
-  CHECK_MSG(mil_model_load(dir, 0, &m, &err) == MR_OK, "%s", err.msg);
-  if (!m) return;
-  CHECK(exec_consts_init(&consts, m->weights_root, &err) == MR_OK);
-  const mil_model_function *d = mil_model_function_find(m, fn);
-  if (exec_function_plan(&f, m->prog, d->fn, m->program_file, &consts, NULL, &err) == MR_OK) {
-    *fused = *holders = 0;
-    for (int s = 0; s < f.n_steps; s++) *fused += f.steps[s].fused, *holders += f.steps[s].node.attention != NULL;
-    exec_function_free(&f);
-  } else {
-    CHECK_MSG(0, "%s", err.msg);
-  }
-  exec_consts_free(&consts);
-  mil_model_free(m);
+  int n[2] = {0, 0};
+  int rc = tp_inspect_plan(dir, fn, count_fused, n);
+  *fused = rc ? -1 : n[0], *holders = rc ? -1 : n[1];
 }
 
 /* The output of `fn` (fp16 bits) for the current q, mask and cache. */

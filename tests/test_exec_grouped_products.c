@@ -5,11 +5,8 @@
  * threads and the rows claimed across the products of different sizes. */
 #include <string.h>
 
-#include "exec/consts.h"
 #include "exec/op.h"
-#include "exec/plan.h"
-#include "harness.h"
-#include "mil/model.h"
+#include "exec_plan_util.h"
 #include "util/file.h"
 #include "util/strbuf.h"
 
@@ -81,26 +78,16 @@ static const char *bundle(void) {
   return rc ? NULL : dir;
 }
 
-/* How many steps of `fn` another step computes, and how many convs lead a group. */
+static void count_groups(const exec_function *f, void *arg) {
+  int *n = arg; /* fused, leaders */
+  for (int s = 0; s < f->n_steps; s++) n[0] += f->steps[s].fused, n[1] += f->steps[s].node.n_fused > 0;
+}
+
+/* How many steps of `fn` another step computes, and how many convs lead a group (-1: not planned). */
 static void groups(const char *dir, const char *fn, int *fused, int *leaders) {
-  mil_model *m;
-  exec_consts consts;
-  exec_function f;
-  mr_error err = {0};
-  *fused = *leaders = -1;
-  CHECK_MSG(mil_model_load(dir, 0, &m, &err) == MR_OK, "%s", err.msg);
-  if (!m) return;
-  CHECK(exec_consts_init(&consts, m->weights_root, &err) == MR_OK);
-  const mil_model_function *d = mil_model_function_find(m, fn);
-  if (exec_function_plan(&f, m->prog, d->fn, m->program_file, &consts, NULL, &err) == MR_OK) {
-    *fused = *leaders = 0;
-    for (int s = 0; s < f.n_steps; s++) *fused += f.steps[s].fused, *leaders += f.steps[s].node.n_fused > 0;
-    exec_function_free(&f);
-  } else {
-    CHECK_MSG(0, "%s", err.msg);
-  }
-  exec_consts_free(&consts);
-  mil_model_free(m);
+  int n[2] = {0, 0};
+  int rc = tp_inspect_plan(dir, fn, count_groups, n);
+  *fused = rc ? -1 : n[0], *leaders = rc ? -1 : n[1];
 }
 
 static float outs[3][4][40];

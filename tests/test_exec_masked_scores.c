@@ -6,10 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "exec/consts.h"
-#include "exec/plan.h"
-#include "harness.h"
-#include "mil/model.h"
+#include "exec_plan_util.h"
 
 #define H 2
 #define L 2
@@ -18,26 +15,17 @@
 
 static float q[H][L][E], k[H][S][E], v[H][S][E], mask[L][S];
 
+static void first_matmul_hidden(const exec_function *f, void *arg) {
+  int *found = arg;
+  for (int s = 0; s < f->n_steps && *found < 0; s++)
+    if (f->steps[s].kind == EXEC_STEP_OP && !strcmp(f->steps[s].node.op->type, "matmul"))
+      *found = f->steps[s].node.hidden_by != NULL;
+}
+
 /* Whether function fn's first matmul was pointed at a mask (-1 when planning failed). */
 static int scores_hidden(const char *dir, const char *fn) {
-  mil_model *m;
-  exec_consts consts;
-  exec_function f;
-  mr_error err = {0};
   int found = -1;
-  CHECK_MSG(mil_model_load(dir, 0, &m, &err) == MR_OK, "%s", err.msg);
-  if (!m) return -1;
-  CHECK(exec_consts_init(&consts, m->weights_root, &err) == MR_OK);
-  const mil_model_function *d = mil_model_function_find(m, fn);
-  if (exec_function_plan(&f, m->prog, d->fn, m->program_file, &consts, NULL, &err) == MR_OK) {
-    for (int s = 0; s < f.n_steps && found < 0; s++)
-      if (f.steps[s].kind == EXEC_STEP_OP && !strcmp(f.steps[s].node.op->type, "matmul"))
-        found = f.steps[s].node.hidden_by != NULL;
-    exec_function_free(&f);
-  }
-  exec_consts_free(&consts);
-  mil_model_free(m);
-  return found;
+  return tp_inspect_plan(dir, fn, first_matmul_hidden, &found) ? -1 : found;
 }
 
 /* out[h][l][e] by the definition, in double; scale as the model multiplies (main) or 1. */
