@@ -52,11 +52,11 @@ TOKEN_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int32, ctype
 class Milrun:
     """A model opened through libmilrun's C API, one session, generate's default sampler."""
 
-    def __init__(self, lib, model, threads):
+    def __init__(self, lib, model, threads, option="--lib"):
         try:  # its own symbols first: two builds of libmilrun may be loaded side by side
             self.lib = lib = ctypes.CDLL(lib, mode=os.RTLD_LOCAL | getattr(os, "RTLD_DEEPBIND", 0))
         except OSError as e:
-            sys.exit("cannot load %s (%s): build milrun first (scripts/setup.sh) or pass --lib" % (lib, e))
+            sys.exit("cannot load %s (%s): build milrun first (scripts/setup.sh) or pass %s" % (lib, e, option))
         lib.mr_set_threads(threads)
         self.err = Error()
         self.model, self.session = ctypes.c_void_p(), ctypes.c_void_p()
@@ -148,7 +148,7 @@ def main():
             sys.exit("-n %d: %s has a context of %d positions (the fed token and n generated must fit)" % (
                 a.n, variant, mr.context))
         if a.baseline_lib:
-            ll = Milrun(a.baseline_lib, os.path.join(a.workdir, variant), a.threads)
+            ll = Milrun(a.baseline_lib, os.path.join(a.workdir, variant), a.threads, "another --baseline-lib")
             qtype = "baseline"
         else:
             ll = llama_baseline.Llama(llama_baseline.gguf_path(a.workdir, qtype)[0], a.n + 2, a.threads)
