@@ -323,8 +323,8 @@ int exec_function_run(exec_function *f, mr_error *err) {
       if (st->in_place || st->fused) break;
       int rc = n->def->run(n, err);
       if (rc) return rc;
-      for (int i = 0; i < n->n_out && !st->no_round; i++)
-        if (n->out[i]->dtype == MIL_FP16 && n->out[i]->storage == EXEC_F32) /* SIMD, bit for bit util_round_f16_array */
+      for (int i = 0; i < n->n_out; i++)
+        if (exec_step_rounds(st, i)) /* SIMD, bit for bit util_round_f16_array */
           exec_kernels()->round_f16(exec_f32(n->out[i]), n->out[i]->count);
       break;
     }

@@ -24,6 +24,13 @@ typedef struct exec_step {
                           (plan_gemv.c) or the decode attention's last matmul (plan_attention.c) */
 } exec_step;
 
+/* Whether output i of op step st is rounded to fp16 after the op runs (exec_function_run): an fp16
+ * value held in fp32 by a step that does not only move fp16 values. */
+static inline int exec_step_rounds(const exec_step *st, int i) {
+  const exec_tensor *o = st->node.out[i];
+  return !st->no_round && o->dtype == MIL_FP16 && o->storage == EXEC_F32;
+}
+
 /* A value that is a state's buffer itself (see plan_alias.c): its data pointer is set
  * when the state is bound. */
 typedef struct exec_state_alias {

@@ -97,12 +97,6 @@ void plan_mark_masked_scores(planner *p) {
 
 /* ---- decode attention ---- */
 
-/* Whether output 0 of step s is rounded to fp16 when the step runs (exec_function_run). */
-static int rounds(const exec_step *st) {
-  const exec_tensor *o = st->node.out[0];
-  return !st->no_round && o->dtype == MIL_FP16 && o->storage == EXEC_F32;
-}
-
 /* Whether matmul node n runs one matrix-vector product per row against an fp16 cache view y, with
  * x as stored: the path whose kernels the fused attention calls. */
 static int decode_matmul(const exec_node *n, int ty) {
@@ -136,7 +130,7 @@ static int fuse_attention(planner *p, int k, const score_chain *c) {
     if (f->steps[s].kind != EXEC_STEP_OP || f->steps[s].in_place || f->steps[s].fused) return -1;
   exec_attention *at = util_arena_alloc(&f->arena, sizeof *at);
   if (!at) return -1; /* left as steps */
-  *at = (exec_attention){sn, c->mask, rounds(&f->steps[k]), 0, {{0}}};
+  *at = (exec_attention){sn, c->mask, exec_step_rounds(&f->steps[k], 0), 0, {{0}}};
   for (int i = 0; i < c->n; i++) {
     const exec_step *st = &f->steps[c->steps[i]];
     const exec_node *n = &st->node;
@@ -147,8 +141,9 @@ static int fuse_attention(planner *p, int k, const score_chain *c) {
     const exec_tensor *s = is_const_scalar(exec_in(n, P_binary_y)) ? exec_in(n, P_binary_y) : exec_in(n, P_binary_x);
     at->stage[at->n_stages].kind = kind;
     at->stage[at->n_stages].value = kind <= EXEC_ATT_DIV ? exec_f32(s)[0] : 0;
-    at->stage[at->n_stages++].round = rounds(st);
+    at->stage[at->n_stages++].round = exec_step_rounds(st, 0);
   }
+  /* its scratch (exec_matmul_scratch: 2 m k floats, k the scores' n) holds a kv head's m score rows */
   an->attention = at;
   for (int s = k; s < a; s++) f->steps[s].fused = 1;
   /* the matmul now reads Q, K and the mask: keep them alive until it runs */
