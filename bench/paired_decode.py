@@ -113,13 +113,14 @@ class Milrun:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("workdir")
-    ap.add_argument("--pairs", default="fp16:F16,lut8:Q8_0,lut4:Q8_0")
-    ap.add_argument("-n", type=int, default=128)
-    ap.add_argument("-r", type=int, default=3)
-    ap.add_argument("-t", "--threads", type=int, default=2)
-    ap.add_argument("--lib", default=os.path.join(HERE, "build", "libmilrun.so"))
-    ap.add_argument("--gap-ms", type=float, default=5.0)
+    ap.add_argument("workdir", help="the folder bench/qwen3_06b.sh wrote (fp16, lut8, lut4, gguf)")
+    ap.add_argument("--pairs", default="fp16:F16,lut8:Q8_0,lut4:Q8_0",
+                    help="MILRUN_DIR:GGUF_TYPE[,...] (with --baseline-lib: MILRUN_DIR[,...])")
+    ap.add_argument("-n", type=int, default=128, help="tokens each side generates per repetition")
+    ap.add_argument("-r", type=int, default=3, help="repetitions (after one warm-up)")
+    ap.add_argument("-t", "--threads", type=int, default=2, help="threads of each side")
+    ap.add_argument("--lib", default=os.path.join(HERE, "build", "libmilrun.so"), help="the libmilrun measured")
+    ap.add_argument("--gap-ms", type=float, default=5.0, help="pause around each step of the other side")
     ap.add_argument("--baseline-lib", help="pair milrun from --lib with milrun from this library, not llama.cpp")
     a = ap.parse_args()
     if a.n < 1 or a.r < 1 or a.threads < 1 or a.gap_ms < 0:
@@ -129,7 +130,7 @@ def main():
     print("| milrun model | %s | test | milrun t/s | %s t/s | milrun / %s | "
           "milrun ms per token: embeddings, FFN, LM head, sampling |" % (other, other, other))
     print("| --- | --- | --- | ---: | ---: | ---: | --- |")
-    pairs = [p.split(":") for p in a.pairs.split(",")]
+    pairs = [p.split(":") if not a.baseline_lib or ":" in p else [p, "baseline"] for p in a.pairs.split(",")]
     if any(len(p) != 2 or not all(p) for p in pairs):
         sys.exit("--pairs: expected MILRUN_DIR:GGUF_TYPE[,...], e.g. fp16:F16,lut8:Q8_0")
     if not a.baseline_lib:

@@ -307,9 +307,9 @@ T512 static void f16_encode(const float *src, int64_t n, uint8_t *dst) {
  * blocks of 8 with int8 alone did. Over the trained tiny model's 64 greedy tokens (LUT8) the
  * log-probabilities of the top 5 differ from the float kernels' by 3.6e-3 on average, at most
  * 2.3e-2 (prefill's own integer product included), where int8 in blocks of 8 gave 1.9e-2 and
- * 9.7e-2 and flipped a 0.05 margin once its blocks were regrouped. With no scaling per step, LUT8
- * rows run at ~27 G weights/s in cache on the development machine (22 with blocks of 8 and a
- * conversion every 64 weights). Overflow: a lane's 2048-weight chunk adds 128 products below 2^15
+ * 9.7e-2 and flipped a 0.05 margin once its blocks were regrouped (bench/lut_int8_drift.py). With
+ * no scaling per step, LUT8 rows run at 24 G weights/s in cache on the development machine
+ * (`build/bench_kernels`; 22 with blocks of 8 and a conversion every 64 weights). Overflow: a lane's 2048-weight chunk adds 128 products below 2^15
  * before the shift and 256 below 2^15 after it, |t| < 1.61e9 < 2^31. */
 
 #define T512V __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vbmi,avx512vnni,fma,f16c")))

@@ -5,6 +5,8 @@
 #include "exec/kernels/kernels.h"
 #include "exec/ops/ops.h"
 
+_Static_assert(EXEC_GEMV_GROUP <= EXEC_CLAIM_MATRICES, "a decode job's matrices fit exec_claims' row space");
+
 typedef struct decode_job {
   const exec_wmat *m[EXEC_GEMV_GROUP];
   float *y[EXEC_GEMV_GROUP];
