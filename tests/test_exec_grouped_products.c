@@ -1,6 +1,6 @@
-/* test_exec_grouped_products.c — consecutive decode products of one input computed in one job
- * (plan_gemv.c): the planner groups 1x1 convs of one position that read the same x and nothing the
- * group computes, the results equal a float64 reference exactly (small dyadic weights and inputs,
+/* test_exec_grouped_products.c — decode products of one input computed in one job (plan_gemv.c):
+ * the planner groups 1x1 convs of one position that read the same x and nothing the group
+ * computes, a few steps apart at most and not across a write to a state, the results equal a float64 reference exactly (small dyadic weights and inputs,
  * so every sum is exact in fp32) and equal bit for bit the same convs kept apart, with 1 or 2
  * threads and the rows claimed across the products of different sizes. */
 #include <string.h>
@@ -44,21 +44,24 @@ static void conv(util_sb *b, const char *out, int m, const char *x, int k, int w
 
 /* Function `fn`: a, b, c of x (b, computed by a's job, with a bias), d of a, with `gap` identities
  * after each of a, b and c: 1 (near) still lets them group, as an LM head's squeeze and transpose
- * do; 5 (apart) is more than the planner looks ahead. */
+ * do; 5 (apart) is more than the planner looks ahead; -1 (stated): a write to a state instead,
+ * which the planner does not look past. */
 static void function(util_sb *b, const char *fn, int gap) {
   static const char *const names[3] = {"a", "b", "c"};
-  util_sb_printf(b, "    func %s<ios18>(tensor<fp32, [1, %d, 1, 1]> x) {\n", fn, C);
+  util_sb_printf(b, "    func %s<ios18>(tensor<fp32, [1, %d, 1, 1]> x%s) {\n", fn, C,
+                 gap < 0 ? ", state<tensor<fp32, [1, 8, 1, 1]>> s" : "");
   for (int m = 0; m < 3; m++) {
     conv(b, names[m], m, "x", C, m == 1);
     for (int g = 0; g < gap; g++)
       util_sb_printf(b, "            tensor<fp32, [1, %d, 1, 1]> gap%d_%d = identity(x = x)[name = string(\"gap%d_%d\")];\n",
                      C, m, g, m, g);
+    if (gap < 0) util_sb_printf(b, "            write_state(data = x, input = s)[name = string(\"w%d\")];\n", m);
   }
   conv(b, "d", 3, "a", rows[0], 0);
   util_sb_printf(b, "        } -> (a, b, c, d);\n");
 }
 
-/* The bundle dir, written once: functions "grouped" and "apart". */
+/* The bundle dir, written once: functions "grouped", "near", "apart" and "stated". */
 static const char *bundle(void) {
   static char dir[512];
   char path[600];
@@ -68,6 +71,7 @@ static const char *bundle(void) {
   function(&b, "grouped", 0);
   function(&b, "near", 1);
   function(&b, "apart", 5);
+  function(&b, "stated", -1);
   util_sb_printf(&b, "}\n");
   snprintf(dir, sizeof dir, "%s/grouped.mlmodelc", th_tmpdir());
   snprintf(path, sizeof path, "%s/model.mil", dir);
@@ -121,6 +125,9 @@ static void test_grouped(void) {
   CHECK_EQ_INT(leaders, 1);
   CHECK_EQ_INT(fused, 2);
   groups(dir, "apart", &fused, &leaders);
+  CHECK_EQ_INT(leaders, 0);
+  CHECK_EQ_INT(fused, 0);
+  groups(dir, "stated", &fused, &leaders);
   CHECK_EQ_INT(leaders, 0);
   CHECK_EQ_INT(fused, 0);
 
